@@ -1,0 +1,36 @@
+"""purenn: neural networks from first principles, in pure Python.
+
+The chapters 2 - 3 of "Deep Learning from Scratch" with the standard library
+only:
+
+====================  =======================================================
+``purenn.matrix``     ``Matrix``, ``dot``: products, broadcasting, reductions
+``purenn.errors``     ``ShapeError``, the one error family
+``purenn.perceptron`` ``Perceptron``, ``AND``, ``OR``, ``NAND``, ``XOR``
+``purenn.activations``  ``step_function``, ``sigmoid``, ``tanh``, ``relu``,
+                      ``leaky_relu``, ``identity_function``, ``softmax``
+``purenn.network``    ``init_network``, ``forward``, ``Layer``, ``Network``
+``purenn.rng``        ``Random``: purenn's own seeded generator
+``purenn.kernels``    the hot loops of the matrix product
+====================  =======================================================
+
+>>> from purenn import XOR, forward, init_network
+>>> [XOR(0, 0), XOR(1, 0), XOR(0, 1), XOR(1, 1)]
+[0, 1, 1, 0]
+"""
+from purenn.errors import ShapeError
+from purenn.matrix import Matrix, dot
+from purenn.perceptron import Perceptron, AND, OR, NAND, XOR, truth_table
+from purenn.activations import (
+    step_function, sigmoid, tanh, relu, leaky_relu, identity_function, softmax)
+from purenn.network import init_network, forward, Layer, Network
+from purenn.rng import Random
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Matrix", "ShapeError", "dot",
+    "Perceptron", "AND", "OR", "NAND", "XOR", "truth_table",
+    "step_function", "sigmoid", "tanh", "relu", "leaky_relu", "identity_function", "softmax",
+    "init_network", "forward", "Layer", "Network", "Random",
+]

@@ -1,0 +1,175 @@
+"""Activation functions h(a): what a neuron does with its weighted sum (chapter 3.2).
+
+=====================  ==============================================  ==========
+``step_function(x)``   1 if x > 0 else 0  (step(0) = 0, as in the book)  perceptron
+``sigmoid(x)``         1 / (1 + exp(-x))                                 hidden
+``tanh(x)``            (exp(x) - exp(-x)) / (exp(x) + exp(-x))           hidden
+``relu(x)``            max(0, x)                                         hidden
+``leaky_relu(x, a)``   x if x > 0 else a·x   (a = 0.01 by default)        hidden
+``identity_function``  x                                                 regression output
+``softmax(x)``         exp(x_k - max x) / sum_i exp(x_i - max x)         classification output
+=====================  ==============================================  ==========
+
+Each takes a number, a Matrix, or (nested) lists, and returns the same kind:
+a number for a number, a Matrix for a Matrix (elementwise, and softmax row by
+row), lists for lists.  None of them overflows: ``sigmoid(-1000) == 0.0``,
+``softmax([1010, 1000, 990])`` is finite.
+
+>>> sigmoid(0.0), step_function(0.0), relu(-3.0), leaky_relu(-3.0)
+(0.5, 0, 0.0, -0.03)
+>>> [round(p, 4) for p in softmax([0.3, 2.9, 4.0])]
+[0.0182, 0.2452, 0.7366]
+"""
+import math
+
+from purenn.matrix import Matrix
+
+_exp = math.exp
+
+
+def _apply(x, scalar, rows):
+    """Call ``scalar`` on a number, ``rows`` on the rows of a Matrix (or lists)."""
+    if isinstance(x, Matrix):
+        return Matrix._wrap(rows(x._rows))
+    if isinstance(x, (list, tuple)):
+        m = Matrix(x)
+        out = rows(m._rows)
+        nested = len(x) > 0 and isinstance(x[0], (list, tuple, Matrix))
+        return out if nested else out[0]
+    return scalar(x)
+
+
+def _elementwise(f):
+    return lambda rows: [[f(v) for v in row] for row in rows]
+
+
+# ------------------------------------------------------------------- step
+
+def _step(x):
+    return 1 if x > 0 else 0
+
+
+def step_function(x):
+    """The perceptron's activation: ``1 if x > 0 else 0``; step(0) = 0.
+
+    >>> step_function(Matrix([[-1.0, 0.0, 2.0]]))
+    Matrix([[0, 0, 1]])
+    """
+    return _apply(x, _step, _elementwise(_step))
+
+
+# ---------------------------------------------------------------- sigmoid
+
+def _sigmoid(x):
+    # For x < -700, exp(-x) would overflow, and 1 / (1 + e**-x) equals e**x to
+    # every bit of a float anyway.  Elsewhere this is the book's formula.
+    if x >= -700.0:
+        return 1.0 / (1.0 + _exp(-x))
+    return _exp(x)
+
+
+def _sigmoid_rows(rows):
+    # inlined: the hot loop of every sigmoid network
+    return [[1.0 / (1.0 + _exp(-v)) if v >= -700.0 else _exp(v) for v in row] for row in rows]
+
+
+def sigmoid(x):
+    """The logistic function ``1 / (1 + exp(-x))``, in (0, 1); sigmoid(0) = 0.5.
+
+    Never overflows: it saturates to exactly 0.0 and 1.0.
+
+    >>> sigmoid(-1000), sigmoid(1000)
+    (0.0, 1.0)
+    >>> sigmoid(Matrix([[-1.0, 1.0, 2.0]]))
+    Matrix([[0.2689414213699951, 0.7310585786300049, 0.8807970779778823]])
+    """
+    return _apply(x, _sigmoid, _sigmoid_rows)
+
+
+# ------------------------------------------------------------------- tanh
+
+def tanh(x):
+    """The hyperbolic tangent ``(e^x - e^-x) / (e^x + e^-x)``, in (-1, 1); odd.
+
+    >>> tanh(0.0), tanh(1000.0), tanh(-1000.0)
+    (0.0, 1.0, -1.0)
+    """
+    return _apply(x, math.tanh, _elementwise(math.tanh))
+
+
+# ------------------------------------------------------------------- relu
+
+def _relu(x):
+    # the zero keeps the element's kind (0.0, 0, Fraction(0)); nan stays nan
+    if x > 0 or x != x:
+        return x
+    return 0.0 if isinstance(x, float) else x * 0
+
+
+def relu(x):
+    """The rectified linear unit ``max(0, x)``.
+
+    >>> relu(Matrix([[-2.0, 0.0, 3.0]]))
+    Matrix([[0.0, 0.0, 3.0]])
+    """
+    return _apply(x, _relu, _elementwise(_relu))
+
+
+def leaky_relu(x, alpha=0.01):
+    """``x if x > 0 else alpha * x``: a ReLU whose negative side keeps a small
+    slope ``alpha`` (default 0.01, the common choice) so its gradient is never 0.
+
+    >>> leaky_relu([-100.0, 5.0], alpha=0.1)
+    [-10.0, 5.0]
+    """
+    def f(v):
+        return v if v > 0 else alpha * v
+    return _apply(x, f, _elementwise(f))
+
+
+# ----------------------------------------------------------------- output
+
+def identity_function(x):
+    """The output activation for regression: ``x`` unchanged.
+
+    >>> identity_function(Matrix([[0.3, -0.7]]))
+    Matrix([[0.3, -0.7]])
+    """
+    if isinstance(x, (list, tuple)):
+        return _apply(x, None, lambda rows: rows)
+    return x
+
+
+def _softmax_row(row):
+    # Shifting by the row's maximum changes nothing mathematically (the factor
+    # exp(-max) cancels) but keeps every exp() argument <= 0: no overflow.
+    c = max(row)
+    e = [_exp(v - c) for v in row]
+    s = sum(e)
+    return [v / s for v in e]
+
+
+def softmax(x):
+    """``y_k = exp(x_k) / sum_i exp(x_i)``, row by row: probabilities that sum to 1.
+
+    Computed as ``exp(x_k - max(x))`` so that large scores do not overflow.
+    A single number gives 1.0.
+
+    >>> softmax([1010, 1000, 990])
+    [0.999954600070331, 4.539786860886666e-05, 2.061060046209062e-09]
+    >>> softmax(Matrix([[0.0, 0.0], [1.0, 1.0]]))
+    Matrix([[0.5, 0.5], [0.5, 0.5]])
+    """
+    return _apply(x, lambda v: _softmax_row([v])[0],
+                  lambda rows: [_softmax_row(row) for row in rows])
+
+
+ACTIVATIONS = {
+    "step_function": step_function,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "identity_function": identity_function,
+    "softmax": softmax,
+}

@@ -1,0 +1,147 @@
+"""The hot loops: matrix products, written once per interpreter.
+
+A matrix product ``(N, K) @ (K, M) -> (N, M)`` is ``N * K * M`` multiply-adds
+(MACs).  In pure Python the *formulation* of that loop decides the speed, and
+the fastest one differs between interpreters (see ``benchmarks/``):
+
+==================  ========================================================
+``sumprod``         ``math.sumprod(row, col)`` over the columns of the right
+                    operand (CPython 3.12+; correctly rounded on these shapes)
+``summap``          ``sum(map(mul, row, col))`` (CPython 3.8 - 3.11)
+``ikj``             plain loops in i-k-j order: ``out[j] += a[i][k] * b[k][j]``
+                    (PyPy, whose JIT compiles them; MicroPython, which may lack
+                    ``operator`` and ``itertools``)
+==================  ========================================================
+
+On top of that, a left row that is mostly zeros (MNIST pixels are about 80 %
+zeros) is multiplied through only its nonzero entries ("zero skipping").  That
+is exact except for ``0 * inf`` and ``0 * nan``, which are ``nan``; so
+``matmul`` only skips zeros when the right operand is all finite.
+
+Every kernel takes and returns plain lists of rows.  Accuracy: each dot
+product stays within a few units of ``2**-53 * sum(|a_k * b_k|)`` of the
+exact value (``sumprod`` is better: correctly rounded in practice); with
+``int`` or ``Fraction`` elements every kernel is exact.
+"""
+import sys
+
+try:
+    from operator import mul
+except ImportError:  # MicroPython builds without the operator module
+    def mul(a, b):
+        return a * b
+
+try:
+    from itertools import compress
+except ImportError:
+    compress = None
+
+try:
+    from math import sumprod
+except ImportError:  # before CPython 3.12
+    sumprod = None
+
+IMPLEMENTATION = sys.implementation.name
+
+# A left row is "sparse" when at most this share of it is nonzero; below it,
+# gathering the nonzero entries first pays for itself (measured on CPython
+# 3.8 - 3.13 with MNIST-like rows, see benchmarks/bench_kernels.py).
+SPARSE_SHARE = 0.5
+
+
+# ---------------------------------------------------------------- references
+
+def matmul_naive(a, b):
+    """The textbook triple loop: ``c[i][j] = sum_k a[i][k] * b[k][j]``."""
+    n, k, m = len(a), len(b), len(b[0])
+    c = [[0] * m for _ in range(n)]
+    for i in range(n):
+        for j in range(m):
+            s = 0
+            for t in range(k):
+                s += a[i][t] * b[t][j]
+            c[i][j] = s
+    return c
+
+
+# ------------------------------------------------------------------ kernels
+
+def matmul_ikj(a, b, skip_zeros=True):
+    """i-k-j loops: add ``a[i][k] * (row k of b)`` into output row i.
+
+    With ``skip_zeros``, zero entries of a row of ``a`` are skipped (unless
+    the whole row is zero: then every term is kept, so the zeros come out
+    with the elements' own type, ``0.0`` for floats).
+    """
+    m = len(b[0])
+    out = []
+    for row in a:
+        skip = skip_zeros and row.count(0) < len(row)
+        acc = [0] * m
+        for k, x in enumerate(row):
+            if skip and not x:
+                continue
+            bk = b[k]
+            for j in range(m):
+                acc[j] += x * bk[j]
+        out.append(acc)
+    return out
+
+
+def _dot_function():
+    if sumprod is not None:
+        return sumprod
+    return lambda row, col: sum(map(mul, row, col))
+
+
+dot = _dot_function()
+
+
+def matmul_dense(a, b_t):
+    """``c[i][j] = dot(row i of a, column j of b)``, given ``b_t`` = bᵀ."""
+    return [[dot(row, col) for col in b_t] for row in a]
+
+
+def matmul_sparse_row(row, b):
+    """One output row from only the nonzero entries of ``row``.
+
+    ``compress(b, row)`` keeps the rows of ``b`` whose weight is nonzero;
+    ``zip(*...)`` turns them into shortened columns.
+    """
+    xs = list(compress(row, row))
+    return [dot(xs, col) for col in zip(*compress(b, row))]
+
+
+def matmul_mixed(a, b, b_t, skip_zeros=True):
+    """Dense dot products, but sparse rows of ``a`` go through their nonzeros."""
+    limit = SPARSE_SHARE * len(b)
+    out = []
+    for row in a:
+        if skip_zeros:
+            nonzero = len(row) - row.count(0)
+            if 0 < nonzero <= limit:
+                out.append(matmul_sparse_row(row, b))
+                continue
+        out.append([dot(row, col) for col in b_t])
+    return out
+
+
+# ---------------------------------------------------------------- dispatch
+
+if IMPLEMENTATION == "cpython" and compress is not None:
+    KERNEL = "sumprod" if sumprod is not None else "summap"
+else:
+    KERNEL = "ikj"
+
+
+def matmul(a, b, b_t=None, skip_zeros=True):
+    """``a @ b`` with the fastest kernel for this interpreter.
+
+    ``b_t`` is ``b`` transposed (pass it when you have it cached);
+    ``skip_zeros`` must be false when ``b`` holds ``inf`` or ``nan``.
+    """
+    if KERNEL == "ikj":
+        return matmul_ikj(a, b, skip_zeros)
+    if b_t is None:
+        b_t = [list(col) for col in zip(*b)]
+    return matmul_mixed(a, b, b_t, skip_zeros)

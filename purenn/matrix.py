@@ -1,0 +1,658 @@
+"""A 2-D matrix of numbers, written out by hand: purenn's ``numpy.ndarray``.
+
+=========================  ================================================
+build                      ``Matrix(rows)``, ``Matrix([1, 2])`` (a (1, 2) row),
+                           ``zeros``, ``ones``, ``full``, ``identity``,
+                           ``uniform``, ``randn`` (purenn's own seeded generator)
+look                       ``shape``, ``m[i, j]``, ``m[i]``, ``m[a:b]``,
+                           ``m[:, j]``, ``for row in m``, ``tolist()``, ``T``
+multiply                   ``a @ b``, ``a.dot(b)``, ``dot(a, b)``:
+                           ``(N, K) @ (K, M) -> (N, M)``
+elementwise                ``+ - * / **`` and unary ``-`` with a scalar on either
+                           side, or with a matrix by numpy's broadcasting rules
+reduce                     ``sum``, ``max``, ``argmax`` over all, axis 0 or axis 1
+compare                    ``==`` (exact), ``allclose`` (with tolerances)
+=========================  ================================================
+
+A Matrix is **immutable**: no operation changes a matrix, every operation
+returns a new one, and the lists you build a matrix from are copied, never
+kept.  So a weight matrix you hand to a network cannot change behind your
+back, one matrix can be shared freely, and the transpose a product needs can
+be computed once and cached.
+
+Elements are ``int``, ``float`` or any other real number such as
+``fractions.Fraction`` (exact arithmetic: hand calculations come out exact).
+
+>>> x = Matrix([1.0, 0.5])                      # (1, 2): a row, as on the slides
+>>> W1 = Matrix([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]])
+>>> b1 = Matrix([0.1, 0.2, 0.3])
+>>> a1 = x @ W1 + b1                            # (1,2)·(2,3)+(1,3) -> (1,3)
+>>> a1.shape
+(1, 3)
+>>> a1.allclose([[0.3, 0.7, 1.1]])
+True
+"""
+from purenn import kernels
+from purenn.errors import ShapeError
+from purenn import rng as _rng
+
+try:
+    from operator import add, sub, mul, truediv, pow as _pow
+except ImportError:  # MicroPython builds without the operator module
+    def add(a, b):
+        return a + b
+
+    def sub(a, b):
+        return a - b
+
+    def mul(a, b):
+        return a * b
+
+    def truediv(a, b):
+        return a / b
+
+    def _pow(a, b):
+        return a ** b
+
+try:
+    from numbers import Real as _Real
+except ImportError:  # MicroPython: no numbers module, int and float only
+    _Real = (int, float)
+
+_FAST_TYPES = (int, float)
+
+
+def _is_number(x):
+    return type(x) in _FAST_TYPES or (isinstance(x, _Real) and not isinstance(x, (str, bytes)))
+
+
+def _check_row(row, r):
+    for c, x in enumerate(row):
+        if type(x) not in _FAST_TYPES and not _is_number(x):
+            raise TypeError(
+                "Matrix: element [%d][%d] is %r (%s); elements must be real numbers"
+                % (r, c, x, type(x).__name__))
+
+
+def _shape_of(args, name):
+    """``f(2, 3)`` and ``f((2, 3))`` both mean shape (2, 3)."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    if len(args) != 2:
+        raise TypeError("%s: give a shape as rows, cols or (rows, cols), got %r" % (name, args))
+    rows, cols = args
+    for n in (rows, cols):
+        if type(n) is not int and not (isinstance(n, int) and not isinstance(n, bool)):
+            raise TypeError("%s: shape must be whole numbers, got %r" % (name, args))
+        if n < 1:
+            raise ValueError("%s: shape must be at least (1, 1), got (%r, %r)" % (name, rows, cols))
+    return rows, cols
+
+
+def _axis(axis, op):
+    if axis is None:
+        return None
+    if axis in (0, -2) and type(axis) is int:
+        return 0
+    if axis in (1, -1) and type(axis) is int:
+        return 1
+    raise ValueError("%s: axis must be None, 0 or 1 (or -2, -1), got %r" % (op, axis))
+
+
+_SYMBOL = {add: "+", sub: "-", mul: "*", truediv: "/", _pow: "**"}
+
+
+class Matrix:
+    """A 2-D matrix of real numbers with value semantics.
+
+    ``Matrix([[1, 2], [3, 4]])`` has shape (2, 2); a flat list gives a row
+    vector, ``Matrix([1, 2, 3])`` of shape (1, 3); another Matrix is copied.
+
+    >>> Matrix([[1, 2], [3, 4]])
+    Matrix([[1, 2], [3, 4]])
+    >>> print(Matrix([[1, 2.5], [-3, 4]]))
+    [[ 1  2.5]
+     [-3    4]]
+    >>> Matrix([[1, 2], [3]])
+    Traceback (most recent call last):
+        ...
+    ValueError: Matrix: row 1 has 1 elements, row 0 has 2; all rows must have the same length
+    """
+
+    __slots__ = ("_rows", "_shape", "_cache")
+
+    def __init__(self, data):
+        if isinstance(data, Matrix):
+            rows = [list(r) for r in data._rows]
+        elif isinstance(data, (str, bytes)) or not hasattr(data, "__iter__"):
+            raise TypeError(
+                "Matrix: expected a list of rows (or a flat list), got %s" % type(data).__name__)
+        else:
+            items = list(data)
+            if not items:
+                raise ValueError("Matrix: empty input; a matrix needs at least one element")
+            if _is_number(items[0]):
+                rows = [items]
+            else:
+                rows = []
+                for r, row in enumerate(items):
+                    if isinstance(row, (str, bytes)) or not hasattr(row, "__iter__"):
+                        raise TypeError(
+                            "Matrix: row %d is %r; give either all numbers (one row) "
+                            "or all rows" % (r, row))
+                    rows.append(list(row))
+            width = len(rows[0])
+            if width == 0:
+                raise ValueError("Matrix: empty row; a matrix needs at least one column")
+            for r, row in enumerate(rows):
+                if len(row) != width:
+                    raise ValueError(
+                        "Matrix: row %d has %d elements, row 0 has %d; "
+                        "all rows must have the same length" % (r, len(row), width))
+                _check_row(row, r)
+        self._rows = rows
+        self._shape = (len(rows), len(rows[0]))
+        self._cache = {}
+
+    @classmethod
+    def _wrap(cls, rows):
+        """A Matrix around ``rows`` with no checks and no copy: purenn's own
+        operations use it for lists they have just built and checked."""
+        m = object.__new__(cls)
+        m._rows = rows
+        m._shape = (len(rows), len(rows[0]))
+        m._cache = {}
+        return m
+
+    # ----------------------------------------------------------- builders
+
+    @classmethod
+    def full(cls, *shape, **kw):
+        """A matrix of one value: ``full(2, 3, value=7)`` or ``full((2, 3), 7)``.
+
+        >>> Matrix.full(2, 3, value=7)
+        Matrix([[7, 7, 7], [7, 7, 7]])
+        """
+        if "value" in kw:
+            value = kw.pop("value")
+        elif len(shape) == 2 and isinstance(shape[0], (tuple, list)):
+            shape, value = (shape[0],), shape[1]
+        else:
+            raise TypeError("full: give value=..., e.g. Matrix.full(2, 3, value=0.5)")
+        if kw:
+            raise TypeError("full: unexpected arguments %s" % sorted(kw))
+        rows, cols = _shape_of(shape, "full")
+        if not _is_number(value):
+            raise TypeError("full: value must be a real number, got %r" % (value,))
+        return cls._wrap([[value] * cols for _ in range(rows)])
+
+    @classmethod
+    def zeros(cls, *shape):
+        """A matrix of ``0.0``: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+        return cls.full(*shape, value=0.0)
+
+    @classmethod
+    def ones(cls, *shape):
+        """A matrix of ``1.0``: ``ones(2, 3)`` or ``ones((2, 3))``."""
+        return cls.full(*shape, value=1.0)
+
+    @classmethod
+    def identity(cls, n):
+        """The n×n identity matrix I, with ``A @ I == A``.
+
+        >>> Matrix.identity(2)
+        Matrix([[1, 0], [0, 1]])
+        """
+        _shape_of((n, n), "identity")
+        return cls._wrap([[1 if i == j else 0 for j in range(n)] for i in range(n)])
+
+    @classmethod
+    def uniform(cls, *shape, **kw):
+        """Uniform random numbers in [low, high) from purenn's own generator.
+
+        ``uniform(2, 3, low=-1.0, high=1.0, seed=42)``; ``seed`` is an int or a
+        ``purenn.rng.Random``; without it purenn's shared generator is used.
+        The same seed gives the same numbers on every Python.
+
+        >>> Matrix.uniform(1, 2, seed=1) == Matrix.uniform(1, 2, seed=1)
+        True
+        """
+        low, high = kw.pop("low", 0.0), kw.pop("high", 1.0)
+        gen = _rng.generator(kw.pop("seed", None))
+        if kw:
+            raise TypeError("uniform: unexpected arguments %s" % sorted(kw))
+        rows, cols = _shape_of(shape, "uniform")
+        return cls._wrap([[gen.uniform(low, high) for _ in range(cols)] for _ in range(rows)])
+
+    @classmethod
+    def randn(cls, *shape, **kw):
+        """Gaussian random numbers (``mean`` 0.0, ``std`` 1.0 by default).
+
+        ``randn(784, 50, std=0.01, seed=0)``: like ``np.random.randn`` but seeded
+        by purenn's own generator (see ``uniform``).
+        """
+        mean, std = kw.pop("mean", 0.0), kw.pop("std", 1.0)
+        gen = _rng.generator(kw.pop("seed", None))
+        if kw:
+            raise TypeError("randn: unexpected arguments %s" % sorted(kw))
+        rows, cols = _shape_of(shape, "randn")
+        return cls._wrap([[gen.gauss(mean, std) for _ in range(cols)] for _ in range(rows)])
+
+    # ---------------------------------------------------------- looking in
+
+    @property
+    def shape(self):
+        """``(rows, columns)``."""
+        return self._shape
+
+    def tolist(self):
+        """The elements as a new list of row lists (yours to change)."""
+        return [list(r) for r in self._rows]
+
+    def __len__(self):
+        return self._shape[0]
+
+    def __iter__(self):
+        """Iterate over the rows, each a tuple."""
+        for r in self._rows:
+            yield tuple(r)
+
+    def _row_index(self, i):
+        n = self._shape[0]
+        if type(i) is not int and not (isinstance(i, int) and not isinstance(i, bool)):
+            raise TypeError("Matrix index: row index must be an int or slice, got %r" % (i,))
+        if not -n <= i < n:
+            raise IndexError("Matrix index: row %d is out of range for shape %s" % (i, self._shape))
+        return i % n
+
+    def _col_index(self, j):
+        m = self._shape[1]
+        if type(j) is not int and not (isinstance(j, int) and not isinstance(j, bool)):
+            raise TypeError("Matrix index: column index must be an int or slice, got %r" % (j,))
+        if not -m <= j < m:
+            raise IndexError("Matrix index: column %d is out of range for shape %s" % (j, self._shape))
+        return j % m
+
+    def _select(self, key, n, one):
+        if isinstance(key, slice):
+            picked = list(range(*key.indices(n)))
+        elif isinstance(key, (list, tuple)):
+            picked = [one(k) for k in key]
+        else:
+            return None
+        if not picked:
+            raise IndexError("Matrix index: %r selects nothing from shape %s" % (key, self._shape))
+        return picked
+
+    def __getitem__(self, key):
+        """``m[i, j]`` an element; ``m[i]`` row i as a tuple; ``m[a:b]``, ``m[[3, 1]]``,
+        ``m[:, j]`` and ``m[a:b, c:d]`` new matrices.
+
+        >>> m = Matrix([[1, 2, 3], [4, 5, 6]])
+        >>> m[1, 2], m[0], m[-1]
+        (6, (1, 2, 3), (4, 5, 6))
+        >>> m[:, 1]
+        Matrix([[2], [5]])
+        """
+        if isinstance(key, tuple) and len(key) == 2 and not isinstance(key[0], (list, tuple)):
+            rk, ck = key
+        else:
+            rk, ck = key, None
+        rows = self._select(rk, self._shape[0], self._row_index)
+        if ck is None:
+            if rows is None:
+                return tuple(self._rows[self._row_index(rk)])
+            return Matrix._wrap([list(self._rows[i]) for i in rows])
+        cols = self._select(ck, self._shape[1], self._col_index)
+        if rows is None and cols is None:
+            return self._rows[self._row_index(rk)][self._col_index(ck)]
+        if rows is None:
+            rows = [self._row_index(rk)]
+        if cols is None:
+            cols = [self._col_index(ck)]
+        return Matrix._wrap([[self._rows[i][j] for j in cols] for i in rows])
+
+    @property
+    def T(self):
+        """The transpose: element [i, j] becomes [j, i]; (N, M) -> (M, N).
+
+        >>> Matrix([[1, 2, 3]]).T
+        Matrix([[1], [2], [3]])
+        """
+        t = self._cache.get("T")
+        if t is None:
+            t = Matrix._wrap([list(col) for col in zip(*self._rows)])
+            t._cache["T"] = self
+            self._cache["T"] = t
+        return t
+
+    def transpose(self):
+        """Same as ``m.T``."""
+        return self.T
+
+    # -------------------------------------------------------------- printing
+
+    def __repr__(self):
+        return "Matrix(%r)" % (self._rows,)
+
+    def __str__(self):
+        return _grid(self._rows, self._shape)
+
+    # ------------------------------------------------------- matrix product
+
+    def __matmul__(self, other):
+        """The matrix product: ``c[i][j] = sum over k of a[i][k] * b[k][j]``.
+
+        Shapes: ``(N, K) @ (K, M) -> (N, M)``.
+
+        >>> Matrix([[1, 2]]) @ Matrix([[3], [4]])
+        Matrix([[11]])
+        >>> Matrix([[1, 2]]) @ Matrix([[1, 2]])
+        Traceback (most recent call last):
+            ...
+        purenn.errors.ShapeError: matmul: (1, 2) @ (1, 2): columns of the left (2) must equal rows of the right (1)
+        """
+        other = _as_matrix(other)
+        if other is None:
+            return NotImplemented
+        return _matmul(self, other)
+
+    def __rmatmul__(self, other):
+        other = _as_matrix(other)
+        if other is None:
+            return NotImplemented
+        return _matmul(other, self)
+
+    def dot(self, other):
+        """``a.dot(b)`` is ``a @ b`` (numpy's spelling, used in the book)."""
+        other = _as_matrix(other)
+        if other is None:
+            raise TypeError("dot: expected a Matrix or nested lists, got %s" % type(other).__name__)
+        return _matmul(self, other)
+
+    def _all_finite(self):
+        """True when no element is inf or nan (cached: matrices never change)."""
+        fin = self._cache.get("finite")
+        if fin is None:
+            # x - x is 0 for every finite number, nan for inf and nan
+            fin = all(x - x == 0 for row in self._rows for x in row)
+            self._cache["finite"] = fin
+        return fin
+
+    # ------------------------------------------------------------ elementwise
+
+    def map(self, f):
+        """A new matrix with ``f(x)`` for each element x.
+
+        >>> Matrix([[1, -2]]).map(abs)
+        Matrix([[1, 2]])
+        """
+        rows = [[f(x) for x in row] for row in self._rows]
+        for r, row in enumerate(rows):
+            _check_row(row, r)
+        return Matrix._wrap(rows)
+
+    def _elementwise(self, other, op, name, reflected=False):
+        if _is_number(other):
+            if reflected:
+                rows = [[op(other, x) for x in row] for row in self._rows]
+            else:
+                rows = [[op(x, other) for x in row] for row in self._rows]
+            return Matrix._wrap(rows)
+        other = _as_matrix(other)
+        if other is None:
+            return NotImplemented
+        a, b = (other, self) if reflected else (self, other)
+        return _broadcast(a, b, op, name)
+
+    def __add__(self, other):
+        """Elementwise ``a + b``; a scalar, a (1, M) row or an (N, 1) column
+        stretches to fit (numpy's broadcasting).
+
+        >>> Matrix([[1, 2], [3, 4]]) + Matrix([10, 20])
+        Matrix([[11, 22], [13, 24]])
+        >>> 1 + Matrix([[1, 2]])
+        Matrix([[2, 3]])
+        """
+        return self._elementwise(other, add, "add")
+
+    def __radd__(self, other):
+        return self._elementwise(other, add, "add", True)
+
+    def __sub__(self, other):
+        """Elementwise ``a - b`` with broadcasting."""
+        return self._elementwise(other, sub, "subtract")
+
+    def __rsub__(self, other):
+        return self._elementwise(other, sub, "subtract", True)
+
+    def __mul__(self, other):
+        """Elementwise (Hadamard) ``a * b`` with broadcasting; not the matrix product.
+
+        >>> Matrix([[1, 2], [3, 4]]) * Matrix([[10], [100]])
+        Matrix([[10, 20], [300, 400]])
+        """
+        return self._elementwise(other, mul, "multiply")
+
+    def __rmul__(self, other):
+        return self._elementwise(other, mul, "multiply", True)
+
+    def __truediv__(self, other):
+        """Elementwise ``a / b`` with broadcasting; dividing by zero raises
+        ``ZeroDivisionError`` as in plain Python."""
+        return self._elementwise(other, truediv, "divide")
+
+    def __rtruediv__(self, other):
+        return self._elementwise(other, truediv, "divide", True)
+
+    def __pow__(self, other):
+        """Elementwise ``a ** b`` with broadcasting (``m ** 2`` squares each element)."""
+        return self._elementwise(other, _pow, "power")
+
+    def __rpow__(self, other):
+        return self._elementwise(other, _pow, "power", True)
+
+    def __neg__(self):
+        return Matrix._wrap([[-x for x in row] for row in self._rows])
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return Matrix._wrap([[abs(x) for x in row] for row in self._rows])
+
+    # ------------------------------------------------------------ reductions
+
+    def sum(self, axis=None):
+        """Sum of all elements (a number), of each column (``axis=0``, shape
+        (1, M)) or of each row (``axis=1``, shape (N, 1)).
+
+        The reduced axis is kept with size 1 (numpy's ``keepdims=True``), so
+        the result broadcasts back: ``x / x.sum(axis=1)`` normalises rows.
+
+        >>> m = Matrix([[1, 2], [3, 4]])
+        >>> m.sum(), m.sum(axis=0), m.sum(axis=1)
+        (10, Matrix([[4, 6]]), Matrix([[3], [7]]))
+        """
+        axis = _axis(axis, "sum")
+        if axis is None:
+            return sum(sum(row) for row in self._rows)
+        if axis == 0:
+            return Matrix._wrap([[sum(col) for col in zip(*self._rows)]])
+        return Matrix._wrap([[sum(row)] for row in self._rows])
+
+    def max(self, axis=None):
+        """Largest element overall (a number), per column (``axis=0``, (1, M))
+        or per row (``axis=1``, (N, 1)).
+
+        >>> Matrix([[1, 5], [7, 2]]).max(axis=1)
+        Matrix([[5], [7]])
+        """
+        axis = _axis(axis, "max")
+        if axis is None:
+            return max(max(row) for row in self._rows)
+        if axis == 0:
+            return Matrix._wrap([[max(col) for col in zip(*self._rows)]])
+        return Matrix._wrap([[max(row)] for row in self._rows])
+
+    def argmax(self, axis=None):
+        """Index of the largest element (first one on ties).
+
+        ``axis=None``: the flat index ``i * columns + j`` (as numpy);
+        ``axis=0``: a list with the row index of each column's maximum;
+        ``axis=1``: a list with the column index of each row's maximum
+        (the predicted class of each sample).
+
+        >>> Matrix([[0.1, 0.8, 0.1], [0.3, 0.1, 0.6]]).argmax(axis=1)
+        [1, 2]
+        """
+        axis = _axis(axis, "argmax")
+        if axis is None:
+            flat = [x for row in self._rows for x in row]
+            return _argmax(flat)
+        if axis == 0:
+            return [_argmax(col) for col in zip(*self._rows)]
+        return [_argmax(row) for row in self._rows]
+
+    # ------------------------------------------------------------- comparing
+
+    def __eq__(self, other):
+        """Exact equality: same shape and equal elements (``1 == 1.0``)."""
+        if not isinstance(other, Matrix):
+            return NotImplemented
+        return self._shape == other._shape and self._rows == other._rows
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self):
+        return hash(tuple(tuple(r) for r in self._rows))
+
+    def allclose(self, other, rel_tol=1e-9, abs_tol=1e-12):
+        """True when the shapes match and every pair of elements is close:
+        ``|a - b| <= max(rel_tol * max(|a|, |b|), abs_tol)`` (``math.isclose``).
+
+        The defaults suit unit-scale data: about 7 significant digits of
+        float64 to spare, and anything below ``1e-12`` counts as zero.  NaN is
+        close to nothing; ``inf`` only to the same ``inf``.
+
+        >>> Matrix([[0.1 + 0.2]]).allclose([[0.3]])
+        True
+        >>> Matrix([[0.1 + 0.2]]) == Matrix([[0.3]])
+        False
+        """
+        other_m = _as_matrix(other)
+        if other_m is None:
+            raise TypeError("allclose: expected a Matrix or nested lists, got %s"
+                            % type(other).__name__)
+        if other_m._shape != self._shape:
+            raise ShapeError("allclose: %s vs %s: shapes must be equal"
+                             % (_fmt(self._shape), _fmt(other_m._shape)))
+        if rel_tol < 0 or abs_tol < 0:
+            raise ValueError("allclose: tolerances must be >= 0")
+        for ra, rb in zip(self._rows, other_m._rows):
+            for a, b in zip(ra, rb):
+                if a == b:
+                    continue
+                d = abs(a - b)
+                if not d <= max(rel_tol * max(abs(a), abs(b)), abs_tol):
+                    return False
+        return True
+
+
+# ---------------------------------------------------------------- helpers
+
+def _fmt(shape):
+    return "(%d, %d)" % shape
+
+
+def _as_matrix(x):
+    """A Matrix for x, or None when x cannot be one (so operators can
+    return NotImplemented).  Lists and tuples are converted."""
+    if isinstance(x, Matrix):
+        return x
+    if isinstance(x, (list, tuple)):
+        return Matrix(x)
+    return None
+
+
+def _argmax(values):
+    best, best_i = values[0], 0
+    for i, v in enumerate(values):
+        if v > best:
+            best, best_i = v, i
+    return best_i
+
+
+def _matmul(a, b):
+    (n, k), (k2, m) = a._shape, b._shape
+    if k != k2:
+        raise ShapeError(
+            "matmul: %s @ %s: columns of the left (%d) must equal rows of the right (%d)"
+            % (_fmt(a._shape), _fmt(b._shape), k, k2))
+    b_t = b.T._rows if kernels.KERNEL != "ikj" else None
+    return Matrix._wrap(kernels.matmul(a._rows, b._rows, b_t, b._all_finite()))
+
+
+def _stretch(rows, shape, target):
+    """Repeat a size-1 dimension to reach the target shape (broadcasting)."""
+    (n, m), (tn, tm) = shape, target
+    if m != tm:
+        rows = [row * tm for row in rows]
+    if n != tn:
+        rows = rows * tn
+    return rows
+
+
+def _broadcast(a, b, op, name):
+    """Elementwise ``op`` of two matrices by numpy's broadcasting rules for
+    2-D: along each axis the sizes must be equal, or one of them must be 1
+    (that one is repeated to fit)."""
+    (n1, m1), (n2, m2) = a._shape, b._shape
+    if (n1 != n2 and 1 not in (n1, n2)) or (m1 != m2 and 1 not in (m1, m2)):
+        raise ShapeError(
+            "%s: %s %s %s: each dimension must be equal or 1 (broadcasting)"
+            % (name, _fmt(a._shape), _SYMBOL[op], _fmt(b._shape)))
+    target = (max(n1, n2), max(m1, m2))
+    ra, rb = a._rows, b._rows
+    if b._shape == (1, target[1]) and a._shape == target:
+        # the bias row of x @ W + b: the common case, without copying b
+        row = rb[0]
+        return Matrix._wrap([list(map(op, r, row)) for r in ra])
+    ra = _stretch(ra, a._shape, target)
+    rb = _stretch(rb, b._shape, target)
+    return Matrix._wrap([list(map(op, x, y)) for x, y in zip(ra, rb)])
+
+
+def _cell(x):
+    return repr(x) if type(x) is float else str(x)
+
+
+def _grid(rows, shape, edge=3, limit=10):
+    """Rows of right-aligned cells in brackets, like numpy; matrices larger
+    than ``limit`` along an axis show ``edge`` items from each end."""
+    n, m = shape
+    row_ids = list(range(n)) if n <= limit else list(range(edge)) + [None] + list(range(n - edge, n))
+    col_ids = list(range(m)) if m <= limit else list(range(edge)) + [None] + list(range(m - edge, m))
+    cells = [["..." if i is None or j is None else _cell(rows[i][j]) for j in col_ids]
+             for i in row_ids]
+    widths = [max(len(r[c]) for r in cells) for c in range(len(col_ids))]
+    lines = []
+    for i, r in enumerate(cells):
+        body = "  ".join(" " * (w - len(s)) + s for s, w in zip(r, widths))
+        lines.append(("[[" if i == 0 else " [") + body + "]")
+    return "\n".join(lines) + "]"
+
+
+def dot(a, b):
+    """The matrix product of a and b (Matrices or nested lists), as ``np.dot``.
+
+    >>> dot([1.0, 0.5], [[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]).shape
+    (1, 3)
+    """
+    am, bm = _as_matrix(a), _as_matrix(b)
+    if am is None or bm is None:
+        raise TypeError("dot: expected Matrices or nested lists, got %s and %s"
+                        % (type(a).__name__, type(b).__name__))
+    return _matmul(am, bm)

@@ -168,7 +168,8 @@ class Matrix:
 
     @classmethod
     def full(cls, *shape, **kw):
-        """A matrix of one value: ``full(2, 3, value=7)`` or ``full((2, 3), 7)``.
+        """A matrix of one value: ``full(2, 3, value=7)``, ``full(2, 3, 7)`` or
+        ``full((2, 3), 7)``.
 
         >>> Matrix.full(2, 3, value=7)
         Matrix([[7, 7, 7], [7, 7, 7]])
@@ -177,6 +178,8 @@ class Matrix:
             value = kw.pop("value")
         elif len(shape) == 2 and isinstance(shape[0], (tuple, list)):
             shape, value = (shape[0],), shape[1]
+        elif len(shape) == 3:
+            shape, value = shape[:2], shape[2]
         else:
             raise TypeError("full: give value=..., e.g. Matrix.full(2, 3, value=0.5)")
         if kw:
@@ -276,7 +279,7 @@ class Matrix:
     def _select(self, key, n, one):
         if isinstance(key, slice):
             picked = list(range(*key.indices(n)))
-        elif isinstance(key, (list, tuple)):
+        elif isinstance(key, list):
             picked = [one(k) for k in key]
         else:
             return None
@@ -294,7 +297,9 @@ class Matrix:
         >>> m[:, 1]
         Matrix([[2], [5]])
         """
-        if isinstance(key, tuple) and len(key) == 2 and not isinstance(key[0], (list, tuple)):
+        if isinstance(key, tuple):
+            if len(key) != 2:
+                raise TypeError("Matrix index: give m[i], m[i, j] or a list of rows, got %r" % (key,))
             rk, ck = key
         else:
             rk, ck = key, None
@@ -555,6 +560,8 @@ class Matrix:
             for a, b in zip(ra, rb):
                 if a == b:
                     continue
+                if a - a != 0 or b - b != 0:  # inf or nan, and not equal
+                    return False
                 d = abs(a - b)
                 if not d <= max(rel_tol * max(abs(a), abs(b)), abs_tol):
                     return False

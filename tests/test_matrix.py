@@ -62,6 +62,7 @@ def test_builders():
     assert Matrix.zeros((2, 3)).shape == (2, 3)
     assert Matrix.ones(1, 2) == Matrix([[1.0, 1.0]])
     assert Matrix.full(2, 2, value=Fraction(1, 3))[1, 1] == Fraction(1, 3)
+    assert Matrix.full(1, 2, 7) == Matrix.full((1, 2), 7) == Matrix([[7, 7]])
     assert Matrix.identity(3) @ Matrix([[1], [2], [3]]) == Matrix([[1], [2], [3]])
 
 
@@ -99,6 +100,7 @@ def test_indexing_rows_elements_slices_and_columns():
     assert m[1:] == Matrix([[4, 5, 6], [7, 8, 9]])
     assert m[[2, 0]] == Matrix([[7, 8, 9], [1, 2, 3]])
     assert m[:, 0] == Matrix([[1], [4], [7]])
+    assert m[[0, 2], 1] == Matrix([[2], [8]])
     assert m[0:2, 1:] == Matrix([[2, 3], [5, 6]])
     assert [list(r) for r in m] == m.tolist()
     assert len(m) == 3
@@ -106,7 +108,8 @@ def test_indexing_rows_elements_slices_and_columns():
 
 @pytest.mark.parametrize("key, error", [
     ((3, 0), IndexError), ((0, 3), IndexError), (-4, IndexError),
-    ((0.5, 0), TypeError), ("a", TypeError), (slice(5, 9), IndexError)])
+    ((0.5, 0), TypeError), ("a", TypeError), (slice(5, 9), IndexError),
+    ((0, 1, 2), TypeError), ([], IndexError)])
 def test_bad_indices(key, error):
     with pytest.raises(error):
         Matrix([[1, 2, 3], [4, 5, 6], [7, 8, 9]])[key]
@@ -272,6 +275,10 @@ def test_equality_is_exact_and_allclose_has_tolerances():
     assert a.allclose([[0.3, 1.0 + 1e-6]], rel_tol=1e-5)
     assert Matrix([[1e-13]]).allclose([[0.0]])  # below abs_tol counts as zero
     assert not Matrix([[float("nan")]]).allclose([[float("nan")]])
+    # bug fixed: inf was "close" to every number (inf <= rel_tol * inf)
+    assert not Matrix([[float("inf")]]).allclose([[1.0]])
+    assert not Matrix([[1e300]]).allclose([[float("-inf")]])
+    assert Matrix([[float("inf")]]).allclose([[float("inf")]])
     assert Matrix([[1, 2]]) == Matrix([[1.0, 2.0]])
     assert hash(Matrix([[1, 2]])) == hash(Matrix([[1.0, 2.0]]))
 

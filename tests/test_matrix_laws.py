@@ -93,3 +93,14 @@ def test_mismatched_shapes_always_raise_shape_error(n, k1, k2, m):
 def test_sums_over_axes_agree(a):
     assert a.sum(axis=0).sum() == a.sum(axis=1).sum() == a.sum()
     assert Fraction(a.sum()) == sum(Fraction(v) for row in a for v in row)
+
+
+any_float = st.floats(allow_nan=True, allow_infinity=True)
+
+
+@given(any_float, any_float)
+@example(float("inf"), 1.0)   # bug fixed: inf counted as close to every number
+@example(1e300, float("-inf"))
+def test_allclose_agrees_with_math_isclose(a, b):
+    import math
+    assert Matrix([[a]]).allclose([[b]]) == math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)

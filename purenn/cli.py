@@ -72,13 +72,70 @@ def cmd_network(args):
     print()
 
 
+# ---------------------------------------------------------------- explain
+
+def _exact(values):
+    """Fractions for the hand calculation: 0.1 becomes exactly 1/10."""
+    from fractions import Fraction
+    return [Fraction(repr(v)) if isinstance(v, float) else v for v in values]
+
+
+def cmd_explain(args):
+    """The hand calculation: every element with its numbers."""
+    from purenn import explain as ex
+    from purenn.perceptron import GATES as gates
+    what = getattr(args, "what", None) or "network"
+    exact = getattr(args, "exact", False)
+    if what == "network":
+        net = init_network()
+        x = getattr(args, "x", None) or [1.0, 0.5]
+        if exact:
+            net = {k: Matrix([_exact(r) for r in v.tolist()]) for k, v in net.items()}
+            x = _exact(x)
+        print(ex.explain(net, x))
+    elif what == "gate":
+        name = args.gate.upper()
+        gate = dict(gates)[name]
+        print(ex.explain(gate, (args.x1, args.x2)))
+    elif what == "gates":
+        for name, gate in gates:
+            for pair in ((0, 0), (1, 0), (0, 1), (1, 1)):
+                print(ex.explain(gate, pair))
+            print()
+    else:  # matmul
+        a, b = _literal_matrix(args.a, "A"), _literal_matrix(args.b, "B")
+        if exact:
+            a, b = [_exact(r) for r in a], [_exact(r) for r in b]
+        try:
+            print(ex.explain_matmul(a, b))
+        except ValueError as e:  # ShapeError included: say it, no traceback
+            raise SystemExit("purenn explain matmul: %s" % e)
+    print()
+
+
+def _literal_matrix(text, name):
+    import json
+    try:
+        rows = json.loads(text)
+    except ValueError:
+        raise SystemExit("purenn explain matmul: %s must be a list such as [[1, 2], [3, 4]], "
+                         "got %r" % (name, text))
+    try:
+        m = Matrix(rows)
+    except (TypeError, ValueError) as e:
+        raise SystemExit("purenn explain matmul: %s: %s" % (name, e))
+    return m.tolist()
+
+
 # ------------------------------------------------------------------- tour
 
 def cmd_tour(args):
     """Every part, in the order of the course."""
     for title, fn in (("Chapter 2: perceptrons and logic gates", cmd_gates),
                       ("Chapter 3.2: activation functions", cmd_activations),
-                      ("Chapter 3.4: a 3-layer network", cmd_network)):
+                      ("Chapter 3.4: a 3-layer network", cmd_network),
+                      ("Chapter 3.4.3: the same network by hand, element by element",
+                       cmd_explain)):
         print("=" * 72)
         print(title)
         print("=" * 72)
@@ -109,6 +166,22 @@ def build_parser():
     p.add_argument("--x", type=_numbers, nargs=2, metavar=("X1", "X2"),
                    help="the input (default 1.0 0.5)")
     p.set_defaults(func=cmd_network)
+    p = sub.add_parser("explain", help="hand calculation: every element with its numbers")
+    esub = p.add_subparsers(dest="what", metavar="WHAT")
+    e = esub.add_parser("network", help="the book's 3-layer network (the default)")
+    e.add_argument("--x", type=_numbers, nargs=2, metavar=("X1", "X2"),
+                   help="the input (default 1.0 0.5)")
+    e.add_argument("--exact", action="store_true", help="use exact fractions (0.1 is 1/10)")
+    e = esub.add_parser("gate", help="one perceptron gate: w·x + b > 0")
+    e.add_argument("gate", type=str.upper, choices=["AND", "OR", "NAND", "XOR"])
+    e.add_argument("x1", type=int, choices=[0, 1])
+    e.add_argument("x2", type=int, choices=[0, 1])
+    esub.add_parser("gates", help="every gate on every input pair")
+    e = esub.add_parser("matmul", help="a matrix product A·B, e.g. '[[1, 2]]' '[[3], [4]]'")
+    e.add_argument("a", metavar="A", help="the left matrix as JSON, e.g. '[[1, 2]]'")
+    e.add_argument("b", metavar="B", help="the right matrix as JSON")
+    e.add_argument("--exact", action="store_true", help="use exact fractions (0.1 is 1/10)")
+    p.set_defaults(func=cmd_explain)
     return parser
 
 

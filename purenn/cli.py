@@ -127,6 +127,49 @@ def _literal_matrix(text, name):
     return m.tolist()
 
 
+# ------------------------------------------------------------------- plot
+
+def cmd_plot(args):
+    """The slides' figures as text, or as an SVG file with --svg."""
+    from purenn import plot
+    names = args.names or ["sigmoid", "step_function"]
+    charset = "ascii" if args.ascii else "unicode"
+    try:
+        if names == ["softmax"]:
+            p = plot.plot_softmax(args.scores or [0.3, 2.9, 4.0])
+            text = p.to_text(charset=charset)
+        elif names == ["digit"]:
+            if not args.pixels:
+                raise SystemExit("purenn plot digit: give --pixels FILE with 784 numbers "
+                                 "(0-255 or 0-1), separated by spaces, commas or newlines")
+            p = plot.plot_digit(_read_numbers(args.pixels))
+            text = p.to_text(charset=charset)
+        else:
+            if "softmax" in names or "digit" in names:
+                raise SystemExit("purenn plot: softmax and digit are plotted on their own")
+            p = plot.plot_functions(*names, xmin=args.xmin, xmax=args.xmax)
+            text = p.to_text(width=args.width, height=args.height, charset=charset)
+    except (ValueError, TypeError) as e:  # ShapeError included: a message, no traceback
+        raise SystemExit("purenn plot: %s" % e)
+    if args.svg:
+        p.save_svg(args.svg)
+        print("wrote %s" % args.svg)
+    else:
+        print(text)
+
+
+def _read_numbers(path):
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as e:
+        raise SystemExit("purenn plot digit: cannot read %s: %s" % (path, e.strerror))
+    try:
+        return [float(t) for t in text.replace(",", " ").split()]
+    except ValueError as e:
+        raise SystemExit("purenn plot digit: %s: %s" % (path, e))
+
+
 # ------------------------------------------------------------------- tour
 
 def cmd_tour(args):
@@ -166,6 +209,21 @@ def build_parser():
     p.add_argument("--x", type=_numbers, nargs=2, metavar=("X1", "X2"),
                    help="the input (default 1.0 0.5)")
     p.set_defaults(func=cmd_network)
+    p = sub.add_parser("plot", help="figures: activations, softmax bars, a digit (text or SVG)")
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help="functions to draw together: step_function (step), sigmoid, tanh, relu, "
+                        "leaky_relu, identity_function; or 'softmax', or 'digit' "
+                        "(default: sigmoid step_function)")
+    p.add_argument("--svg", metavar="FILE", help="write a standalone SVG file instead")
+    p.add_argument("--ascii", action="store_true", help="ASCII characters only")
+    p.add_argument("--xmin", type=_numbers, default=-5.0, help="left end of x (default -5)")
+    p.add_argument("--xmax", type=_numbers, default=5.0, help="right end of x (default 5)")
+    p.add_argument("--width", type=int, default=60, help="text width in characters (default 60)")
+    p.add_argument("--height", type=int, default=15, help="text height in lines (default 15)")
+    p.add_argument("--scores", type=_numbers, nargs="+", metavar="S",
+                   help="scores for 'softmax' (default 0.3 2.9 4.0)")
+    p.add_argument("--pixels", metavar="FILE", help="pixel values for 'digit'")
+    p.set_defaults(func=cmd_plot)
     p = sub.add_parser("explain", help="hand calculation: every element with its numbers")
     esub = p.add_subparsers(dest="what", metavar="WHAT")
     e = esub.add_parser("network", help="the book's 3-layer network (the default)")

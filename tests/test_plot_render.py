@@ -91,7 +91,12 @@ def near(pixel, hex_color, tol=40):
 
 
 def count(rows, pred):
-    return sum(1 for row in rows for p in row if pred(p))
+    """How many pixels satisfy ``pred`` (asked once per distinct colour)."""
+    colours = {}
+    for row in rows:
+        for p in row:
+            colours[p] = colours.get(p, 0) + 1
+    return sum(n for p, n in colours.items() if pred(p))
 
 
 FIGURES = {

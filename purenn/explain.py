@@ -189,6 +189,8 @@ _ELEMENTWISE = ("sigmoid", "step_function", "tanh", "relu", "leaky_relu")
 
 def _activation_lines(h, a, z, an, zn):
     name = getattr(h, "__name__", "h")
+    if not name.isidentifier():  # a lambda's name is "<lambda>"
+        name = "h"
     head = "  %s = %s(%s):" % (zn, name, an)
     n, m = a.shape
     if name == "identity_function":

@@ -292,10 +292,18 @@ def _legend_rows(labels, room):
 
 
 def _padded(lo, hi, share):
-    if lo == hi:
-        return (lo - 1.0, hi + 1.0)
-    pad = (hi - lo) * share
-    return (lo - pad, hi + pad)
+    """The axis range for data from lo to hi, widened by ``share`` of it on each side."""
+    if hi - lo < 1e-290 or hi - lo <= 1e-12 * max(abs(lo), abs(hi)):
+        # all (nearly) equal: a window around them, since a zero-width axis has no scale
+        half = max(1.0, 0.1 * max(abs(lo), abs(hi)))
+        a, b = lo - half, hi + half
+    else:
+        pad = (hi - lo) * share
+        a, b = lo - pad, hi + pad
+    if not (abs(a) < math.inf and abs(b) < math.inf and b - a < math.inf):
+        raise ValueError("plot: values from %r to %r span more than a float can hold; "
+                         "scale them down first" % (lo, hi))
+    return (a, b)
 
 
 def _to_grid(plot, gw, gh):
@@ -433,6 +441,9 @@ class BarPlot(_Plot):
         pw, ph = width - left - right, height - top - bottom
         vmax = max(self.values) or 1.0
         hi = vmax * 1.12  # room for the value printed above the tallest bar
+        if hi == math.inf:
+            raise ValueError("plot_bars: values up to %r are too large to draw; scale them down"
+                             % vmax)
         out = self._svg_open(width, height)
         out.append('<g class="axes" stroke="black" stroke-width="1">')
         out.append('<line class="x-axis" x1="%d" y1="%d" x2="%d" y2="%d"/>'

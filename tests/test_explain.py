@@ -181,3 +181,8 @@ def test_tour_includes_the_hand_calculation():
     out = _cli().stdout
     assert "by hand" in out
     assert "z1[0] = sigmoid(0.3) = 0.5744425168" in out
+
+
+def test_unnamed_activation_is_called_h():
+    e = explain_layer([[1.0]], [[2.0]], [0.0], lambda a: a * 3)
+    assert "  z1 = h(a1):  z1[0] = h(2.0) = 6.0" in e.lines

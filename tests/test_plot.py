@@ -10,7 +10,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from purenn import Matrix, ShapeError
 from purenn.plot import (BarPlot, LinePlot, plot_bars, plot_digit, plot_functions, plot_lines,
@@ -114,6 +114,23 @@ def test_any_finite_series_gives_valid_svg_inside_the_picture(series):
         pts = path_points(path.get("d"))
         assert len(pts) == len(ys)
         assert all(0 <= x <= 400 and 0 <= y <= 300 for x, y in pts)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=6))
+@example([-1e308, 1e308])     # the span overflowed to inf: was "cannot convert NaN"
+@example([0.0, 5e-324])       # a subnormal span: was "math domain error"
+@example([1e300, 1e300])      # constant and huge: ±1 vanished, was ZeroDivisionError
+def test_whole_float_range_draws_or_says_why(ys):
+    try:
+        p = plot_lines(ys)
+    except ValueError as e:
+        assert "span more than a float can hold" in str(e)
+        return
+    svg = p.to_svg()
+    assert "nan" not in svg and "inf" not in svg
+    parse(svg)
+    assert len(p.to_text(width=20, height=5).split("\n")) >= 6
 
 
 # ----------------------------------------------------------------- text

@@ -360,8 +360,9 @@ def _frame(plot, grid, charset, style):
     (x0, x1), (y0, y1) = plot.xlim, plot.ylim
     vbar, tick, corner, hbar = ("│", "┤", "└", "─") if charset == "unicode" else ("|", "|", "+", "-")
     labels = {}
-    for t in _ticks(y0, y1):  # round numbers, on the row nearest to each
-        r = int(round((y1 - t) / (y1 - y0) * (height - 1)))
+    dots = 4 if style == "braille" else 1  # braille: 4 dot rows per text row
+    for t in _ticks(y0, y1):  # round numbers, on the row that draws them
+        r = int(round((y1 - t) / (y1 - y0) * (dots * height - 1))) // dots
         if 0 <= r < height and not any(k in labels for k in (r - 1, r, r + 1)):
             labels[r] = _label(t)
     if not labels:

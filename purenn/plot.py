@@ -82,7 +82,7 @@ def _ticks(lo, hi):
     ticks = []
     k = first
     while k * step <= hi + step * 1e-9:
-        ticks.append(round(k * step, 12))
+        ticks.append(float("%.12g" % (k * step)))  # 0.30000000000000004 -> 0.3, at any scale
         k += 1
     return ticks
 
@@ -92,8 +92,16 @@ def _label(v):
     return "0" if s in ("-0", "0") else s
 
 
+def _clean(text):
+    """A label without control characters: they are invalid in XML, and in a
+    terminal an escape sequence would recolour or move the cursor."""
+    return "".join(c for c in str(text) if c >= " " and c != "\x7f")
+
+
 def _esc(text):
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text safe inside SVG: markup escaped."""
+    text = _clean(text)
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;"))
 
 
@@ -156,8 +164,8 @@ class LinePlot(_Plot):
             if len(xs) != len(ys):
                 raise ShapeError("%s: x has %d values and y has %d: they must be as many"
                                  % (what, len(xs), len(ys)))
-            self.series.append((str(label), xs, ys))
-        self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
+            self.series.append((_clean(label), xs, ys))
+        self.title, self.xlabel, self.ylabel = _clean(title), _clean(xlabel), _clean(ylabel)
         xs_all = [x for _, xs, _ in self.series for x in xs]
         ys_all = [y for _, _, ys in self.series for y in ys]
         self.xlim = _padded(min(xs_all), max(xs_all), 0.0)
@@ -413,11 +421,11 @@ class BarPlot(_Plot):
                              % min(self.values))
         if labels is None:
             labels = [str(i) for i in range(len(self.values))]
-        labels = [str(s) for s in labels]
+        labels = [_clean(s) for s in labels]
         if len(labels) != len(self.values):
             raise ShapeError("plot_bars: %d values and %d labels: they must be as many"
                              % (len(self.values), len(labels)))
-        self.labels, self.title = labels, title
+        self.labels, self.title = labels, _clean(title)
 
     def to_text(self, width=40, charset="unicode"):
         """One line a bar: label, bar of ``width`` characters at the largest value, value."""
@@ -496,7 +504,7 @@ class ImagePlot(_Plot):
     """A grey-scale image such as an MNIST digit: 0 is white paper, ``vmax`` black ink."""
 
     def __init__(self, rows, vmax, title=""):
-        self.rows, self.vmax, self.title = rows, vmax, title
+        self.rows, self.vmax, self.title = rows, vmax, _clean(title)
 
     def to_text(self, charset="unicode"):
         """Two characters a pixel (so the digit is not squashed), darker for more ink."""

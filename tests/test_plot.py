@@ -327,3 +327,19 @@ def test_cli_softmax_and_digit(tmp_path):
 def test_cli_errors_are_messages(args):
     r = _cli(*args)
     assert r.returncode != 0 and r.stderr and "Traceback" not in r.stderr
+
+
+def test_control_characters_never_reach_the_terminal_or_the_xml():
+    p = plot_lines({"a\x00b": [1, 2]}, title="t\x1b[31mred", xlabel="x\x7f")
+    text = p.to_text(width=20, height=5)
+    assert "\x1b" not in text and "\x00" not in text and "\x7f" not in text
+    assert "t[31mred" in text
+    parse(p.to_svg())
+    b = plot_bars([1], labels=["\x1b[2J"], title="\x07")
+    assert "\x1b" not in b.to_text() and "\x07" not in b.to_text()
+    parse(b.to_svg())
+
+
+def test_ticks_at_tiny_scales_keep_their_values():
+    text = plot_lines([1e-20, 3e-20, 2e-20]).to_text(width=20, height=5)
+    assert "3e-20" in text and "1e-20" in text

@@ -83,6 +83,7 @@ def _exact(values):
 def cmd_explain(args):
     """The hand calculation: every element with its numbers."""
     from purenn import explain as ex
+    charset = _charset()
     from purenn.perceptron import GATES as gates
     what = getattr(args, "what", None) or "network"
     exact = getattr(args, "exact", False)
@@ -92,22 +93,22 @@ def cmd_explain(args):
         if exact:
             net = {k: Matrix([_exact(r) for r in v.tolist()]) for k, v in net.items()}
             x = _exact(x)
-        print(ex.explain(net, x))
+        print(ex.explain(net, x).to_text(charset))
     elif what == "gate":
         name = args.gate.upper()
         gate = dict(gates)[name]
-        print(ex.explain(gate, (args.x1, args.x2)))
+        print(ex.explain(gate, (args.x1, args.x2)).to_text(charset))
     elif what == "gates":
         for name, gate in gates:
             for pair in ((0, 0), (1, 0), (0, 1), (1, 1)):
-                print(ex.explain(gate, pair))
+                print(ex.explain(gate, pair).to_text(charset))
             print()
     else:  # matmul
         a, b = _literal_matrix(args.a, "A"), _literal_matrix(args.b, "B")
         if exact:
             a, b = [_exact(r) for r in a], [_exact(r) for r in b]
         try:
-            print(ex.explain_matmul(a, b))
+            print(ex.explain_matmul(a, b).to_text(charset))
         except ValueError as e:  # ShapeError included: say it, no traceback
             raise SystemExit("purenn explain matmul: %s" % e)
     print()
@@ -133,7 +134,7 @@ def cmd_plot(args):
     """The slides' figures as text, or as an SVG file with --svg."""
     from purenn import plot
     names = args.names or ["sigmoid", "step_function"]
-    charset = "ascii" if args.ascii else "unicode"
+    charset = "ascii" if args.ascii else _charset()
     try:
         if names == ["softmax"]:
             p = plot.plot_softmax(args.scores or [0.3, 2.9, 4.0])
@@ -158,6 +159,31 @@ def cmd_plot(args):
         print(text)
 
 
+def _charset():
+    """'unicode' when stdout can print braille and box drawing, else 'ascii'."""
+    try:
+        "⣿│┤└─•▏█".encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return "ascii"
+    return "unicode"
+
+
+def _tour_by_hand(args):
+    """Chapter 2 by hand: w·x + b for the gates, and XOR as two layers."""
+    from purenn.explain import explain
+    from purenn.perceptron import AND, NAND, XOR
+    for gate, x in ((AND, (1, 1)), (NAND, (1, 1)), (XOR, (1, 0))):
+        print(explain(gate, x).to_text(_charset()))
+    print()
+
+
+def _tour_plot(args):
+    """Chapter 3.2.5: sigmoid and step on one chart."""
+    from purenn.plot import plot_functions
+    print(plot_functions("sigmoid", "step_function").to_text(height=12, charset=_charset()))
+    print()
+
+
 def _read_numbers(path):
     try:
         with open(path) as f:
@@ -175,7 +201,9 @@ def _read_numbers(path):
 def cmd_tour(args):
     """Every part, in the order of the course."""
     for title, fn in (("Chapter 2: perceptrons and logic gates", cmd_gates),
+                      ("Chapter 2 by hand: w.x + b > 0 for each gate", _tour_by_hand),
                       ("Chapter 3.2: activation functions", cmd_activations),
+                      ("Chapter 3.2.5: sigmoid and step function on one chart", _tour_plot),
                       ("Chapter 3.4: a 3-layer network", cmd_network),
                       ("Chapter 3.4.3: the same network by hand, element by element",
                        cmd_explain)):
@@ -246,6 +274,9 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    if _charset() == "ascii" and hasattr(sys.stdout, "reconfigure"):
+        # a terminal without Unicode: print '?' for a stray '·' rather than crash
+        sys.stdout.reconfigure(errors="replace")
     func = getattr(args, "func", cmd_tour)
     try:
         func(args)

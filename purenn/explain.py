@@ -67,12 +67,29 @@ class Explanation:
 
     __repr__ = __str__
 
+    def to_text(self, charset="unicode"):
+        """The text; ``charset="ascii"`` writes × · Σ as * . sum for plain terminals.
+
+        >>> print(explain_matmul([[1, 2]], [[3], [4]]).to_text("ascii"))
+        C = A.B   (1,2).(2,1) -> (1,1)
+          C[0] = 1*3 + 2*4 = 11
+        """
+        text = str(self)
+        if charset == "ascii":
+            for u, a in _ASCII:
+                text = text.replace(u, a)
+        elif charset != "unicode":
+            raise ValueError("to_text: charset must be 'unicode' or 'ascii', got %r" % (charset,))
+        return text
+
     def _repr_html_(self):
         from html import escape
         return "<pre>%s</pre>" % escape(str(self))
 
 
 # ------------------------------------------------------------ formatting
+
+_ASCII = (("×", "*"), ("·", "."), ("Σ_k ", "sum over k of "))
 
 def number(x, digits=DIGITS):
     """A number as the hand calculation writes it.

@@ -186,3 +186,14 @@ def test_tour_includes_the_hand_calculation():
 def test_unnamed_activation_is_called_h():
     e = explain_layer([[1.0]], [[2.0]], [0.0], lambda a: a * 3)
     assert "  z1 = h(a1):  z1[0] = h(2.0) = 6.0" in e.lines
+
+
+def test_tour_on_an_ascii_terminal_falls_back_instead_of_crashing():
+    import os
+    env = dict(os.environ, PYTHONIOENCODING="ascii")
+    r = subprocess.run([sys.executable, "-m", "purenn"], capture_output=True, text=True,
+                       timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "AND: w.x + b = 0.5*1 + 0.5*1 - 0.7 = 0.3 > 0 -> 1" in r.stdout
+    assert "a1[0] = 1.0*0.1 + 0.5*0.2 + 0.1 = 0.3" in r.stdout
+    assert "* sigmoid  o step_function" in r.stdout       # the chart in ASCII

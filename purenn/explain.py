@@ -201,9 +201,6 @@ def explain_matmul(a, b, names=("A", "B", "C")):
 
 # ------------------------------------------------------------ activations
 
-_ELEMENTWISE = ("sigmoid", "step_function", "tanh", "relu", "leaky_relu")
-
-
 def _activation_lines(h, a, z, an, zn):
     name = getattr(h, "__name__", "h")
     if not name.isidentifier():  # a lambda's name is "<lambda>"
@@ -256,6 +253,10 @@ def explain_layer(x, W, b, activation=_act.sigmoid, index=1, names=None):
     x, W, b = _matrix(x, "the input"), _matrix(W, "W"), _matrix(b, "b")
     a = x @ W + b      # purenn's own operations: their checks and their values
     z = activation(a)
+    if not isinstance(z, Matrix):
+        raise TypeError("explain_layer: the activation %s returned %s for a Matrix; it must "
+                        "return a Matrix of the same shape"
+                        % (getattr(activation, "__name__", "h"), type(z).__name__))
     if names is None:
         names = ("x", "W%d" % index, "b%d" % index, "a%d" % index, "z%d" % index)
     xn, wn, bn, an, zn = names

@@ -197,3 +197,8 @@ def test_tour_on_an_ascii_terminal_falls_back_instead_of_crashing():
     assert "AND: w.x + b = 0.5*1 + 0.5*1 - 0.7 = 0.3 > 0 -> 1" in r.stdout
     assert "a1[0] = 1.0*0.1 + 0.5*0.2 + 0.1 = 0.3" in r.stdout
     assert "* sigmoid  o step_function" in r.stdout       # the chart in ASCII
+
+
+def test_activation_that_does_not_return_a_matrix():
+    with pytest.raises(TypeError, match="must return a Matrix"):
+        explain_layer([[1.0]], [[2.0]], [0.0], lambda a: 3)

@@ -37,6 +37,7 @@ Matrix([[0.3168270764110298, 0.6962790898619668]])
 import math
 
 from purenn import activations as _act
+from purenn.errors import ShapeError
 from purenn.matrix import Matrix, _as_matrix
 from purenn.network import Layer, Network
 from purenn.perceptron import AND, NAND, OR, Perceptron, XOR
@@ -257,6 +258,10 @@ def explain_layer(x, W, b, activation=_act.sigmoid, index=1, names=None):
         raise TypeError("explain_layer: the activation %s returned %s for a Matrix; it must "
                         "return a Matrix of the same shape"
                         % (getattr(activation, "__name__", "h"), type(z).__name__))
+    if z.shape != a.shape:
+        raise ShapeError("explain_layer: activation %s: (%d, %d) -> (%d, %d): an activation "
+                         "must keep the shape" % ((getattr(activation, "__name__", "h"),)
+                                                  + a.shape + z.shape))
     if names is None:
         names = ("x", "W%d" % index, "b%d" % index, "a%d" % index, "z%d" % index)
     xn, wn, bn, an, zn = names

@@ -202,3 +202,8 @@ def test_tour_on_an_ascii_terminal_falls_back_instead_of_crashing():
 def test_activation_that_does_not_return_a_matrix():
     with pytest.raises(TypeError, match="must return a Matrix"):
         explain_layer([[1.0]], [[2.0]], [0.0], lambda a: 3)
+
+
+def test_activation_that_changes_the_shape():
+    with pytest.raises(ShapeError, match=r"\(1, 2\) -> \(2, 1\)"):
+        explain_layer([[1.0]], [[2.0, 1.0]], [0.0, 0.0], lambda a: a.T)

@@ -207,3 +207,35 @@ def test_activation_that_does_not_return_a_matrix():
 def test_activation_that_changes_the_shape():
     with pytest.raises(ShapeError, match=r"\(1, 2\) -> \(2, 1\)"):
         explain_layer([[1.0]], [[2.0, 1.0]], [0.0, 0.0], lambda a: a.T)
+
+
+# ------------------------------------------------------ laws, with purenn.testing
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from purenn.testing import matmul_pairs, matrices  # noqa: E402
+
+
+@settings(max_examples=30, deadline=None)
+@given(matmul_pairs(kind="fraction", max_dim=4))
+def test_every_written_element_is_the_exact_product(pair):
+    A, B = pair
+    e = explain_matmul(A, B)
+    C = A @ B
+    assert e.result == C
+    n, m = C.shape
+    if n * m <= 16 and A.shape[1] <= 8:
+        element_lines = e.lines[1:]
+        assert len(element_lines) == n * m
+        for line, value in zip(element_lines, [v for row in C for v in row]):
+            assert line.rsplit(" = ", 1)[1] == str(value)   # exact: Fractions print exactly
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(1, 40))
+def test_long_or_large_products_stay_short(n, k, m):
+    A, B = Matrix.ones(n, k), Matrix.ones(k, m)
+    e = explain_matmul(A, B)
+    assert e.result == A @ B
+    assert len(e.lines) <= 1 + 16                     # never a dump of every element
+    assert all(len(line) < 400 for line in e.lines)   # never a 40-term sum written out

@@ -5,7 +5,7 @@ Skips, with the reason, where no Chromium is installed (Debian:
 ``apt-get install chromium``).  As a script it writes the screenshots for a
 human to look at::
 
-    python tests/test_plot_render.py /tmp/shots    # -> /tmp/shots/*.svg, *.png
+    python tests/test_plot_render.py /tmp/shots    # -> /tmp/shots/*.svg, figures.png
 """
 import os
 import shutil
@@ -30,14 +30,14 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 WIDTH, HEIGHT = 480, 320
 
 
-def screenshot(svg_path, png_path):
-    """Render ``svg_path`` in a fresh headless browser profile into ``png_path``."""
+def screenshot(path, png_path, width=WIDTH, height=HEIGHT):
+    """Render the file at ``path`` in a fresh headless browser profile into ``png_path``."""
     profile = tempfile.mkdtemp(prefix="purenn-chromium-")
     try:
         subprocess.run([BROWSER] + FLAGS + ["--user-data-dir=" + profile,
-                                            "--window-size=%d,%d" % (WIDTH, HEIGHT),
+                                            "--window-size=%d,%d" % (width, height),
                                             "--screenshot=" + png_path,
-                                            "file://" + os.path.abspath(svg_path)],
+                                            "file://" + os.path.abspath(path)],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120,
                        check=True)
     finally:
@@ -119,12 +119,25 @@ def shots(tmp_path_factory):
 
 
 def write_shots(folder):
+    """Each figure as an SVG file, all shown as <img> on one page (one browser
+    start), one screenshot, cut back into one picture per figure."""
+    names = list(FIGURES)
+    cells = []
+    for name in names:
+        FIGURES[name]().save_svg(os.path.join(folder, name + ".svg"))
+        cells.append('<img src="%s.svg" width="%d" height="%d">' % (name, WIDTH, HEIGHT))
+    page = os.path.join(folder, "figures.html")
+    with open(page, "w", encoding="utf-8") as f:
+        f.write("<!DOCTYPE html><html><body style='margin:0;background:white;line-height:0'>"
+                "<div style='display:grid;grid-template-columns:%dpx %dpx'>%s</div>"
+                "</body></html>" % (WIDTH, WIDTH, "".join(cells)))
+    png = os.path.join(folder, "figures.png")
+    screenshot(page, png, 2 * WIDTH, 2 * HEIGHT)
+    w, h, rows = read_png(png)
     found = {}
-    for name, make in FIGURES.items():
-        svg, png = os.path.join(folder, name + ".svg"), os.path.join(folder, name + ".png")
-        make().save_svg(svg)
-        screenshot(svg, png)
-        found[name] = read_png(png)
+    for k, name in enumerate(names):
+        top, left = (k // 2) * HEIGHT, (k % 2) * WIDTH
+        found[name] = (WIDTH, HEIGHT, [row[left:left + WIDTH] for row in rows[top:top + HEIGHT]])
     return found
 
 

@@ -12,6 +12,11 @@ only:
 ``purenn.network``    ``init_network``, ``forward``, ``Layer``, ``Network``
 ``purenn.rng``        ``Random``: purenn's own seeded generator
 ``purenn.kernels``    the hot loops of the matrix product
+``purenn.explain``    ``explain(...)``: the hand calculation, element by element
+``purenn.plot``       text and SVG plots: activations, softmax, digits, curves
+``purenn.notebook``   Jupyter views (``Matrix._repr_html_``)
+``purenn.testing``    hypothesis strategies and ``assert_allclose`` (needs
+                      hypothesis; ``import purenn`` never does)
 ====================  =======================================================
 
 >>> from purenn import XOR, forward, init_network

@@ -72,13 +72,141 @@ def cmd_network(args):
     print()
 
 
+# ---------------------------------------------------------------- explain
+
+def _exact(values):
+    """Fractions for the hand calculation: 0.1 becomes exactly 1/10."""
+    from fractions import Fraction
+    return [Fraction(repr(v)) if isinstance(v, float) else v for v in values]
+
+
+def cmd_explain(args):
+    """The hand calculation: every element with its numbers."""
+    from purenn import explain as ex
+    charset = _charset()
+    from purenn.perceptron import GATES as gates
+    what = getattr(args, "what", None) or "network"
+    exact = getattr(args, "exact", False)
+    if what == "network":
+        net = init_network()
+        x = getattr(args, "x", None) or [1.0, 0.5]
+        if exact:
+            net = {k: Matrix([_exact(r) for r in v.tolist()]) for k, v in net.items()}
+            x = _exact(x)
+        print(ex.explain(net, x).to_text(charset))
+    elif what == "gate":
+        name = args.gate.upper()
+        gate = dict(gates)[name]
+        print(ex.explain(gate, (args.x1, args.x2)).to_text(charset))
+    elif what == "gates":
+        for name, gate in gates:
+            for pair in ((0, 0), (1, 0), (0, 1), (1, 1)):
+                print(ex.explain(gate, pair).to_text(charset))
+            print()
+    else:  # matmul
+        a, b = _literal_matrix(args.a, "A"), _literal_matrix(args.b, "B")
+        if exact:
+            a, b = [_exact(r) for r in a], [_exact(r) for r in b]
+        try:
+            print(ex.explain_matmul(a, b).to_text(charset))
+        except ValueError as e:  # ShapeError included: say it, no traceback
+            raise SystemExit("purenn explain matmul: %s" % e)
+    print()
+
+
+def _literal_matrix(text, name):
+    import json
+    try:
+        rows = json.loads(text)
+    except ValueError:
+        raise SystemExit("purenn explain matmul: %s must be a list such as [[1, 2], [3, 4]], "
+                         "got %r" % (name, text))
+    try:
+        m = Matrix(rows)
+    except (TypeError, ValueError) as e:
+        raise SystemExit("purenn explain matmul: %s: %s" % (name, e))
+    return m.tolist()
+
+
+# ------------------------------------------------------------------- plot
+
+def cmd_plot(args):
+    """The slides' figures as text, or as an SVG file with --svg."""
+    from purenn import plot
+    names = args.names or ["sigmoid", "step_function"]
+    charset = "ascii" if args.ascii else _charset()
+    try:
+        if names == ["softmax"]:
+            p = plot.plot_softmax(args.scores or [0.3, 2.9, 4.0])
+            text = p.to_text(charset=charset)
+        elif names == ["digit"]:
+            if not args.pixels:
+                raise SystemExit("purenn plot digit: give --pixels FILE with 784 numbers "
+                                 "(0-255 or 0-1), separated by spaces, commas or newlines")
+            p = plot.plot_digit(_read_numbers(args.pixels))
+            text = p.to_text(charset=charset)
+        else:
+            if "softmax" in names or "digit" in names:
+                raise SystemExit("purenn plot: softmax and digit are plotted on their own")
+            p = plot.plot_functions(*names, xmin=args.xmin, xmax=args.xmax)
+            text = p.to_text(width=args.width, height=args.height, charset=charset)
+    except (ValueError, TypeError) as e:  # ShapeError included: a message, no traceback
+        raise SystemExit("purenn plot: %s" % e)
+    if args.svg:
+        p.save_svg(args.svg)
+        print("wrote %s" % args.svg)
+    else:
+        print(text)
+
+
+def _charset():
+    """'unicode' when stdout can print braille and box drawing, else 'ascii'."""
+    try:
+        "⣿│┤└─•▏█".encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return "ascii"
+    return "unicode"
+
+
+def _tour_by_hand(args):
+    """Chapter 2 by hand: w·x + b for the gates, and XOR as two layers."""
+    from purenn.explain import explain
+    from purenn.perceptron import AND, NAND, XOR
+    for gate, x in ((AND, (1, 1)), (NAND, (1, 1)), (XOR, (1, 0))):
+        print(explain(gate, x).to_text(_charset()))
+    print()
+
+
+def _tour_plot(args):
+    """Chapter 3.2.5: sigmoid and step on one chart."""
+    from purenn.plot import plot_functions
+    print(plot_functions("sigmoid", "step_function").to_text(height=12, charset=_charset()))
+    print()
+
+
+def _read_numbers(path):
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as e:
+        raise SystemExit("purenn plot digit: cannot read %s: %s" % (path, e.strerror))
+    try:
+        return [float(t) for t in text.replace(",", " ").split()]
+    except ValueError as e:
+        raise SystemExit("purenn plot digit: %s: %s" % (path, e))
+
+
 # ------------------------------------------------------------------- tour
 
 def cmd_tour(args):
     """Every part, in the order of the course."""
     for title, fn in (("Chapter 2: perceptrons and logic gates", cmd_gates),
+                      ("Chapter 2 by hand: w.x + b > 0 for each gate", _tour_by_hand),
                       ("Chapter 3.2: activation functions", cmd_activations),
-                      ("Chapter 3.4: a 3-layer network", cmd_network)):
+                      ("Chapter 3.2.5: sigmoid and step function on one chart", _tour_plot),
+                      ("Chapter 3.4: a 3-layer network", cmd_network),
+                      ("Chapter 3.4.3: the same network by hand, element by element",
+                       cmd_explain)):
         print("=" * 72)
         print(title)
         print("=" * 72)
@@ -109,12 +237,46 @@ def build_parser():
     p.add_argument("--x", type=_numbers, nargs=2, metavar=("X1", "X2"),
                    help="the input (default 1.0 0.5)")
     p.set_defaults(func=cmd_network)
+    p = sub.add_parser("plot", help="figures: activations, softmax bars, a digit (text or SVG)")
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help="functions to draw together: step_function (step), sigmoid, tanh, relu, "
+                        "leaky_relu, identity_function; or 'softmax', or 'digit' "
+                        "(default: sigmoid step_function)")
+    p.add_argument("--svg", metavar="FILE", help="write a standalone SVG file instead")
+    p.add_argument("--ascii", action="store_true", help="ASCII characters only")
+    p.add_argument("--xmin", type=_numbers, default=-5.0, help="left end of x (default -5)")
+    p.add_argument("--xmax", type=_numbers, default=5.0, help="right end of x (default 5)")
+    p.add_argument("--width", type=int, default=60, help="text width in characters (default 60)")
+    p.add_argument("--height", type=int, default=15, help="text height in lines (default 15)")
+    p.add_argument("--scores", type=_numbers, nargs="+", metavar="S",
+                   help="scores for 'softmax' (default 0.3 2.9 4.0)")
+    p.add_argument("--pixels", metavar="FILE", help="pixel values for 'digit'")
+    p.set_defaults(func=cmd_plot)
+    p = sub.add_parser("explain", help="hand calculation: every element with its numbers")
+    esub = p.add_subparsers(dest="what", metavar="WHAT")
+    e = esub.add_parser("network", help="the book's 3-layer network (the default)")
+    e.add_argument("--x", type=_numbers, nargs=2, metavar=("X1", "X2"),
+                   help="the input (default 1.0 0.5)")
+    e.add_argument("--exact", action="store_true", help="use exact fractions (0.1 is 1/10)")
+    e = esub.add_parser("gate", help="one perceptron gate: w·x + b > 0")
+    e.add_argument("gate", type=str.upper, choices=["AND", "OR", "NAND", "XOR"])
+    e.add_argument("x1", type=int, choices=[0, 1])
+    e.add_argument("x2", type=int, choices=[0, 1])
+    esub.add_parser("gates", help="every gate on every input pair")
+    e = esub.add_parser("matmul", help="a matrix product A·B, e.g. '[[1, 2]]' '[[3], [4]]'")
+    e.add_argument("a", metavar="A", help="the left matrix as JSON, e.g. '[[1, 2]]'")
+    e.add_argument("b", metavar="B", help="the right matrix as JSON")
+    e.add_argument("--exact", action="store_true", help="use exact fractions (0.1 is 1/10)")
+    p.set_defaults(func=cmd_explain)
     return parser
 
 
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    if _charset() == "ascii" and hasattr(sys.stdout, "reconfigure"):
+        # a terminal without Unicode: print '?' for a stray '·' rather than crash
+        sys.stdout.reconfigure(errors="replace")
     func = getattr(args, "func", cmd_tour)
     try:
         func(args)

@@ -343,6 +343,11 @@ class Matrix:
     def __str__(self):
         return _grid(self._rows, self._shape)
 
+    def _repr_html_(self):
+        """Jupyter's view: a table with the shape as caption (``purenn.notebook``)."""
+        from purenn.notebook import matrix_html  # only when a notebook asks
+        return matrix_html(self)
+
     # ------------------------------------------------------- matrix product
 
     def __matmul__(self, other):

@@ -66,6 +66,15 @@ def _is_number(x):
     return type(x) in _FAST_TYPES or (isinstance(x, _Real) and not isinstance(x, (str, bytes)))
 
 
+def _is_iterable(x):
+    # not hasattr(x, "__iter__"): MicroPython's built-in types have no such attribute
+    try:
+        iter(x)
+    except TypeError:
+        return False
+    return True
+
+
 def _check_row(row, r):
     for c, x in enumerate(row):
         if type(x) not in _FAST_TYPES and not _is_number(x):
@@ -124,7 +133,7 @@ class Matrix:
     def __init__(self, data):
         if isinstance(data, Matrix):
             rows = [list(r) for r in data._rows]
-        elif isinstance(data, (str, bytes)) or not hasattr(data, "__iter__"):
+        elif isinstance(data, (str, bytes)) or not _is_iterable(data):
             raise TypeError(
                 "Matrix: expected a list of rows (or a flat list), got %s" % type(data).__name__)
         else:
@@ -136,7 +145,7 @@ class Matrix:
             else:
                 rows = []
                 for r, row in enumerate(items):
-                    if isinstance(row, (str, bytes)) or not hasattr(row, "__iter__"):
+                    if isinstance(row, (str, bytes)) or not _is_iterable(row):
                         raise TypeError(
                             "Matrix: row %d is %r; give either all numbers (one row) "
                             "or all rows" % (r, row))

@@ -1,6 +1,7 @@
 // Run purenn's test suite and its tour on Pyodide (CPython compiled to WebAssembly) under Node.js.
 //
 //   node ci/pyodide_run.mjs --wheels DIR [--no-tour] [--no-tests] [-- PYTEST_ARG...]
+//   node ci/pyodide_run.mjs --script FILE [-- ARG...]     (just run FILE as __main__)
 //
 // Fully offline: the npm package `pyodide` carries the interpreter and its standard library,
 // and the test requirements come from local wheel files in DIR (ci/runtimes.py downloads them
@@ -21,13 +22,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(here, "..");
 
 function parseArgs(argv) {
-  const opts = { wheels: null, tour: true, tests: true, pytestArgs: [] };
+  const opts = { wheels: null, tour: true, tests: true, script: null, pytestArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--") { opts.pytestArgs = argv.slice(i + 1); break; }
     else if (a === "--wheels") opts.wheels = path.resolve(argv[++i]);
     else if (a === "--no-tour") opts.tour = false;
     else if (a === "--no-tests") opts.tests = false;
+    else if (a === "--script") { opts.script = path.resolve(argv[++i]); opts.tour = opts.tests = false; }
     else throw new Error(`unknown option ${a}`);
   }
   if (opts.tests && !opts.wheels) throw new Error("--wheels DIR is needed to run the tests");
@@ -57,6 +59,23 @@ sys.path.insert(0, ROOT)
 print("pyodide: Pyodide %s (Python %s)" % (${JSON.stringify(pyodideVersion)}, platform.python_version()))
 `);
   let failed = false;
+
+  if (opts.script) {
+    // any script of the repository, e.g. benchmarks/bench_runtimes.py
+    py.globals.set("SCRIPT", opts.script);
+    py.globals.set("SCRIPT_ARGS", py.toPy(opts.pytestArgs));
+    const rc = py.runPython(`
+import runpy
+sys.argv = [SCRIPT] + list(SCRIPT_ARGS)
+try:
+    runpy.run_path(SCRIPT, run_name="__main__")
+    _rc = 0
+except SystemExit as e:
+    _rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+_rc
+`);
+    if (rc !== 0) failed = true;
+  }
 
   if (opts.tour) {
     // the main job, as `python -m purenn` runs it

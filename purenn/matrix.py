@@ -59,7 +59,9 @@ try:
 except ImportError:  # MicroPython: no numbers module, int and float only
     _Real = (int, float)
 
-_FAST_TYPES = (int, float)
+# bool is listed because MicroPython's bool is no subclass of int (nor Real):
+# without it, Matrix([True, False]) would work on CPython and fail there.
+_FAST_TYPES = (int, float, bool)
 
 
 def _is_number(x):

@@ -225,6 +225,13 @@ def check_bad_input_is_a_clear_error():
     raises(ValueError, lambda: Matrix([[1]]).sum(axis=2))
 
 
+def check_bools_are_numbers_everywhere():
+    # CPython's bool is an int; MicroPython's is not, but a Matrix accepts it on both
+    m = Matrix([True, False])
+    assert m.shape == (1, 2) and m * 2 == Matrix([[2, 0]])
+    raises(TypeError, Matrix.zeros, True, 2)
+
+
 # ------------------------------------------------------------------- rng
 
 def check_generator_is_the_same_everywhere():

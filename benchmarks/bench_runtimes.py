@@ -30,7 +30,7 @@ if __name__ == "__main__":
 from purenn import Matrix, forward, init_network, sigmoid, softmax
 
 TINY_ROUNDS = 7
-MNIST_ROUNDS = 3
+MNIST_ROUNDS = 5
 
 
 def _clock():
@@ -115,6 +115,8 @@ def child():
         import gc
         gc.threshold(1 << 20)
     version = ".".join(str(v) for v in impl.version[:3])
+    if len(impl.version) > 3 and impl.version[3] not in ("", "final"):
+        version += "-" + str(impl.version[3])  # e.g. MicroPython's "preview"
     tiny = time_tiny()
     mnist, check = time_mnist()
     # one parseable line for the parent
@@ -185,6 +187,8 @@ def parent(argv):
             label_ver = rt.version_of(cmd[0])
         else:
             label_ver = "%s %s" % (label.get(impl, impl), ver)
+        if name.startswith("micropython-"):
+            label_ver += " (%s)" % ("unix" if name.endswith("unix") else "WebAssembly")
         rows.append((name, label_ver, float(tiny), float(mnist), float(check)))
         print("[bench] %-17s %-32s %9.1f us  %9.1f ms" % (name, label_ver, float(tiny),
                                                          float(mnist)), flush=True)

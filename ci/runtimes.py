@@ -251,9 +251,13 @@ def pyodide_runtime(args):
            "-q", "-p", "no:cacheprovider", "-m", SLOW] + args.pytest_args
     rc, out = tee(cmd)
     m = re.search(r"^pyodide: (Pyodide \S+ \(Python \S+\))", out, re.M)
+    versions = ", ".join(
+        "%s %s" % tuple(os.path.basename(w).split("-")[:2])
+        for w in sorted(glob.glob(os.path.join(wheels, "*.whl")))
+        if os.path.basename(w).startswith(("pytest-", "hypothesis-")))
     return Result("pyodide", m.group(1) if m else "Pyodide", "all (not slow) + tour",
                   pytest_summary(out), time.time() - t0, rc == 0,
-                  "npm pyodide, micropip, local wheels")
+                  versions + " (micropip, offline wheels)")
 
 
 def micropython_outcome(out):

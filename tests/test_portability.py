@@ -23,6 +23,7 @@ def _load(name, relpath):
 
 
 mpy_checks = _load("mpy_core_checks", "tests/mpy_core_checks.py")
+mpy_doctests = _load("mpy_doctests", "tests/mpy_doctests.py")
 check_portable = _load("check_portable", "ci/check_portable.py")
 runtimes = _load("runtimes", "ci/runtimes.py")
 
@@ -55,6 +56,44 @@ def test_micropython_checks_run_in_source_order():
     names = [name for name, _ in mpy_checks.checks()]
     assert names[0] == "check_gate_truth_tables"
     assert names.index("check_softmax_reference_values") < names.index("check_broadcasting")
+
+
+# ------------------------------------------- the MicroPython doctest runner
+
+def _doctest_examples():
+    import doctest
+    import importlib
+    n = 0
+    for name in mpy_doctests.CORE:
+        module = importlib.import_module("purenn." + name)
+        n += sum(len(t.examples) for t in doctest.DocTestFinder().find(module))
+    return n
+
+
+def test_micropython_doctest_runner_runs_every_core_example():
+    out = io.StringIO()
+    with redirect_stdout(out):
+        failed = mpy_doctests.main()
+    assert failed == 0, out.getvalue()
+    assert out.getvalue().strip().splitlines()[-1] == "%d passed, 0 failed" % _doctest_examples()
+
+
+@pytest.mark.parametrize("old, new", [
+    ("[0, 1, 1, 0]", "[0, 1, 1, 1]"),                      # a wrong value
+    ("columns of the left (2) must equal", "columns (2) must equal"),  # a wrong message
+    (">>> sigmoid(-1000), sigmoid(1000)", ">>> sigmoid(-1000), sigmoid(1000), 1 / 0"),
+])
+def test_micropython_doctest_runner_catches_a_wrong_example(monkeypatch, old, new):
+    original = mpy_doctests.module_source
+
+    def patched(name):
+        return original(name).replace(old, new)
+    monkeypatch.setattr(mpy_doctests, "module_source", patched)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        failed = mpy_doctests.main()
+    assert failed >= 1
+    assert "FAIL purenn/" in out.getvalue()
 
 
 # ------------------------------------------------------ the portable subset
@@ -206,3 +245,10 @@ def test_matrix_passes_when_every_runtime_passes(monkeypatch):
     with redirect_stdout(out):
         assert runtimes.main([]) == 0
     assert out.getvalue().strip().splitlines()[-1] == "runtimes: 1 passed, 0 failed"
+
+
+def test_micropython_outcome_needs_both_summaries():
+    out = "ok   check_x\n25 passed, 0 failed\n55 passed, 0 failed\n"
+    assert runtimes.micropython_outcome(out) == \
+        "checks 25 passed, 0 failed; doctests 55 passed, 0 failed"
+    assert runtimes.micropython_outcome("25 passed, 0 failed\nMemoryError\n") == "no summary"

@@ -55,7 +55,6 @@ PINS = {
 }
 # the newest hypothesis without compiled parts, for Pyodide
 PYODIDE_PINS = ["pytest", "hypothesis<=6.155.7"]
-PYODIDE_PYTHON = "3.14"  # the CPython inside the npm pyodide release of ci/package.json
 SLOW = "not slow"
 
 
@@ -230,6 +229,13 @@ def node_packages():
         run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=CI)
 
 
+def pyodide_python():
+    """'3.14': the CPython inside the installed npm pyodide (from its lock file)."""
+    with open(os.path.join(CI, "node_modules", "pyodide", "pyodide-lock.json")) as f:
+        version = json.load(f)["info"]["python"]
+    return ".".join(version.split(".")[:2])
+
+
 def pyodide_wheels():
     """Pure-Python wheels of the test requirements for Pyodide's CPython,
     downloaded once into .ci/venvs/pyodide-wheels/ (micropip installs them
@@ -237,7 +243,8 @@ def pyodide_wheels():
     reqs = pinned(test_requirements(), PYODIDE_PINS) + ["micropip"]
     wheels = os.path.join(CACHE, "pyodide-wheels")
     stamp_file = os.path.join(wheels, ".purenn-stamp")
-    stamp = json.dumps({"python": PYODIDE_PYTHON, "requirements": reqs})
+    python_version = pyodide_python()
+    stamp = json.dumps({"python": python_version, "requirements": reqs})
     if os.path.exists(stamp_file):
         with open(stamp_file) as f:
             if f.read() == stamp:
@@ -245,7 +252,7 @@ def pyodide_wheels():
     shutil.rmtree(wheels, ignore_errors=True)
     download = [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
                 "--only-binary=:all:", "--implementation", "py", "--abi", "none",
-                "--platform", "any", "--python-version", PYODIDE_PYTHON, "-d", wheels]
+                "--platform", "any", "--python-version", python_version, "-d", wheels]
     if run(download + reqs, check=False).returncode != 0:
         # A requirement with compiled parts (say numpy) has no wheel for Pyodide here:
         # go without it (its tests must skip cleanly), but never without pytest/hypothesis.

@@ -26,6 +26,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORE = ["purenn/__init__.py", "purenn/errors.py", "purenn/matrix.py", "purenn/kernels.py",
         "purenn/activations.py", "purenn/perceptron.py", "purenn/network.py", "purenn/rng.py"]
 
+CORE_MODULES = {p[:-3].replace("/", ".") for p in CORE if not p.endswith("__init__.py")}
+
 # Modules MicroPython lacks or whose API differs: never in the core.
 FORBIDDEN_MODULES = {
     "typing": "MicroPython has no typing module",
@@ -103,7 +105,13 @@ class Checker(ast.NodeVisitor):
 
     def _module(self, node, name):
         top = name.split(".")[0]
-        if top in FORBIDDEN_MODULES:
+        if top == "purenn" and name != "purenn" and name not in CORE_MODULES \
+                and not self.try_import:
+            self.report(node, "import",
+                        "%s is not a core module (it may need what MicroPython lacks): "
+                        "import it inside try/except ImportError so that `import purenn` "
+                        "works everywhere" % name)
+        elif top in FORBIDDEN_MODULES:
             self.report(node, "import", "%s: %s" % (name, FORBIDDEN_MODULES[top]))
         elif top not in SAFE_MODULES and not self.try_import:
             self.report(node, "import",

@@ -38,6 +38,7 @@ import glob
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -65,7 +66,7 @@ def log(msg):
 
 
 def run(cmd, cwd=ROOT, env=None, check=True, capture=False):
-    log("$ " + " ".join(cmd))
+    log("$ " + " ".join(shlex.quote(c) for c in cmd))
     kw = {}
     if capture:
         kw = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "universal_newlines": True}
@@ -172,7 +173,7 @@ def pytest_summary(output):
 
 def tee(cmd, env=None, cwd=ROOT):
     """Run, echo the output as it comes, and return (exit code, output)."""
-    log("$ " + " ".join(cmd))
+    log("$ " + " ".join(shlex.quote(c) for c in cmd))
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, universal_newlines=True)
     lines = []

@@ -40,8 +40,10 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -165,23 +167,38 @@ def versions_line(python, packages=("pytest", "hypothesis")):
 
 def pytest_summary(output):
     """The closing counts of a pytest run, e.g. '152 passed, 3 skipped'."""
+    if output.endswith(" seconds\n") and "killed after" in output.splitlines()[-1]:
+        return output.splitlines()[-1]
     for line in reversed(output.splitlines()):
         if re.search(r"\d+ (passed|failed|error)", line) or "no tests ran" in line:
             return line.strip("= ").split(" in ")[0]
     return "no pytest summary"
 
 
-def tee(cmd, env=None, cwd=ROOT):
-    """Run, echo the output as it comes, and return (exit code, output)."""
+TIMEOUT = 20 * 60  # seconds for one test run: a hang must fail CI, not eat its 90 minutes
+
+
+def tee(cmd, env=None, cwd=ROOT, timeout=None):
+    """Run, echo the output as it comes, and return (exit code, output); a run
+    longer than ``timeout`` seconds is killed and fails."""
     log("$ " + " ".join(shlex.quote(c) for c in cmd))
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, universal_newlines=True)
+    timer = threading.Timer(timeout or TIMEOUT, proc.kill)
+    timer.start()
     lines = []
-    for line in proc.stdout:
-        sys.stdout.write(line)
-        lines.append(line)
-    sys.stdout.flush()
-    return proc.wait(), "".join(lines)
+    try:
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            lines.append(line)
+        sys.stdout.flush()
+        rc = proc.wait()
+    finally:
+        timer.cancel()
+    if rc == -signal.SIGKILL:
+        lines.append("killed after %d seconds\n" % (timeout or TIMEOUT))
+        log(lines[-1].strip())
+    return rc, "".join(lines)
 
 
 def clean_env():

@@ -268,3 +268,12 @@ def test_micropython_outcome_needs_both_summaries():
     assert runtimes.micropython_outcome(out) == \
         "checks 25 passed, 0 failed; doctests 55 passed, 0 failed"
     assert runtimes.micropython_outcome("25 passed, 0 failed\nMemoryError\n") == "no summary"
+
+
+@pytest.mark.skipif(sys.platform == "emscripten", reason="Pyodide cannot start processes")
+def test_a_hanging_run_is_killed_and_fails():
+    rc, out = runtimes.tee([sys.executable, "-c", "import time; print('start', flush=True); "
+                            "time.sleep(60)"], timeout=1)
+    assert rc != 0
+    assert out.startswith("start")
+    assert runtimes.pytest_summary(out) == "killed after 1 seconds"

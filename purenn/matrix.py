@@ -59,11 +59,22 @@ try:
 except ImportError:  # MicroPython: no numbers module, int and float only
     _Real = (int, float)
 
-_FAST_TYPES = (int, float)
+# bool is listed because MicroPython's bool is no subclass of int (nor Real):
+# without it, Matrix([True, False]) would work on CPython and fail there.
+_FAST_TYPES = (int, float, bool)
 
 
 def _is_number(x):
     return type(x) in _FAST_TYPES or (isinstance(x, _Real) and not isinstance(x, (str, bytes)))
+
+
+def _is_iterable(x):
+    # not hasattr(x, "__iter__"): MicroPython's built-in types have no such attribute
+    try:
+        iter(x)
+    except TypeError:
+        return False
+    return True
 
 
 def _check_row(row, r):
@@ -124,7 +135,7 @@ class Matrix:
     def __init__(self, data):
         if isinstance(data, Matrix):
             rows = [list(r) for r in data._rows]
-        elif isinstance(data, (str, bytes)) or not hasattr(data, "__iter__"):
+        elif isinstance(data, (str, bytes)) or not _is_iterable(data):
             raise TypeError(
                 "Matrix: expected a list of rows (or a flat list), got %s" % type(data).__name__)
         else:
@@ -136,7 +147,7 @@ class Matrix:
             else:
                 rows = []
                 for r, row in enumerate(items):
-                    if isinstance(row, (str, bytes)) or not hasattr(row, "__iter__"):
+                    if isinstance(row, (str, bytes)) or not _is_iterable(row):
                         raise TypeError(
                             "Matrix: row %d is %r; give either all numbers (one row) "
                             "or all rows" % (r, row))

@@ -69,21 +69,28 @@ def matmul_naive(a, b):
 def matmul_ikj(a, b, skip_zeros=True):
     """i-k-j loops: add ``a[i][k] * (row k of b)`` into output row i.
 
-    With ``skip_zeros``, zero entries of a row of ``a`` are skipped (unless
-    the whole row is zero: then every term is kept, so the zeros come out
-    with the elements' own type, ``0.0`` for floats).
+    With ``skip_zeros``, zero entries of a row of ``a`` are skipped.  The
+    output row starts as the first term kept, ``a[i][k] * b[k]``, not as
+    zeros: so its elements have the type of the products (PyPy's JIT keeps
+    a list of floats unboxed), and a row of ``a`` that is all zeros is
+    simply computed without skipping.
     """
-    m = len(b[0])
+    m = range(len(b[0]))
     out = []
     for row in a:
-        skip = skip_zeros and row.count(0) < len(row)
-        acc = [0] * m
-        for k, x in enumerate(row):
-            if skip and not x:
+        acc = None
+        for k in range(len(row)):
+            x = row[k]
+            if skip_zeros and not x:
                 continue
             bk = b[k]
-            for j in range(m):
-                acc[j] += x * bk[j]
+            if acc is None:
+                acc = [x * v for v in bk]
+            else:
+                for j in m:
+                    acc[j] += x * bk[j]
+        if acc is None:  # a row of zeros: every product counts (0 * 0.5 is 0.0)
+            acc = matmul_ikj([row], b, False)[0]
         out.append(acc)
     return out
 

@@ -208,7 +208,7 @@ def test_digits_corrupt_line_names_file_and_line(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------- properties
 
-from hypothesis import example, given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
 
 
 @settings(max_examples=50, deadline=None)

@@ -120,3 +120,17 @@ def test_content_sha256_is_of_the_decompressed_bytes():
         content_sha256(gzip.compress(b"x", compresslevel=9))
     with pytest.raises(DataError):
         content_sha256(gzip.compress(b"xyz" * 100)[:20])
+
+
+@pytest.mark.skipif(SOURCE != SHARED_MNIST,
+                    reason="the MNIST training set is not in ../shared/data/mnist")
+def test_training_set_download_is_verified_and_found(tmp_path, monkeypatch):
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    for name in datasets.MNIST_FILES["train"]:
+        shutil.copy(os.path.join(SHARED_MNIST, name + ".gz"), str(folder))
+    monkeypatch.setenv(datasets.MNIST_ENV, str(tmp_path / "mine"))
+    with serving(folder) as url:
+        assert main_download(str(tmp_path / "mine"), "train", [url], quiet=True) == 0
+    images, labels = datasets.find_mnist("train")
+    assert datasets.read_idx(labels, ndim=1)[0] == (60000,)

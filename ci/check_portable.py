@@ -92,6 +92,7 @@ class Checker(ast.NodeVisitor):
         self.findings = []
         self.guards = []       # names checked with hasattr() around the current node
         self.try_import = 0    # depth of try-blocks with an ``except ImportError``
+        self.functions = 0     # depth of function bodies (their imports run only when called)
 
     def report(self, node, rule, text):
         line = getattr(node, "lineno", 0)
@@ -106,7 +107,7 @@ class Checker(ast.NodeVisitor):
     def _module(self, node, name):
         top = name.split(".")[0]
         if top == "purenn" and name != "purenn" and name not in CORE_MODULES \
-                and not self.try_import:
+                and not self.try_import and not self.functions:
             self.report(node, "import",
                         "%s is not a core module (it may need what MicroPython lacks): "
                         "import it inside try/except ImportError so that `import purenn` "
@@ -175,7 +176,12 @@ class Checker(ast.NodeVisitor):
             self.report(node, "annotation", "return annotation on %s()" % node.name)
         if node.name in MISSING_DUNDERS:
             self.report(node, "dunder", "%s is never called by MicroPython" % node.name)
+        # a non-core purenn module imported inside a function (e.g. the lazy
+        # Matrix._repr_html_) is loaded only when that function is called, so
+        # `import purenn` still works everywhere
+        self.functions += 1
         self.generic_visit(node)
+        self.functions -= 1
 
     visit_FunctionDef = _function
     visit_AsyncFunctionDef = _function

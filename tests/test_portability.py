@@ -133,6 +133,9 @@ def test_checker_flags_an_unguarded_non_core_import(tmp_path):
     assert [f.rule for f in check_portable.check_file(str(path))] == ["import"]
     path.write_text("try:\n    from purenn.cli import main\nexcept ImportError:\n    pass\n")
     assert check_portable.check_file(str(path)) == []
+    # inside a function the import runs only when it is called (Matrix._repr_html_)
+    path.write_text("def view():\n    from purenn.notebook import matrix_html\n")
+    assert check_portable.check_file(str(path)) == []
 
 
 RULE_EXAMPLES = [

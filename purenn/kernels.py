@@ -33,7 +33,9 @@ Accuracy (``tests/test_kernels.py`` checks each bound against the exact
   is compensated, so ``summap`` is more accurate there than the bound.
 - ``sumprod`` (``math.sumprod``, CPython 3.12+) accumulates in extended
   precision: within ``2 * 2**-53 * |exact|`` (tested), about one rounding
-  of the result, even under cancellation; like ``math.fsum``.
+  of the result, even under cancellation; like ``math.fsum``.  (Once
+  products underflow into the subnormals, add up to ``2**-1074`` a product:
+  seen on Pyodide.)
 - With ``int`` or ``Fraction`` elements every kernel is exact.
 
 So results differ between interpreters in the last bits (different

@@ -35,6 +35,7 @@ def test_network_shows_every_shape(capsys):
     assert "0.3168270764110298" in out
 
 
+@pytest.mark.processes
 def test_the_default_tour_runs_from_a_fresh_clone():
     r = run()
     assert r.returncode == 0, r.stderr
@@ -42,12 +43,14 @@ def test_the_default_tour_runs_from_a_fresh_clone():
 
 
 @pytest.mark.parametrize("args", [["bogus"], ["network", "--x", "1"], ["activations", "--x", "a"]])
+@pytest.mark.processes
 def test_bad_arguments_get_usage_and_exit_2_not_a_traceback(args):
     r = run(*args)
     assert r.returncode == 2
     assert "usage:" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.processes
 def test_help():
     r = run("--help")
     assert r.returncode == 0 and "gates" in r.stdout and "network" in r.stdout

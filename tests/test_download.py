@@ -12,6 +12,9 @@ import pytest
 from purenn import DataError, datasets
 from purenn.download import DownloadError, content_sha256, download_mnist, main_download
 
+# every test here runs an HTTP server on 127.0.0.1
+pytestmark = pytest.mark.processes
+
 SHARED_MNIST = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                             "..", "..", "shared", "data", "mnist")
 # the mirror serves ../shared/data/mnist; without it, the same test-set files

@@ -159,6 +159,7 @@ def _cli(*args):
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.processes
 def test_cli_explain_network_and_gate():
     out = _cli("explain").stdout
     assert "a1[0] = 1.0×0.1 + 0.5×0.2 + 0.1 = 0.3" in out
@@ -168,6 +169,7 @@ def test_cli_explain_network_and_gate():
     assert "C[0] = (1/10)×1 + (1/5)×2 = 1/2" in out
 
 
+@pytest.mark.processes
 def test_cli_explain_bad_input_is_a_message_not_a_traceback():
     r = _cli("explain", "matmul", "[[1, 2]]", "[[1, 2]]")
     assert r.returncode != 0
@@ -177,6 +179,7 @@ def test_cli_explain_bad_input_is_a_message_not_a_traceback():
     assert r.returncode != 0 and "Traceback" not in r.stderr
 
 
+@pytest.mark.processes
 def test_tour_includes_the_hand_calculation():
     out = _cli().stdout
     assert "by hand" in out
@@ -188,6 +191,7 @@ def test_unnamed_activation_is_called_h():
     assert "  z1 = h(a1):  z1[0] = h(2.0) = 6.0" in e.lines
 
 
+@pytest.mark.processes
 def test_tour_on_an_ascii_terminal_falls_back_instead_of_crashing():
     import os
     env = dict(os.environ, PYTHONIOENCODING="ascii")

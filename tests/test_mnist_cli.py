@@ -84,6 +84,7 @@ def test_draw_digit_shades_and_halves_rows():
     assert lines[:3] == ["@" * 28, "=" * 28, " " * 28]
 
 
+@pytest.mark.processes
 def test_python_dash_m_purenn_mnist_runs_from_a_clone(no_default_weights):
     # the README's command, in a fresh interpreter, from the project folder
     result = subprocess.run([sys.executable, "-m", "purenn", "mnist"], cwd=REPO,

@@ -4,6 +4,8 @@ import sys
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 
+import pytest
+
 from purenn import AND, Matrix
 from purenn.explain import explain
 from purenn.plot import plot_functions
@@ -47,6 +49,7 @@ def test_plot_repr_svg_and_explanation_html():
     assert html.startswith("<pre>") and "0.3 &gt; 0 -&gt; 1" in html
 
 
+@pytest.mark.processes
 def test_import_purenn_loads_no_view_module_and_no_hypothesis():
     code = ("import sys, purenn; purenn.Matrix([[1]]) @ purenn.Matrix([[2]]); "
             "print(sorted(m for m in sys.modules if m.startswith(('purenn.', 'hypothesis'))))")

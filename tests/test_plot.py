@@ -300,12 +300,14 @@ def _cli(*args):
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.processes
 def test_cli_text_default_and_ascii():
     r = _cli("sigmoid", "relu", "--ascii")
     assert r.returncode == 0
     assert "* sigmoid  o relu" in r.stdout
 
 
+@pytest.mark.processes
 def test_cli_svg(tmp_path):
     out = str(tmp_path / "out.svg")
     r = _cli("sigmoid", "relu", "--svg", out)
@@ -314,6 +316,7 @@ def test_cli_svg(tmp_path):
         assert len(curves(parse(f.read()))) == 2
 
 
+@pytest.mark.processes
 def test_cli_softmax_and_digit(tmp_path):
     assert "0.7366" in _cli("softmax").stdout
     f = tmp_path / "digit.txt"
@@ -324,6 +327,7 @@ def test_cli_softmax_and_digit(tmp_path):
 
 @pytest.mark.parametrize("args", [["sigmod"], ["digit"], ["sigmoid", "--width", "2"],
                                   ["digit", "--pixels", "/nonexistent/file"]])
+@pytest.mark.processes
 def test_cli_errors_are_messages(args):
     r = _cli(*args)
     assert r.returncode != 0 and r.stderr and "Traceback" not in r.stderr

@@ -132,6 +132,7 @@ def test_allclose_rejects_other_things():
         assert_allclose("1", 1)
 
 
+@pytest.mark.processes
 def test_purenn_without_hypothesis_and_a_clear_message(tmp_path):
     # a fake 'hypothesis' that cannot be imported, first on the path
     (tmp_path / "hypothesis").mkdir()

@@ -12,6 +12,8 @@ only:
 ``purenn.network``    ``init_network``, ``forward``, ``Layer``, ``Network``
 ``purenn.rng``        ``Random``: purenn's own seeded generator
 ``purenn.kernels``    the hot loops of the matrix product
+``purenn.datasets``   ``load_mnist``, ``load_digits``, ``read_idx`` (import it
+                      yourself: it needs ``gzip``, which small Pythons lack)
 ====================  =======================================================
 
 >>> from purenn import XOR, forward, init_network

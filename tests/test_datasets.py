@@ -1,0 +1,206 @@
+"""The dataset loaders: the bundled files, the IDX checks, the MNIST lookup."""
+import gzip
+import os
+import struct
+
+import pytest
+
+from purenn import datasets
+from purenn.datasets import DatasetError, find_mnist, load_digits, load_mnist, read_idx
+
+SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
+SHARED_MNIST = os.path.join(SHARED, "data", "mnist")
+needs_shared_mnist = pytest.mark.skipif(
+    not os.path.isfile(os.path.join(SHARED_MNIST, "train-images-idx3-ubyte.gz")),
+    reason="the MNIST training set is not in ../shared/data/mnist beside the repository")
+
+
+def idx_bytes(dims, data, typecode=0x08):
+    return bytes([0, 0, typecode, len(dims)]) + struct.pack(">%dI" % len(dims), *dims) + data
+
+
+def write(tmp_path, name, content, gz=False):
+    p = tmp_path / name
+    p.write_bytes(gzip.compress(content) if gz else content)
+    return str(p)
+
+
+# ------------------------------------------------------------- the IDX reader
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_read_idx_reads_raw_and_gzip(tmp_path, gz):
+    p = write(tmp_path, "a.idx", idx_bytes((2, 3), bytes(range(6))), gz)
+    dims, data = read_idx(p)
+    assert dims == (2, 3)
+    assert list(data) == [0, 1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"", "too short"),
+    (b"\x00\x00", "too short"),
+    (b"\x01\x00\x08\x01" + struct.pack(">I", 1) + b"\x00", "not an IDX file"),
+    (idx_bytes((2,), b"\x00" * 8, typecode=0x0D), "element type 0x0d"),
+    (idx_bytes((), b""), "0 dimensions"),
+    (b"\x00\x00\x08\x03" + struct.pack(">I", 10), "truncated IDX header"),
+    (idx_bytes((10, 2), b"\x00" * 19), "truncated"),
+    (idx_bytes((10, 2), b"\x00" * 21), "1 unexpected bytes"),
+])
+def test_read_idx_rejects_broken_files_naming_file_and_problem(tmp_path, content, words):
+    p = write(tmp_path, "broken.idx", content)
+    with pytest.raises(DatasetError) as e:
+        read_idx(p)
+    assert p in str(e.value) and words in str(e.value)
+
+
+def test_read_idx_checks_the_number_of_dimensions(tmp_path):
+    p = write(tmp_path, "labels.idx", idx_bytes((3,), b"\x01\x02\x03"))
+    with pytest.raises(DatasetError, match="1 dimensions, expected 3"):
+        read_idx(p, ndim=3)
+
+
+def test_truncated_gzip_is_an_error_not_a_short_dataset(tmp_path):
+    whole = gzip.compress(idx_bytes((100, 10), bytes(1000)))
+    p = write(tmp_path, "cut.gz", whole[:len(whole) // 2])
+    with pytest.raises(DatasetError, match="broken gzip"):
+        read_idx(p)
+
+
+def test_gzip_with_a_bad_checksum_is_rejected(tmp_path):
+    whole = bytearray(gzip.compress(idx_bytes((4,), b"\x01\x02\x03\x04")))
+    whole[-8] ^= 0xFF                                    # the CRC32 of the content
+    p = write(tmp_path, "crc.gz", bytes(whole))
+    with pytest.raises(DatasetError, match="broken gzip"):
+        read_idx(p)
+
+
+def test_datasets_errors_are_value_errors():
+    assert issubclass(DatasetError, ValueError)
+
+
+# ------------------------------------------------------------- bundled MNIST
+
+def test_bundled_mnist_test_set_has_the_book_shapes_and_labels():
+    x, t = load_mnist()
+    assert x.shape == (10000, 784)
+    assert len(t) == 10000 and set(t) == set(range(10))
+    # the first ten labels of the MNIST test set (the book's figure 3-24 row)
+    assert t[:10] == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert x.max() == 1.0 and min(min(r) for r in x) == 0.0
+
+
+def test_mnist_normalize_is_pixel_over_255():
+    raw, _ = load_mnist(normalize=False)
+    x, _ = load_mnist()
+    for i in (0, 1, 9999):
+        assert all(type(p) is int and 0 <= p <= 255 for p in raw[i])
+        assert list(x[i]) == [p / 255.0 for p in raw[i]]
+
+
+def test_mnist_flatten_false_gives_28x28_images_of_the_same_pixels():
+    flat, _ = load_mnist(normalize=False)
+    images, _ = load_mnist(normalize=False, flatten=False)
+    assert len(images) == 10000 and images[5].shape == (28, 28)
+    assert [p for row in images[5] for p in row] == list(flat[5])
+
+
+def test_one_hot_rows_have_a_single_one_at_the_label():
+    _, t = load_mnist()
+    _, oh = load_mnist(one_hot_label=True)
+    assert oh.shape == (10000, 10)
+    assert oh.argmax(axis=1) == t
+    assert oh.sum(axis=1).tolist() == [[1.0]] * 10000
+
+
+def test_mnist_test_set_content_is_the_canonical_one():
+    import hashlib
+    for name in datasets.MNIST_FILES["test"]:
+        with gzip.open(os.path.join(datasets.DATA_DIR, name + ".gz")) as f:
+            assert hashlib.sha256(f.read()).hexdigest() == datasets.MNIST_SHA256[name]
+
+
+def test_mnist_kind_must_be_train_or_test():
+    with pytest.raises(ValueError, match="'train' or 'test'"):
+        load_mnist(kind="validation")
+
+
+# ------------------------------------------------------------ MNIST lookup
+
+def make_mnist(folder, count=3, kind="test", labels=None, gz=True):
+    images, label_file = datasets.MNIST_FILES[kind]
+    folder.mkdir(parents=True, exist_ok=True)
+    ext = ".gz" if gz else ""
+    pixels = bytes((i * 7) % 256 for i in range(count * 784))
+    write(folder, images + ext, idx_bytes((count, 28, 28), pixels), gz)
+    labels = bytes(labels if labels is not None else [i % 10 for i in range(count)])
+    write(folder, label_file + ext, idx_bytes((len(labels),), labels), gz)
+    return str(folder)
+
+
+def test_path_argument_is_the_only_place_looked_in(tmp_path):
+    folder = make_mnist(tmp_path / "mine", count=3, gz=False)
+    x, t = load_mnist(path=folder, normalize=False)
+    assert x.shape == (3, 784) and t == [0, 1, 2]
+    assert x[1, 0] == 7 * 784 % 256
+    with pytest.raises(FileNotFoundError, match="download-mnist"):
+        load_mnist(path=str(tmp_path / "empty"))
+
+
+def test_environment_variable_then_cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(datasets.MNIST_ENV, raising=False)
+    with pytest.raises(FileNotFoundError) as e:
+        find_mnist("train")
+    message = str(e.value)
+    assert "train-images-idx3-ubyte" in message and datasets.MNIST_ENV in message
+    assert datasets.mnist_cache_dir() == str(tmp_path / "cache" / "purenn" / "mnist")
+    make_mnist(tmp_path / "cache" / "purenn" / "mnist", count=2, kind="train")
+    assert find_mnist("train")[0].startswith(str(tmp_path / "cache"))
+    make_mnist(tmp_path / "env", count=4, kind="train")
+    monkeypatch.setenv(datasets.MNIST_ENV, str(tmp_path / "env"))
+    x, t = load_mnist(kind="train")
+    assert x.shape == (4, 784)
+
+
+def test_label_count_must_match_image_count(tmp_path):
+    folder = make_mnist(tmp_path, count=3, labels=[1, 2])
+    with pytest.raises(DatasetError, match="2 labels but .* 3 images"):
+        load_mnist(path=folder)
+
+
+def test_labels_above_nine_are_rejected(tmp_path):
+    folder = make_mnist(tmp_path, count=2, labels=[1, 12])
+    with pytest.raises(DatasetError, match="label 12"):
+        load_mnist(path=folder)
+
+
+@needs_shared_mnist
+def test_training_set_from_shared_folder():
+    x, t = load_mnist(kind="train", path=SHARED_MNIST, normalize=False)
+    assert x.shape == (60000, 784) and len(t) == 60000
+    assert t[:5] == [5, 0, 4, 1, 9]
+
+
+# ------------------------------------------------------------------ optdigits
+
+@pytest.mark.parametrize("kind, n", [("train", 3823), ("test", 1797)])
+def test_digits_sizes_and_ranges(kind, n):
+    x, t = load_digits(kind=kind, normalize=False)
+    assert x.shape == (n, 64) and len(t) == n and set(t) == set(range(10))
+    assert x.max() == 16 and min(min(r) for r in x) == 0
+    xn, _ = load_digits(kind=kind)
+    assert list(xn[0]) == [p / 16.0 for p in x[0]]
+
+
+def test_digits_unflattened_and_one_hot():
+    images, t = load_digits(flatten=False, one_hot_label=True)
+    assert len(images) == 1797 and images[0].shape == (8, 8)
+    assert t.shape == (1797, 10) and t.argmax(axis=1)[:3] == [0, 1, 2]
+
+
+def test_digits_corrupt_line_names_file_and_line(tmp_path, monkeypatch):
+    good = ",".join(["0"] * 64 + ["3"])
+    (tmp_path / "optdigits.tes.gz").write_bytes(
+        gzip.compress((good + "\n" + ",".join(["0"] * 63 + ["3"]) + "\n").encode()))
+    monkeypatch.setattr(datasets, "DATA_DIR", str(tmp_path))
+    with pytest.raises(DatasetError, match="line 2: 64 values"):
+        load_digits()

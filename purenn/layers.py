@@ -43,7 +43,7 @@ import math
 
 from purenn.activations import softmax
 from purenn.errors import ShapeError
-from purenn.losses import cross_entropy_error, _truth
+from purenn.losses import _truth
 from purenn.matrix import Matrix, _as_matrix, _fmt
 from purenn import rng as _rng
 
@@ -249,6 +249,9 @@ class Affine:
 class SoftmaxWithLoss:
     """Softmax followed by the cross-entropy error: the output layer for training.
 
+    ``loss = -log(softmax(x)[label])``, the mean over the batch; it equals
+    ``cross_entropy_error(softmax(x), t)`` up to that function's 1e-7 guard.
+
     ``forward(x, t)`` returns the mean loss of the batch; ``t`` is one label
     per row or one-hot rows.  ``backward()`` returns ``(y - t) / N``: the two
     layers' derivatives combine into this simple difference (the reason the
@@ -276,7 +279,16 @@ class SoftmaxWithLoss:
                                  "the rest 0) or labels")
         self.labels = labels
         self.y = softmax(x)
-        self.loss = cross_entropy_error(self.y, labels)
+        # The cross-entropy of softmax(x), computed from x itself:
+        #   -log(softmax(x)[t]) = -(x[t] - c) + log(sum_k exp(x[k] - c)),  c = max(x)
+        # Never log(0), and unlike the book's -log(y[t] + 1e-7) it is the exact
+        # function whose derivative backward() returns (the 1e-7 would shift
+        # the slope by about 1e-7 / y[t] and spoil a tight gradient check).
+        total = 0.0
+        for row, label in zip(x._rows, labels):
+            c = max(row)
+            total += math.log(sum([math.exp(v - c) for v in row])) - (row[label] - c)
+        self.loss = total / x.shape[0]
         return self.loss
 
     def backward(self, dout=1):

@@ -5,7 +5,8 @@ only:
 
 ====================  =======================================================
 ``purenn.matrix``     ``Matrix``, ``dot``: products, broadcasting, reductions
-``purenn.errors``     ``ShapeError``, the one error family
+``purenn.errors``     ``ShapeError``, the one error family for shapes;
+                      ``DataError`` for files whose content is wrong
 ``purenn.perceptron`` ``Perceptron``, ``AND``, ``OR``, ``NAND``, ``XOR``
 ``purenn.activations``  ``step_function``, ``sigmoid``, ``tanh``, ``relu``,
                       ``leaky_relu``, ``identity_function``, ``softmax``
@@ -20,7 +21,7 @@ only:
 >>> [XOR(0, 0), XOR(1, 0), XOR(0, 1), XOR(1, 1)]
 [0, 1, 1, 0]
 """
-from purenn.errors import ShapeError
+from purenn.errors import ShapeError, DataError
 from purenn.matrix import Matrix, dot
 from purenn.perceptron import Perceptron, AND, OR, NAND, XOR, truth_table
 from purenn.activations import (
@@ -31,7 +32,7 @@ from purenn.rng import Random
 __version__ = "0.1.0"
 
 __all__ = [
-    "Matrix", "ShapeError", "dot",
+    "Matrix", "ShapeError", "DataError", "dot",
     "Perceptron", "AND", "OR", "NAND", "XOR", "truth_table",
     "step_function", "sigmoid", "tanh", "relu", "leaky_relu", "identity_function", "softmax",
     "init_network", "forward", "Layer", "Network", "Random",

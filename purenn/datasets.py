@@ -9,8 +9,8 @@
 ``read_idx(path)``              the IDX file format MNIST is stored in
 ``find_mnist(kind, path)``      where the MNIST files of one kind are
 ``mnist_cache_dir()``           where ``python -m purenn download-mnist`` puts them
-``DatasetError``                a data file is missing a piece, corrupt or of
-                                the wrong kind (a ``ValueError``)
+``DataError``                   a data file is truncated, corrupt or of the
+                                wrong kind (``purenn.errors``, a ``ValueError``)
 ==============================  ==============================================
 
 Both loaders take the book's options (``dataset/mnist.py``) and return
@@ -50,6 +50,7 @@ import os
 import struct
 import zlib
 
+from purenn.errors import DataError
 from purenn.matrix import Matrix
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -73,10 +74,6 @@ MNIST_ENV = "PURENN_MNIST_DIR"
 DIGITS_FILES = {"train": "optdigits.tra.gz", "test": "optdigits.tes.gz"}
 
 
-class DatasetError(ValueError):
-    """A data file is truncated, corrupt, or not the kind of file expected."""
-
-
 # ------------------------------------------------------------------ files
 
 def _read_bytes(path):
@@ -90,7 +87,7 @@ def _read_bytes(path):
         return gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as e:
         # OSError: bad header or CRC; EOFError: the stream stops early
-        raise DatasetError("%s: broken gzip data (%s); the file is truncated or corrupt, "
+        raise DataError("%s: broken gzip data (%s); the file is truncated or corrupt, "
                            "download it again" % (path, e))
 
 
@@ -103,7 +100,7 @@ def read_idx(path, ndim=None):
     major order.  ``data`` is the ``bytes`` of the elements (``data[i]`` is an
     int 0..255), exactly ``dims[0] * dims[1] * ...`` of them: a header that
     does not parse, a short file or extra bytes at the end are a
-    ``DatasetError`` naming the file.  ``ndim`` (if given) is the number of
+    ``DataError`` naming the file.  ``ndim`` (if given) is the number of
     dimensions the caller expects.
 
     >>> dims, data = read_idx(os.path.join(DATA_DIR, "t10k-labels-idx1-ubyte.gz"))
@@ -112,22 +109,22 @@ def read_idx(path, ndim=None):
     """
     raw = _read_bytes(path)
     if len(raw) < 4:
-        raise DatasetError("%s: %d bytes is too short for an IDX header (4 bytes + dimensions)"
+        raise DataError("%s: %d bytes is too short for an IDX header (4 bytes + dimensions)"
                            % (path, len(raw)))
     if raw[0] != 0 or raw[1] != 0:
-        raise DatasetError("%s: not an IDX file: it starts with %02x %02x, IDX starts with 00 00"
+        raise DataError("%s: not an IDX file: it starts with %02x %02x, IDX starts with 00 00"
                            % (path, raw[0], raw[1]))
     if raw[2] != 0x08:
-        raise DatasetError("%s: IDX element type 0x%02x; purenn reads unsigned bytes (0x08) only"
+        raise DataError("%s: IDX element type 0x%02x; purenn reads unsigned bytes (0x08) only"
                            % (path, raw[2]))
     n = raw[3]
     if ndim is not None and n != ndim:
-        raise DatasetError("%s: IDX file with %d dimensions, expected %d" % (path, n, ndim))
+        raise DataError("%s: IDX file with %d dimensions, expected %d" % (path, n, ndim))
     if n == 0:
-        raise DatasetError("%s: IDX file with 0 dimensions" % path)
+        raise DataError("%s: IDX file with 0 dimensions" % path)
     start = 4 + 4 * n
     if len(raw) < start:
-        raise DatasetError("%s: truncated IDX header: %d dimensions need %d bytes, the file has %d"
+        raise DataError("%s: truncated IDX header: %d dimensions need %d bytes, the file has %d"
                            % (path, n, start, len(raw)))
     dims = struct.unpack(">%dI" % n, raw[4:start])
     size = 1
@@ -135,10 +132,10 @@ def read_idx(path, ndim=None):
         size *= d
     have = len(raw) - start
     if have < size:
-        raise DatasetError("%s: truncated: dimensions %s need %d data bytes, the file has %d"
+        raise DataError("%s: truncated: dimensions %s need %d data bytes, the file has %d"
                            % (path, dims, size, have))
     if have > size:
-        raise DatasetError("%s: %d unexpected bytes after the %d data bytes of dimensions %s"
+        raise DataError("%s: %d unexpected bytes after the %d data bytes of dimensions %s"
                            % (path, have - size, size, dims))
     return dims, raw[start:]
 
@@ -252,15 +249,15 @@ def load_mnist(normalize=True, flatten=True, one_hot_label=False, kind="test", p
     ldims, labels = read_idx(labels_path, ndim=1)
     count, height, width = dims
     if (height, width) != (28, 28):
-        raise DatasetError("%s: images are %dx%d, MNIST's are 28x28" % (images_path, height, width))
+        raise DataError("%s: images are %dx%d, MNIST's are 28x28" % (images_path, height, width))
     if ldims[0] != count:
-        raise DatasetError("%s has %d labels but %s has %d images: they must be as many"
+        raise DataError("%s has %d labels but %s has %d images: they must be as many"
                            % (labels_path, ldims[0], images_path, count))
     if count == 0:
-        raise DatasetError("%s: no images" % images_path)
+        raise DataError("%s: no images" % images_path)
     labels = list(labels)
     if max(labels) > 9:
-        raise DatasetError("%s: label %d; MNIST labels are 0..9" % (labels_path, max(labels)))
+        raise DataError("%s: label %d; MNIST labels are 0..9" % (labels_path, max(labels)))
     rows = _pixel_rows(pixels, count, 784, 255.0 if normalize else None)
     x = _images(rows, 28, flatten)
     return x, (_one_hot(labels) if one_hot_label else labels)
@@ -286,24 +283,24 @@ def load_digits(normalize=True, flatten=True, one_hot_label=False, kind="test"):
     try:
         lines = text.decode("ascii").split()
     except UnicodeDecodeError:
-        raise DatasetError("%s: not a text file of comma-separated numbers" % path)
+        raise DataError("%s: not a text file of comma-separated numbers" % path)
     table = [p / 16.0 for p in range(17)] if normalize else list(range(17))
     rows, labels = [], []
     for number, line in enumerate(lines, 1):
         try:
             values = [int(v) for v in line.split(",")]
         except ValueError:
-            raise DatasetError("%s, line %d: not all numbers: %r" % (path, number, line[:40]))
+            raise DataError("%s, line %d: not all numbers: %r" % (path, number, line[:40]))
         if len(values) != 65:
-            raise DatasetError("%s, line %d: %d values; each line is 64 pixels and a label"
+            raise DataError("%s, line %d: %d values; each line is 64 pixels and a label"
                                % (path, number, len(values)))
         label = values.pop()
         if not 0 <= label <= 9 or min(values) < 0 or max(values) > 16:
-            raise DatasetError("%s, line %d: pixels must be 0..16 and the label 0..9"
+            raise DataError("%s, line %d: pixels must be 0..16 and the label 0..9"
                                % (path, number))
         rows.append([table[v] for v in values])
         labels.append(label)
     if not rows:
-        raise DatasetError("%s: no samples" % path)
+        raise DataError("%s: no samples" % path)
     x = _images(rows, 8, flatten)
     return x, (_one_hot(labels) if one_hot_label else labels)

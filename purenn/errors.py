@@ -11,3 +11,9 @@ match, for example::
 
 class ShapeError(ValueError):
     """The shapes of the operands do not fit the operation."""
+
+
+class DataError(ValueError):
+    """A file's content is not what it must be: truncated, corrupt, or of the
+    wrong kind (a data set, a weights file).  The message names the file and
+    the problem."""

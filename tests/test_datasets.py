@@ -6,7 +6,7 @@ import struct
 import pytest
 
 from purenn import datasets
-from purenn.datasets import DatasetError, find_mnist, load_digits, load_mnist, read_idx
+from purenn.datasets import DataError, find_mnist, load_digits, load_mnist, read_idx
 
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
 SHARED_MNIST = os.path.join(SHARED, "data", "mnist")
@@ -47,21 +47,21 @@ def test_read_idx_reads_raw_and_gzip(tmp_path, gz):
 ])
 def test_read_idx_rejects_broken_files_naming_file_and_problem(tmp_path, content, words):
     p = write(tmp_path, "broken.idx", content)
-    with pytest.raises(DatasetError) as e:
+    with pytest.raises(DataError) as e:
         read_idx(p)
     assert p in str(e.value) and words in str(e.value)
 
 
 def test_read_idx_checks_the_number_of_dimensions(tmp_path):
     p = write(tmp_path, "labels.idx", idx_bytes((3,), b"\x01\x02\x03"))
-    with pytest.raises(DatasetError, match="1 dimensions, expected 3"):
+    with pytest.raises(DataError, match="1 dimensions, expected 3"):
         read_idx(p, ndim=3)
 
 
 def test_truncated_gzip_is_an_error_not_a_short_dataset(tmp_path):
     whole = gzip.compress(idx_bytes((100, 10), bytes(1000)))
     p = write(tmp_path, "cut.gz", whole[:len(whole) // 2])
-    with pytest.raises(DatasetError, match="broken gzip"):
+    with pytest.raises(DataError, match="broken gzip"):
         read_idx(p)
 
 
@@ -69,12 +69,12 @@ def test_gzip_with_a_bad_checksum_is_rejected(tmp_path):
     whole = bytearray(gzip.compress(idx_bytes((4,), b"\x01\x02\x03\x04")))
     whole[-8] ^= 0xFF                                    # the CRC32 of the content
     p = write(tmp_path, "crc.gz", bytes(whole))
-    with pytest.raises(DatasetError, match="broken gzip"):
+    with pytest.raises(DataError, match="broken gzip"):
         read_idx(p)
 
 
 def test_datasets_errors_are_value_errors():
-    assert issubclass(DatasetError, ValueError)
+    assert issubclass(DataError, ValueError)
 
 
 # ------------------------------------------------------------- bundled MNIST
@@ -163,13 +163,13 @@ def test_environment_variable_then_cache_dir(tmp_path, monkeypatch):
 
 def test_label_count_must_match_image_count(tmp_path):
     folder = make_mnist(tmp_path, count=3, labels=[1, 2])
-    with pytest.raises(DatasetError, match="2 labels but .* 3 images"):
+    with pytest.raises(DataError, match="2 labels but .* 3 images"):
         load_mnist(path=folder)
 
 
 def test_labels_above_nine_are_rejected(tmp_path):
     folder = make_mnist(tmp_path, count=2, labels=[1, 12])
-    with pytest.raises(DatasetError, match="label 12"):
+    with pytest.raises(DataError, match="label 12"):
         load_mnist(path=folder)
 
 
@@ -202,5 +202,5 @@ def test_digits_corrupt_line_names_file_and_line(tmp_path, monkeypatch):
     (tmp_path / "optdigits.tes.gz").write_bytes(
         gzip.compress((good + "\n" + ",".join(["0"] * 63 + ["3"]) + "\n").encode()))
     monkeypatch.setattr(datasets, "DATA_DIR", str(tmp_path))
-    with pytest.raises(DatasetError, match="line 2: 64 values"):
+    with pytest.raises(DataError, match="line 2: 64 values"):
         load_digits()

@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from purenn import activations as act
+from purenn import cli_learn
 from purenn.matrix import Matrix
 from purenn.network import init_network
 from purenn.perceptron import GATES, truth_table
@@ -78,11 +79,16 @@ def cmd_tour(args):
     """Every part, in the order of the course."""
     for title, fn in (("Chapter 2: perceptrons and logic gates", cmd_gates),
                       ("Chapter 3.2: activation functions", cmd_activations),
-                      ("Chapter 3.4: a 3-layer network", cmd_network)):
+                      ("Chapter 3.4: a 3-layer network", cmd_network),
+                      ("Chapter 4: numerical gradients and gradient descent",
+                       cli_learn.cmd_gradients),
+                      ("Chapter 5.4: backpropagation by hand", cli_learn.cmd_backprop),
+                      ("Chapter 5.7: gradient check", cli_learn.cmd_gradcheck),
+                      ("Chapter 6.1: optimisers", cli_learn.cmd_optimizers)):
         print("=" * 72)
         print(title)
         print("=" * 72)
-        fn(argparse.Namespace(x=None))
+        fn(argparse.Namespace(x=None, tol=1e-7, seed=0, steps=30, plot=False))
 
 
 def _numbers(text):
@@ -109,6 +115,7 @@ def build_parser():
     p.add_argument("--x", type=_numbers, nargs=2, metavar=("X1", "X2"),
                    help="the input (default 1.0 0.5)")
     p.set_defaults(func=cmd_network)
+    cli_learn.add_commands(sub)
     return parser
 
 
@@ -117,7 +124,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     func = getattr(args, "func", cmd_tour)
     try:
-        func(args)
+        return func(args) or 0
     except BrokenPipeError:  # e.g. python -m purenn | head
         return 0
-    return 0

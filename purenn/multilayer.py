@@ -16,6 +16,7 @@ and ends with ``Affine -> SoftmaxWithLoss``::
 ``net.gradient(x, t)``          every dL/dparam by backpropagation (a dict)
 ``net.numerical_gradient(x, t)``  the same by numerical differentiation (slow;
                                 to check ``gradient``)
+``net.save(path)``, ``MultiLayerNet.load(path)``  purenn's weights format, exact
 ``TwoLayerNet(...)``            the book's chapter-5 network: one hidden layer
 ``weight_scale(init, n_in)``    the std of a layer's initial weights
 ==============================  =============================================
@@ -128,6 +129,7 @@ class MultiLayerNet:
         last = len(sizes) - 1
         self.layers.append(Affine(self.params, "W%d" % last, "b%d" % last))
         self.last_layer = SoftmaxWithLoss()
+        self.notes = {}
 
     def __repr__(self):
         return "MultiLayerNet(%s, %s)" % ("-".join(str(s) for s in self.sizes),
@@ -219,6 +221,55 @@ class MultiLayerNet:
             for layer, (mean, var) in zip(bns, saved):
                 layer.running_mean, layer.running_var = mean, var
         return grads
+
+
+    # ------------------------------------------------------------ save, load
+
+    def save(self, path, **notes):
+        """Write the network to ``path`` in purenn's weights format
+        (``purenn.weights``): the parameters, batchnorm's running averages
+        (as ``running_mean1``, ``running_var1``, ...), and in ``meta`` the
+        architecture (``config``) plus any ``notes`` (JSON values)."""
+        from purenn.weights import save_params
+        params = dict(self.params)
+        for i, layer in enumerate(self._batchnorms(), 1):
+            if layer.running_mean is not None:
+                params["running_mean%d" % i] = layer.running_mean
+                params["running_var%d" % i] = layer.running_var
+        meta = {"class": "MultiLayerNet", "config": self.config}
+        meta.update(notes)
+        save_params(path, params, meta)
+
+    @classmethod
+    def load(cls, path):
+        """A network read from a file written by ``save``: the same architecture
+        and bit-for-bit the same parameters."""
+        from purenn.weights import load_params
+        from purenn.errors import DataError
+        params, meta = load_params(path)
+        config = meta.get("config")
+        if meta.get("class") != "MultiLayerNet" or not isinstance(config, dict):
+            raise DataError("%s: not a saved MultiLayerNet (meta has no MultiLayerNet config)"
+                            % path)
+        net = cls.__new__(cls)
+        MultiLayerNet.__init__(net, **config)
+        for i, layer in enumerate(net._batchnorms(), 1):
+            if "running_mean%d" % i in params:
+                layer.running_mean = params.pop("running_mean%d" % i)
+                layer.running_var = params.pop("running_var%d" % i)
+        if sorted(params) != sorted(net.params):
+            raise DataError("%s: parameters %s do not fit the saved architecture (%s)"
+                            % (path, sorted(params), sorted(net.params)))
+        for key, value in params.items():
+            if value.shape != net.params[key].shape:
+                raise ShapeError("MultiLayerNet.load: %s: %r is %s, the architecture needs %s"
+                                 % (path, key, _fmt(value.shape), _fmt(net.params[key].shape)))
+            net.params[key] = value
+        net.notes = {k: v for k, v in meta.items() if k not in ("class", "config")}
+        return net
+
+    def _batchnorms(self):
+        return [layer for layer in self.layers if isinstance(layer, BatchNormalization)]
 
 
 class TwoLayerNet(MultiLayerNet):

@@ -196,3 +196,25 @@ def test_weight_init_scales():
     net = MultiLayerNet(400, [100], 10, activation="sigmoid", seed=0)     # Xavier: sqrt(1/400)
     w = [v for row in net.params["W1"].tolist() for v in row]
     assert abs(math.sqrt(sum(v * v for v in w) / len(w)) - 0.05) < 0.002
+
+
+def test_save_and_load_round_trip_exactly(tmp_path):
+    net = MultiLayerNet(5, [4, 3], 2, activation="tanh", use_batchnorm=True,
+                        weight_decay_lambda=0.01, seed=2)
+    x = Matrix.uniform(6, 5, seed=3)
+    net.gradient(x, [0, 1, 1, 0, 1, 0])           # moves batchnorm's running averages
+    path = str(tmp_path / "net.json.gz")
+    net.save(path, note="test")
+    back = MultiLayerNet.load(path)
+    assert back.params == net.params and back.config == net.config
+    assert back.notes == {"note": "test"}
+    assert back.predict(x) == net.predict(x)       # test mode uses the running averages
+
+
+def test_load_refuses_other_files(tmp_path):
+    from purenn.errors import DataError
+    from purenn.weights import save_params
+    path = str(tmp_path / "other.json.gz")
+    save_params(path, {"W1": Matrix([[1.0]])})
+    with pytest.raises(DataError, match="not a saved MultiLayerNet"):
+        MultiLayerNet.load(path)

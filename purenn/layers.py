@@ -232,7 +232,10 @@ class Affine:
         self.x = x
         return x @ W + self.params[self.b_key]
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
+        """dW and db into ``grads``; returns dx, or None when ``need_dx`` is
+        false (the first layer: nobody needs the gradient of the input, and
+        ``dout @ W.T`` would be the most expensive product of the pass)."""
         dout = _matrix(dout, "Affine.backward")
         expected = (self.x.shape[0], self.W.shape[1])
         if dout.shape != expected:
@@ -241,6 +244,8 @@ class Affine:
         # x.T of an image batch is mostly zeros: the matrix product skips them
         self.grads[self.w_key] = self.x.T @ dout
         self.grads[self.b_key] = dout.sum(axis=0)
+        if not need_dx:
+            return None
         return dout @ self.W.T
 
 

@@ -192,8 +192,9 @@ class MultiLayerNet:
         the keys of ``params``."""
         self.loss(x, t, train_flg=True)
         dout = self.last_layer.backward(1)
-        for layer in reversed(self.layers):
+        for layer in reversed(self.layers[1:]):
             dout = layer.backward(dout)
+        self.layers[0].backward(dout, need_dx=False)  # the input itself is not learnt
         grads = {}
         for layer in self.layers:
             grads.update(getattr(layer, "grads", {}))

@@ -151,11 +151,21 @@ class Adam:
         self.iter += 1
         b1, b2 = self.beta1, self.beta2
         lr_t = self.lr * math.sqrt(1.0 - b2 ** self.iter) / (1.0 - b1 ** self.iter)
+        # The formulas above, element by element in one pass: Adam is the
+        # trainer's default, and one pass is about twice as fast as seven
+        # whole-matrix operations.
         for key in params:
-            g = grads[key]
-            self.m[key] = self.m[key] + (1 - b1) * (g - self.m[key])
-            self.v[key] = self.v[key] + (1 - b2) * (g * g - self.v[key])
-            params[key] = params[key] - lr_t * self.m[key] / (self.v[key] ** 0.5 + EPS)
+            new_p, new_m, new_v = [], [], []
+            for p_row, g_row, m_row, v_row in zip(params[key]._rows, grads[key]._rows,
+                                                  self.m[key]._rows, self.v[key]._rows):
+                m_row = [m + (1 - b1) * (g - m) for m, g in zip(m_row, g_row)]
+                v_row = [v + (1 - b2) * (g * g - v) for v, g in zip(v_row, g_row)]
+                new_p.append([p - lr_t * m / (v ** 0.5 + EPS)
+                              for p, m, v in zip(p_row, m_row, v_row)])
+                new_m.append(m_row)
+                new_v.append(v_row)
+            self.m[key], self.v[key] = Matrix._wrap(new_m), Matrix._wrap(new_v)
+            params[key] = Matrix._wrap(new_p)
 
 
 OPTIMIZERS = {

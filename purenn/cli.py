@@ -73,22 +73,55 @@ def cmd_network(args):
     print()
 
 
+# ------------------------------------------------------------------ mnist
+
+def cmd_mnist(args):
+    """Chapter 3.6: batch inference over the 10,000 MNIST test images."""
+    from purenn.recognize import main_mnist
+    return main_mnist(args.weights, args.batch_size, args.limit, args.show)
+
+
+def cmd_download_mnist(args):
+    """Download and verify the MNIST training set."""
+    from purenn.download import main_download
+    return main_download(args.dir, args.kind, args.mirror and [args.mirror], args.quiet)
+
+
 # ------------------------------------------------------------------- tour
 
 def cmd_tour(args):
     """Every part, in the order of the course."""
-    for title, fn in (("Chapter 2: perceptrons and logic gates", cmd_gates),
-                      ("Chapter 3.2: activation functions", cmd_activations),
-                      ("Chapter 3.4: a 3-layer network", cmd_network),
-                      ("Chapter 4: numerical gradients and gradient descent",
-                       cli_learn.cmd_gradients),
-                      ("Chapter 5.4: backpropagation by hand", cli_learn.cmd_backprop),
-                      ("Chapter 5.7: gradient check", cli_learn.cmd_gradcheck),
-                      ("Chapter 6.1: optimisers", cli_learn.cmd_optimizers)):
-        print("=" * 72)
-        print(title)
-        print("=" * 72)
-        fn(argparse.Namespace(x=None, tol=1e-7, seed=0, steps=30, plot=False))
+    def run(parts):
+        for title, fn in parts:
+            print("=" * 72)
+            print(title)
+            print("=" * 72)
+            fn(argparse.Namespace(x=None, tol=1e-7, seed=0, steps=30, plot=False))
+    run((("Chapter 2: perceptrons and logic gates", cmd_gates),
+         ("Chapter 3.2: activation functions", cmd_activations),
+         ("Chapter 3.4: a 3-layer network", cmd_network)))
+    _tour_mnist()
+    run((("Chapter 4: numerical gradients and gradient descent", cli_learn.cmd_gradients),
+         ("Chapter 5.4: backpropagation by hand", cli_learn.cmd_backprop),
+         ("Chapter 5.7: gradient check", cli_learn.cmd_gradcheck),
+         ("Chapter 6.1: optimisers", cli_learn.cmd_optimizers)))
+
+
+def _tour_mnist():
+    """The chapter-3.6 step, when trained weights are at hand."""
+    try:
+        from purenn.recognize import find_weights, main_mnist
+    except ImportError:  # a Python without gzip/json/pickle: the tour ends here
+        return
+    print("=" * 72)
+    print("Chapter 3.6: handwritten digit recognition (MNIST)")
+    print("=" * 72)
+    weights = find_weights()
+    if weights is None:
+        print("(skipped: no trained weights. To include it, get the book's sample_weight.pkl\n"
+              " and set PURENN_WEIGHTS=/path/to/sample_weight.pkl; see python -m purenn mnist)")
+        return
+    main_mnist(weights)
 
 
 def _numbers(text):
@@ -115,6 +148,26 @@ def build_parser():
     p.add_argument("--x", type=_numbers, nargs=2, metavar=("X1", "X2"),
                    help="the input (default 1.0 0.5)")
     p.set_defaults(func=cmd_network)
+    p = sub.add_parser("mnist", help="chapter 3.6: batch inference over the 10,000 MNIST test "
+                                     "images with trained weights")
+    p.add_argument("--weights", metavar="FILE",
+                   help="the book's sample_weight.pkl or a purenn weights file "
+                        "(default: $PURENN_WEIGHTS, then ~/.cache/purenn/sample_weight.pkl)")
+    p.add_argument("--batch-size", type=int, default=100, help="images per batch (100)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N test images")
+    p.add_argument("--show", type=int, default=3, metavar="N",
+                   help="misclassified digits to draw (3)")
+    p.set_defaults(func=cmd_mnist)
+    p = sub.add_parser("download-mnist", help="download the MNIST training set (60,000 images) "
+                                              "and verify its sha256")
+    p.add_argument("--dir", metavar="DIR",
+                   help="where to put it (default: ~/.cache/purenn/mnist, where load_mnist "
+                        "looks)")
+    p.add_argument("--kind", choices=["train", "test"], default="train",
+                   help="which part (the test set ships with purenn already)")
+    p.add_argument("--mirror", metavar="URL", help="base URL of an MNIST mirror to use")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_download_mnist)
     cli_learn.add_commands(sub)
     return parser
 
@@ -124,6 +177,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     func = getattr(args, "func", cmd_tour)
     try:
-        return func(args) or 0
+        status = func(args)
     except BrokenPipeError:  # e.g. python -m purenn | head
         return 0
+    return status or 0

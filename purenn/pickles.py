@@ -33,10 +33,11 @@ from purenn.errors import DataError
 from purenn.matrix import Matrix
 
 BOOK_WEIGHTS_HELP = (
-    "purenn does not ship the book's trained weights. Get sample_weight.pkl from the "
-    "book's code repository (MIT License, Koki Saitoh), "
-    "https://github.com/oreilly-japan/deep-learning-from-scratch/raw/master/ch03/"
-    "sample_weight.pkl , and pass its path: python -m purenn mnist --weights sample_weight.pkl")
+    "purenn does not ship the book's trained weights. Download sample_weight.pkl from\n"
+    "the book's code repository (MIT License, Copyright (c) 2016 Koki Saitoh):\n"
+    "  https://github.com/oreilly-japan/deep-learning-from-scratch/raw/master/ch03/"
+    "sample_weight.pkl\n"
+    "and pass it: python -m purenn mnist --weights sample_weight.pkl")
 
 # numpy dtype strings -> struct codes (the size is implied by the code)
 _STRUCT_CODES = {"f4": "f", "f8": "d", "f2": "e", "i1": "b", "u1": "B", "i2": "h", "u2": "H",

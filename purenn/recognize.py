@@ -1,0 +1,162 @@
+"""Handwritten digit recognition with a trained network (chapter 3.6).
+
+==============================  ==============================================
+``load_network(path)``          a ``Network`` from the book's
+                                ``sample_weight.pkl`` or a purenn weights file
+``find_weights()``              the weights ``python -m purenn`` uses when
+                                none are given, or None
+``predict_batches(net, x, n)``  the predicted class of every row of x, n rows
+                                at a time (the book's batch processing)
+``draw_digit(pixels)``          an image as lines of text
+``main_mnist(...)``             ``python -m purenn mnist``
+==============================  ==============================================
+
+The book's batch inference (``neuralnet_mnist_batch.py``)::
+
+    for i in range(0, len(x), batch_size):
+        y_batch = predict(network, x[i:i+batch_size])      # (100, 784) -> (100, 10)
+        p = np.argmax(y_batch, axis=1)
+        accuracy_cnt += np.sum(p == t[i:i+batch_size])
+"""
+import os
+import platform
+import sys
+import time
+
+from purenn import activations
+from purenn import kernels
+from purenn.datasets import load_mnist
+from purenn.network import Layer, Network
+from purenn.pickles import BOOK_WEIGHTS_HELP, load_book_weights
+from purenn.progress import Progress
+from purenn.weights import load_params
+
+WEIGHTS_ENV = "PURENN_WEIGHTS"
+
+
+def find_weights():
+    """A weights file to use by default, or None: the file named by the
+    environment variable ``PURENN_WEIGHTS``, else ``sample_weight.pkl`` in
+    purenn's cache folder (``~/.cache/purenn/``, beside the MNIST download)."""
+    path = os.environ.get(WEIGHTS_ENV)
+    if path:
+        return path
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "purenn", "sample_weight.pkl")
+    return path if os.path.isfile(path) else None
+
+
+def load_network(path):
+    """A ``Network`` from a weights file, and a description of it.
+
+    - the book's ``sample_weight.pkl`` (a pickle: it starts with byte 0x80):
+      W1, b1, ..., b3 with sigmoid, sigmoid, softmax, as in the book;
+    - purenn's own format (``purenn.weights``): layers W1, b1, W2, b2, ...;
+      their activations are ``meta["activations"]`` (names from
+      ``purenn.activations.ACTIVATIONS``), by default sigmoid for the hidden
+      layers and softmax for the last.
+    """
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if head[:1] == b"\x80":
+        params = load_book_weights(path)
+        names = ["sigmoid", "sigmoid", "softmax"]
+    else:
+        params, meta = load_params(path)
+        count = 0
+        while "W%d" % (count + 1) in params:
+            count += 1
+        if count == 0:
+            raise KeyError("%s: no layer weights W1, b1, ... in this weights file" % path)
+        names = meta.get("activations") or ["sigmoid"] * (count - 1) + ["softmax"]
+        if len(names) != count:
+            raise ValueError("%s: %d activations for %d layers" % (path, len(names), count))
+    unknown = [n for n in names if n not in activations.ACTIVATIONS]
+    if unknown:
+        raise ValueError("%s: unknown activation %s; known: %s"
+                         % (path, ", ".join(unknown), ", ".join(sorted(activations.ACTIVATIONS))))
+    layers = [Layer(params["W%d" % i], params["b%d" % i], activations.ACTIVATIONS[n])
+              for i, n in enumerate(names, 1)]
+    sizes = [layers[0].W.shape[0]] + [layer.W.shape[1] for layer in layers]
+    description = "%s (%s)" % ("-".join(str(s) for s in sizes), ", ".join(names))
+    return Network(layers), description
+
+
+def predict_batches(network, x, batch_size=100, progress=None):
+    """The class with the highest score for every row of x (a list of ints),
+    computed ``batch_size`` rows at a time; ``progress`` (a
+    ``purenn.progress.Progress``) is told about each batch."""
+    predicted = []
+    n = x.shape[0]
+    for start in range(0, n, batch_size):
+        batch = x[start:start + batch_size]
+        predicted += network.predict(batch).argmax(axis=1)
+        if progress is not None:
+            progress.update(batch.shape[0])
+    return predicted
+
+
+_SHADES = " .:-=+*#%@"
+
+
+def draw_digit(pixels, side=28):
+    """An image (``side * side`` values in [0, 1]) as ``side // 2`` lines of
+    text: each character stands for two pixels above each other (characters
+    are about twice as tall as wide), darker for more ink.
+
+    >>> print("\\n".join(draw_digit([0.0, 1.0, 1.0, 0.0], side=2)))
+    @@
+    """
+    lines = []
+    for r in range(0, side - 1, 2):
+        top = pixels[r * side:(r + 1) * side]
+        bottom = pixels[(r + 1) * side:(r + 2) * side]
+        lines.append("".join(_SHADES[min(9, int(max(a, b) * 9.999))] for a, b in zip(top, bottom)))
+    return lines
+
+
+def _side_by_side(blocks, gap="   "):
+    out = []
+    for parts in zip(*blocks):
+        out.append(gap.join(parts).rstrip())
+    return out
+
+
+def main_mnist(weights=None, batch_size=100, limit=None, show=3, out=None, err=None):
+    """``python -m purenn mnist``: 0 after the report, 1 when there are no weights."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    path = weights or find_weights()
+    if path is None:
+        err.write("purenn mnist: no trained weights.\n%s\n(or set %s=FILE, or put the file "
+                  "at ~/.cache/purenn/sample_weight.pkl; purenn's own weight files work too)\n"
+                  % (BOOK_WEIGHTS_HELP, WEIGHTS_ENV))
+        return 1
+    network, description = load_network(path)
+    x, t = load_mnist()
+    if limit:
+        x, t = x[:limit], t[:limit]
+    n = x.shape[0]
+    out.write("MNIST test set: %d images; network %s from %s\n"
+              % (n, description, os.path.basename(path)))
+    out.flush()
+    bar = Progress(n, "images", out=err)
+    started = time.perf_counter()
+    predicted = predict_batches(network, x, batch_size, bar)
+    seconds = time.perf_counter() - started
+    bar.done()
+    correct = sum(1 for p, label in zip(predicted, t) if p == label)
+    out.write("Accuracy: %.4f (%d of %d correct, batch size %d)\n"
+              % (correct / float(n), correct, n, batch_size))
+    out.write("Speed: %.0f images/s (%.2f s; %s %s, kernel %r)\n"
+              % (n / seconds, seconds, platform.python_implementation(),
+                 platform.python_version(), kernels.KERNEL))
+    wrong = [i for i in range(n) if predicted[i] != t[i]][:show]
+    if wrong:
+        out.write("\nThe first misclassified digits:\n")
+        width = 28
+        titles = [("#%d: is %d, seen %d" % (i, t[i], predicted[i])).ljust(width) for i in wrong]
+        drawings = [draw_digit(x[i]) for i in wrong]
+        out.write("\n".join(_side_by_side([[s] for s in titles])) + "\n")
+        out.write("\n".join(_side_by_side(drawings)) + "\n")
+    return 0

@@ -238,6 +238,10 @@ class MultiLayerNet:
                 params["running_mean%d" % i] = layer.running_mean
                 params["running_var%d" % i] = layer.running_var
         meta = {"class": "MultiLayerNet", "config": self.config}
+        if not (self.config["use_dropout"] or self.config["use_batchnorm"]):
+            # then it is a plain stack of layers that purenn.network (and
+            # ``python -m purenn mnist``) can run too: say which activations
+            meta["activations"] = [self.config["activation"]] * (len(self.sizes) - 2) + ["softmax"]
         meta.update(notes)
         save_params(path, params, meta)
 
@@ -266,7 +270,8 @@ class MultiLayerNet:
                 raise ShapeError("MultiLayerNet.load: %s: %r is %s, the architecture needs %s"
                                  % (path, key, _fmt(value.shape), _fmt(net.params[key].shape)))
             net.params[key] = value
-        net.notes = {k: v for k, v in meta.items() if k not in ("class", "config")}
+        net.notes = {k: v for k, v in meta.items()
+                     if k not in ("class", "config", "activations")}
         return net
 
     def _batchnorms(self):

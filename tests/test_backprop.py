@@ -218,3 +218,14 @@ def test_load_refuses_other_files(tmp_path):
     save_params(path, {"W1": Matrix([[1.0]])})
     with pytest.raises(DataError, match="not a saved MultiLayerNet"):
         MultiLayerNet.load(path)
+
+
+def test_saved_network_runs_in_the_inference_network_too(tmp_path):
+    from purenn.recognize import load_network
+    net = MultiLayerNet(5, [4, 3], 2, activation="sigmoid", seed=2)
+    path = str(tmp_path / "net.json.gz")
+    net.save(path)
+    plain = load_network(path)[0]
+    x = Matrix.uniform(3, 5, seed=1)
+    from purenn.activations import softmax
+    assert plain.predict(x).allclose(softmax(net.predict(x)))

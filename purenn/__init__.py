@@ -1,6 +1,6 @@
 """purenn: neural networks from first principles, in pure Python.
 
-The chapters 2 - 3 of "Deep Learning from Scratch" with the standard library
+The chapters 2 - 6 of "Deep Learning from Scratch" with the standard library
 only:
 
 ====================  =======================================================
@@ -13,6 +13,15 @@ only:
 ``purenn.network``    ``init_network``, ``forward``, ``Layer``, ``Network``
 ``purenn.rng``        ``Random``: purenn's own seeded generator
 ``purenn.kernels``    the hot loops of the matrix product
+``purenn.losses``     ``sum_squared_error``, ``cross_entropy_error`` (ch. 4)
+``purenn.gradients``  ``numerical_diff``, ``numerical_gradient``,
+                      ``gradient_descent`` (ch. 4)
+``purenn.layers``     backprop layers: ``MulLayer``, ``AddLayer``, ``Relu``,
+                      ``Sigmoid``, ``Affine``, ``SoftmaxWithLoss``, ... (ch. 5)
+``purenn.optimizers`` ``SGD``, ``Momentum``, ``Nesterov``, ``AdaGrad``,
+                      ``RMSprop``, ``Adam`` (ch. 6)
+``purenn.multilayer`` ``MultiLayerNet``, ``TwoLayerNet`` (ch. 5 - 6)
+``purenn.trainer``    ``Trainer``: mini-batches, epochs, progress (ch. 6)
 ``purenn.datasets``   ``load_mnist``, ``load_digits``, ``read_idx`` (import it
                       yourself: it needs ``gzip``, which small Pythons lack)
 ====================  =======================================================
@@ -28,6 +37,11 @@ from purenn.activations import (
     step_function, sigmoid, tanh, relu, leaky_relu, identity_function, softmax)
 from purenn.network import init_network, forward, Layer, Network
 from purenn.rng import Random
+from purenn.losses import sum_squared_error, cross_entropy_error
+from purenn.gradients import numerical_diff, numerical_gradient, gradient_descent
+from purenn.optimizers import SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam
+from purenn.multilayer import MultiLayerNet, TwoLayerNet
+from purenn.trainer import Trainer
 
 __version__ = "0.1.0"
 
@@ -36,4 +50,8 @@ __all__ = [
     "Perceptron", "AND", "OR", "NAND", "XOR", "truth_table",
     "step_function", "sigmoid", "tanh", "relu", "leaky_relu", "identity_function", "softmax",
     "init_network", "forward", "Layer", "Network", "Random",
+    "sum_squared_error", "cross_entropy_error",
+    "numerical_diff", "numerical_gradient", "gradient_descent",
+    "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam",
+    "MultiLayerNet", "TwoLayerNet", "Trainer",
 ]

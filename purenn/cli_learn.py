@@ -164,6 +164,8 @@ def cmd_train(args):
     if args.save:
         net.save(args.save, dataset=args.dataset, epochs=epochs, optimizer=optimizer, lr=lr,
                  batch_size=batch, test_accuracy=history["test_acc"][-1] if epochs else None,
+                 python="%s %s" % (sys.implementation.name,
+                                   ".".join(str(v) for v in sys.version_info[:3])),
                  command=_command(args.dataset, hidden, activation, optimizer, lr, epochs,
                                   batch, batchnorm, args))
         print("saved to %s" % args.save)

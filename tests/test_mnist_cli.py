@@ -20,8 +20,10 @@ needs_book = pytest.mark.skipif(
 
 @pytest.fixture
 def no_default_weights(tmp_path, monkeypatch):
+    from purenn import recognize
     monkeypatch.delenv("PURENN_WEIGHTS", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(recognize, "BUNDLED_WEIGHTS", str(tmp_path / "no-bundled.json.gz"))
 
 
 def test_without_weights_it_explains_how_to_get_them(no_default_weights, capsys):

@@ -132,3 +132,29 @@ def test_short_seeded_optdigits_run_beats_90_percent():
                       evaluate_sample_num_per_epoch=500, verbose=False).train()
     assert net.accuracy(x_test, t_test) > 0.90
     assert history["train_loss"][-1] < history["train_loss"][0] / 3
+
+
+# ------------------------------------------------------- the shipped networks
+
+def _shipped(name):
+    import os
+    import purenn
+    return os.path.join(os.path.dirname(purenn.__file__), "data", name)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_shipped_mnist_networks_load_and_say_how_they_were_made(activation):
+    net = MultiLayerNet.load(_shipped("mnist-784-50-100-10-%s.json.gz" % activation))
+    assert net.sizes == [784, 50, 100, 10] and net.config["activation"] == activation
+    assert net.notes["command"] == (
+        "python -m purenn train --dataset mnist --hidden 50,100 --activation %s --optimizer "
+        "adam --lr 0.001 --epochs 20 --batch-size 100 --seed 0 --no-batchnorm" % activation)
+    assert net.notes["test_accuracy"] >= 0.97
+
+
+def test_shipped_sigmoid_network_scores_97_percent_on_the_mnist_test_set():
+    from purenn.datasets import load_mnist
+    from purenn.recognize import BUNDLED_WEIGHTS
+    x, t = load_mnist()
+    net = MultiLayerNet.load(BUNDLED_WEIGHTS)
+    assert net.accuracy(x, t) >= 0.97

@@ -6,8 +6,9 @@
 Two workloads, each the same algorithm in three implementations:
 
 1. **one optdigits epoch**: 3,823 training samples, network 64-100-10, ReLU,
-   softmax-with-loss, Adam (lr 0.001), mini-batches of 32 (``python -m purenn
-   train``'s defaults), in a fixed order;
+   softmax-with-loss, Adam (lr 0.001), mini-batches of 32, in a fixed order
+   (``python -m purenn train``'s network without its batchnorm, which the
+   naive and numpy versions here do not have);
 2. **MNIST mini-batch steps** (``--mnist-steps``, 5): batches of 100 MNIST
    images (from the bundled test set; the training set has the same
    statistics), network 784-50-100-10, sigmoid (the book's), Adam: forward,

@@ -229,3 +229,26 @@ def test_saved_network_runs_in_the_inference_network_too(tmp_path):
     x = Matrix.uniform(3, 5, seed=1)
     from purenn.activations import softmax
     assert plain.predict(x).allclose(softmax(net.predict(x)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 6), st.integers(1, 4), st.data())
+@example(2, 3, 2, None)
+def test_dW_with_all_zero_input_columns_equals_the_textbook_product(n, d, m, data):
+    # dW = x.T @ dout: a pixel that is 0 in every image of the batch makes an
+    # all-zero row of x.T, which the kernels short-cut (they must still give 0.0)
+    from purenn.kernels import matmul_naive
+    if data is None:
+        x = [[0.0, 1.0, 0.0], [0.0, 0.5, 0.0]]
+        dout = [[-1.0, 2.0], [3.0, -4.0]]
+    else:
+        col = st.lists(st.sampled_from([0.0, 0.0, 0.25, 1.0]), min_size=n, max_size=n)
+        x = [list(r) for r in zip(*data.draw(st.lists(col, min_size=d, max_size=d)))]
+        x = [[0.0] + r for r in x]                       # column 0: always zero
+        d += 1
+        dout = data.draw(st.lists(st.lists(st.floats(-5, 5), min_size=m, max_size=m),
+                                  min_size=n, max_size=n))
+    dW = Matrix(x).T @ Matrix(dout)
+    expected = matmul_naive(Matrix(x).T.tolist(), dout)
+    assert dW.allclose(expected)
+    assert all(v == 0.0 and str(v) == "0.0" for v in dW.tolist()[0])

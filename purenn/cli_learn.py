@@ -138,8 +138,16 @@ def cmd_train(args):
     lr = args.lr if args.lr is not None else lr
     epochs = args.epochs if args.epochs is not None else epochs
     batch = args.batch_size if args.batch_size is not None else batch
+    if epochs < 0 or batch < 1 or not lr > 0 or not 0 <= args.dropout < 1:
+        sys.stderr.write("purenn train: need --epochs >= 0, --batch-size >= 1, --lr > 0 and "
+                         "0 <= --dropout < 1\n")
+        return 2
     start = time.time()
-    (x_train, t_train), (x_test, t_test) = _load(args.dataset, args.mnist_path)
+    try:
+        (x_train, t_train), (x_test, t_test) = _load(args.dataset, args.mnist_path)
+    except (OSError, ValueError) as e:  # not found, or a corrupt file (DataError)
+        sys.stderr.write("purenn train: %s\n" % (e,))
+        return 1
     net = MultiLayerNet(x_train.shape[1], hidden, 10, activation=activation,
                         weight_decay_lambda=args.weight_decay,
                         use_dropout=args.dropout > 0, dropout_ratio=args.dropout or 0.5,

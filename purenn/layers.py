@@ -150,7 +150,7 @@ class Sigmoid:
         return self.out
 
     def backward(self, dout):
-        dout = _same_shape(dout, self.out._rows, "Sigmoid.backward")
+        dout = _same_shape(dout, self.out and self.out._rows, "Sigmoid.backward")
         return Matrix._wrap([[d * (1.0 - y) * y for d, y in zip(drow, yrow)]
                              for drow, yrow in zip(dout._rows, self.out._rows)])
 
@@ -172,13 +172,15 @@ class Tanh:
         return self.out
 
     def backward(self, dout):
-        dout = _same_shape(dout, self.out._rows, "Tanh.backward")
+        dout = _same_shape(dout, self.out and self.out._rows, "Tanh.backward")
         return Matrix._wrap([[d * (1.0 - y * y) for d, y in zip(drow, yrow)]
                              for drow, yrow in zip(dout._rows, self.out._rows)])
 
 
 def _same_shape(dout, rows, op):
     """dout as a Matrix, checked to have the shape of the forward output."""
+    if rows is None:
+        raise ValueError("%s: call forward first (backward needs what it remembered)" % op)
     dout = _matrix(dout, op)
     shape = (len(rows), len(rows[0]))
     if dout.shape != shape:
@@ -237,6 +239,8 @@ class Affine:
         false (the first layer: nobody needs the gradient of the input, and
         ``dout @ W.T`` would be the most expensive product of the pass)."""
         dout = _matrix(dout, "Affine.backward")
+        if self.x is None:
+            raise ValueError("Affine.backward: call forward first (backward needs x)")
         expected = (self.x.shape[0], self.W.shape[1])
         if dout.shape != expected:
             raise ShapeError("Affine.backward: dout %s for a forward output %s: shapes must "
@@ -297,6 +301,8 @@ class SoftmaxWithLoss:
         return self.loss
 
     def backward(self, dout=1):
+        if self.y is None:
+            raise ValueError("SoftmaxWithLoss.backward: call forward(x, t) first")
         n = self.y.shape[0]
         scale = dout / n
         rows = []
@@ -413,6 +419,8 @@ class BatchNormalization:
         return gamma * xn + beta
 
     def backward(self, dout):
+        if self._cache is None:
+            raise ValueError("BatchNormalization.backward: call forward(x, train_flg=True) first")
         xc, xn, std = self._cache
         dout = _same_shape(dout, xn._rows, "BatchNormalization.backward")
         n = dout.shape[0]

@@ -252,3 +252,13 @@ def test_dW_with_all_zero_input_columns_equals_the_textbook_product(n, d, m, dat
     expected = matmul_naive(Matrix(x).T.tolist(), dout)
     assert dW.allclose(expected)
     assert all(v == 0.0 and str(v) == "0.0" for v in dW.tolist()[0])
+
+
+@pytest.mark.parametrize("layer", [Relu(), Sigmoid(), Tanh(), Dropout(0.5), SoftmaxWithLoss(),
+                                   Affine({"W": Matrix([[1.0]]), "b": Matrix([0.0])}),
+                                   BatchNormalization({"gamma": Matrix([1.0]),
+                                                       "beta": Matrix([0.0])})],
+                         ids=lambda layer: type(layer).__name__)
+def test_backward_before_forward_is_a_clear_error(layer):
+    with pytest.raises(ValueError, match="forward"):
+        layer.backward(Matrix([[1.0]]))

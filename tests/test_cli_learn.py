@@ -47,3 +47,15 @@ def test_python_m_purenn_runs_the_learning_chapters_in_the_tour():
     out = subprocess.run([sys.executable, "-m", "purenn"], capture_output=True, text=True,
                          check=True).stdout
     assert "Chapter 5.7: gradient check" in out and "Chapter 6.1: optimisers" in out
+
+
+def test_train_without_the_mnist_training_set_says_where_to_get_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("PURENN_MNIST_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert main(["train", "--dataset", "mnist", "--epochs", "1"]) == 1
+    assert "download-mnist" in capsys.readouterr().err
+
+
+def test_train_refuses_bad_settings(capsys):
+    assert main(["train", "--epochs", "-1"]) == 2
+    assert "--epochs >= 0" in capsys.readouterr().err

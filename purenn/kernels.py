@@ -6,7 +6,7 @@ the fastest one differs between interpreters (see ``benchmarks/``):
 
 ==================  ========================================================
 ``sumprod``         ``math.sumprod(row, col)`` over the columns of the right
-                    operand (CPython 3.12+; correctly rounded on these shapes)
+                    operand (CPython 3.12+; extended precision, see below)
 ``summap``          ``sum(map(mul, row, col))`` (CPython 3.8 - 3.11)
 ``ikj``             plain loops in i-k-j order: ``out[j] += a[i][k] * b[k][j]``
                     (PyPy, whose JIT compiles them; MicroPython, which may lack
@@ -18,10 +18,27 @@ zeros) is multiplied through only its nonzero entries ("zero skipping").  That
 is exact except for ``0 * inf`` and ``0 * nan``, which are ``nan``; so
 ``matmul`` only skips zeros when the right operand is all finite.
 
-Every kernel takes and returns plain lists of rows.  Accuracy: each dot
-product stays within a few units of ``2**-53 * sum(|a_k * b_k|)`` of the
-exact value (``sumprod`` is better: correctly rounded in practice); with
-``int`` or ``Fraction`` elements every kernel is exact.
+Every kernel takes and returns plain lists of rows.
+
+Accuracy (``tests/test_kernels.py`` checks each bound against the exact
+``fractions.Fraction`` result, with hypothesis):
+
+- ``naive``, ``ikj``, ``summap`` and the sparse path add the products one
+  after another (recursive summation, in different orders), so a length-k
+  dot product is within ``gamma_k * sum(|a_t * b_t|)`` of the exact value,
+  ``gamma_k = k * 2**-53 / (1 - k * 2**-53)`` (plus at most ``2**-1075`` a
+  product lost to underflow).  Relative to the result this is tiny unless
+  the products cancel: ``1e3 + 1e-3 - 1e3`` is ``0.0009999999999763531``
+  (about 10 correct digits of 16).  On CPython 3.12+ ``sum()`` of floats
+  is compensated, so ``summap`` is more accurate there than the bound.
+- ``sumprod`` (``math.sumprod``, CPython 3.12+) accumulates in extended
+  precision: within ``2 * 2**-53 * |exact|`` (tested), about one rounding
+  of the result, even under cancellation; like ``math.fsum``.
+- With ``int`` or ``Fraction`` elements every kernel is exact.
+
+So results differ between interpreters in the last bits (different
+kernels, different summation orders); compare with a tolerance such as
+``Matrix.allclose``, never with ``==``.
 """
 import sys
 
@@ -45,7 +62,7 @@ IMPLEMENTATION = sys.implementation.name
 
 # A left row is "sparse" when at most this share of it is nonzero; below it,
 # gathering the nonzero entries first pays for itself (measured on CPython
-# 3.8 - 3.13 with MNIST-like rows, see benchmarks/bench_kernels.py).
+# 3.8 - 3.13 with MNIST-like rows, see benchmarks/bench_inference.py).
 SPARSE_SHARE = 0.5
 
 
@@ -79,24 +96,28 @@ def _zero_row(row, b):
 def matmul_ikj(a, b, skip_zeros=True):
     """i-k-j loops: add ``a[i][k] * (row k of b)`` into output row i.
 
-    With ``skip_zeros``, zero entries of a row of ``a`` are skipped; an
-    all-zero row gives zeros of the elements' own type (``0.0`` for floats).
+    With ``skip_zeros``, zero entries of a row of ``a`` are skipped.  The
+    output row starts as the first term kept, ``a[i][k] * b[k]``, not as
+    zeros: so its elements have the type of the products (PyPy's JIT keeps
+    a list of floats unboxed); a row of ``a`` that is all zeros gives zeros
+    of that type without multiplying (``_zero_row``).
     """
-    m = len(b[0])
+    m = range(len(b[0]))
     out = []
     for row in a:
-        zeros = row.count(0)
-        if skip_zeros and zeros == len(row):
-            out.append(_zero_row(row, b))
-            continue
-        skip = skip_zeros and zeros
-        acc = [0] * m
-        for k, x in enumerate(row):
-            if skip and not x:
+        acc = None
+        for k in range(len(row)):
+            x = row[k]
+            if skip_zeros and not x:
                 continue
             bk = b[k]
-            for j in range(m):
-                acc[j] += x * bk[j]
+            if acc is None:
+                acc = [x * v for v in bk]
+            else:
+                for j in m:
+                    acc[j] += x * bk[j]
+        if acc is None:  # every entry was a zero (and skipped)
+            acc = _zero_row(row, b)
         out.append(acc)
     return out
 

@@ -107,7 +107,9 @@ class _Array:
         if len(shape) == 0:
             return v[0]
         if len(shape) == 1:
-            return Matrix._wrap([v]) if v else Matrix._wrap([[]])
+            if not v:
+                raise DataError("numpy array of shape %s is empty" % (shape,))
+            return Matrix._wrap([v])
         if len(shape) == 2:
             n, m = shape
             if n == 0 or m == 0:
@@ -178,7 +180,7 @@ def load_numpy_pickle(path):
         except DataError as e:
             raise DataError("%s: %s" % (path, e))
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-                IndexError, struct.error) as e:
+                IndexError, KeyError, struct.error) as e:
             raise DataError("%s: not a readable pickle of numpy arrays (%s: %s)"
                             % (path, type(e).__name__, e))
     return _convert(obj)

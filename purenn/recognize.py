@@ -141,7 +141,18 @@ def main_mnist(weights=None, batch_size=100, limit=None, show=3, out=None, err=N
                   "at ~/.cache/purenn/sample_weight.pkl; purenn's own weight files work too)\n"
                   % (BOOK_WEIGHTS_HELP, WEIGHTS_ENV))
         return 1
-    network, description = load_network(path)
+    if batch_size < 1 or (limit is not None and limit < 1):
+        err.write("purenn mnist: --batch-size and --limit must be at least 1\n")
+        return 1
+    try:
+        network, description = load_network(path)
+    except (OSError, ValueError, KeyError) as e:  # DataError is a ValueError
+        err.write("purenn mnist: cannot use %s as weights: %s\n" % (path, e))
+        return 1
+    if network.input_size != 784:
+        err.write("purenn mnist: the network in %s takes %d inputs; MNIST images have 784\n"
+                  % (path, network.input_size))
+        return 1
     x, t = load_mnist()
     if limit:
         x, t = x[:limit], t[:limit]

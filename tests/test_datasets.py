@@ -204,3 +204,24 @@ def test_digits_corrupt_line_names_file_and_line(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "DATA_DIR", str(tmp_path))
     with pytest.raises(DataError, match="line 2: 64 values"):
         load_digits()
+
+
+# --------------------------------------------------------------- properties
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=50, deadline=None)
+@given(dims=st.lists(st.integers(1, 5), min_size=1, max_size=3), data=st.data())
+def test_idx_round_trip_and_every_cut_is_an_error(tmp_path_factory, dims, data):
+    size = 1
+    for d in dims:
+        size *= d
+    payload = bytes(data.draw(st.lists(st.integers(0, 255), min_size=size, max_size=size)))
+    whole = idx_bytes(tuple(dims), payload)
+    folder = tmp_path_factory.mktemp("idx")
+    assert read_idx(write(folder, "ok", whole)) == (tuple(dims), payload)
+    cut = data.draw(st.integers(0, len(whole) - 1), label="cut")
+    with pytest.raises(DataError):
+        read_idx(write(folder, "cut", whole[:cut]))
+

@@ -14,9 +14,10 @@ from purenn.download import DownloadError, content_sha256, download_mnist, main_
 
 SHARED_MNIST = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                             "..", "..", "shared", "data", "mnist")
-pytestmark = pytest.mark.skipif(
-    not os.path.isfile(os.path.join(SHARED_MNIST, "t10k-labels-idx1-ubyte.gz")),
-    reason="the MNIST files are not in ../shared/data/mnist beside the repository")
+# the mirror serves ../shared/data/mnist; without it, the same test-set files
+# that ship inside purenn
+SOURCE = (SHARED_MNIST if os.path.isfile(os.path.join(SHARED_MNIST, "t10k-labels-idx1-ubyte.gz"))
+          else datasets.DATA_DIR)
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -39,11 +40,11 @@ def serving(folder):
 
 @pytest.fixture
 def mirror(tmp_path):
-    """A copy of the shared MNIST files (the small test set) to serve."""
+    """A copy of the MNIST files (the small test set) to serve."""
     folder = tmp_path / "mirror"
     folder.mkdir()
     for name in datasets.MNIST_FILES["test"]:
-        shutil.copy(os.path.join(SHARED_MNIST, name + ".gz"), str(folder))
+        shutil.copy(os.path.join(SOURCE, name + ".gz"), str(folder))
     return folder
 
 
@@ -119,3 +120,17 @@ def test_content_sha256_is_of_the_decompressed_bytes():
         content_sha256(gzip.compress(b"x", compresslevel=9))
     with pytest.raises(DataError):
         content_sha256(gzip.compress(b"xyz" * 100)[:20])
+
+
+@pytest.mark.skipif(SOURCE != SHARED_MNIST,
+                    reason="the MNIST training set is not in ../shared/data/mnist")
+def test_training_set_download_is_verified_and_found(tmp_path, monkeypatch):
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    for name in datasets.MNIST_FILES["train"]:
+        shutil.copy(os.path.join(SHARED_MNIST, name + ".gz"), str(folder))
+    monkeypatch.setenv(datasets.MNIST_ENV, str(tmp_path / "mine"))
+    with serving(folder) as url:
+        assert main_download(str(tmp_path / "mine"), "train", [url], quiet=True) == 0
+    images, labels = datasets.find_mnist("train")
+    assert datasets.read_idx(labels, ndim=1)[0] == (60000,)

@@ -108,3 +108,17 @@ def test_download_command_fails_fast_offline(tmp_path, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert "train-images-idx3-ubyte.gz" in err and "PURENN_MNIST_DIR" in err
+
+
+def test_unusable_weights_get_a_message_not_a_traceback(tmp_path, capsys):
+    bad = tmp_path / "bad.pkl"
+    bad.write_bytes(b"\x80\x03cos\nsystem\nq\x00.")
+    assert main(["mnist", "--weights", str(bad)]) == 1
+    assert "refusing to load os.system" in capsys.readouterr().err
+    assert main(["mnist", "--weights", str(tmp_path / "missing.pkl")]) == 1
+    assert "cannot use" in capsys.readouterr().err
+    small = str(tmp_path / "small.json.gz")
+    save_params(small, {"W1": [[1.0, 0.0], [0.0, 1.0]], "b1": [0.0, 0.0]})
+    assert main(["mnist", "--weights", small]) == 1
+    assert "takes 2 inputs" in capsys.readouterr().err
+    assert main(["mnist", "--weights", small, "--batch-size", "0"]) == 1

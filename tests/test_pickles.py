@@ -108,6 +108,12 @@ def test_a_truncated_pickle_is_an_error(tmp_path, fake_numpy):
         load_numpy_pickle(path)
 
 
+def test_empty_arrays_are_refused(tmp_path, fake_numpy):
+    path = dump(tmp_path, [fake_numpy.ndarray((0,), "f8", [])])
+    with pytest.raises(DataError, match="empty"):
+        load_numpy_pickle(path)
+
+
 def test_wrong_network_is_named(tmp_path, fake_numpy):
     path = dump(tmp_path, {"W1": fake_numpy.ndarray((2, 2), "f4", [1.0] * 4)})
     with pytest.raises(DataError, match="W1 has shape \\(2, 2\\)"):

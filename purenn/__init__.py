@@ -1,6 +1,6 @@
 """purenn: neural networks from first principles, in pure Python.
 
-The chapters 2 - 3 of "Deep Learning from Scratch" with the standard library
+The chapters 2 - 6 of "Deep Learning from Scratch" with the standard library
 only:
 
 ====================  =======================================================
@@ -18,6 +18,15 @@ only:
 ``purenn.notebook``   Jupyter views (``Matrix._repr_html_``)
 ``purenn.testing``    hypothesis strategies and ``assert_allclose`` (needs
                       hypothesis; ``import purenn`` never does)
+``purenn.losses``     ``sum_squared_error``, ``cross_entropy_error`` (ch. 4)
+``purenn.gradients``  ``numerical_diff``, ``numerical_gradient``,
+                      ``gradient_descent`` (ch. 4)
+``purenn.layers``     backprop layers: ``MulLayer``, ``AddLayer``, ``Relu``,
+                      ``Sigmoid``, ``Affine``, ``SoftmaxWithLoss``, ... (ch. 5)
+``purenn.optimizers`` ``SGD``, ``Momentum``, ``Nesterov``, ``AdaGrad``,
+                      ``RMSprop``, ``Adam`` (ch. 6)
+``purenn.multilayer`` ``MultiLayerNet``, ``TwoLayerNet`` (ch. 5 - 6)
+``purenn.trainer``    ``Trainer``: mini-batches, epochs, progress (ch. 6)
 ``purenn.datasets``   ``load_mnist``, ``load_digits``, ``read_idx`` (import it
                       yourself: it needs ``gzip``, which small Pythons lack)
 ====================  =======================================================
@@ -34,6 +43,15 @@ from purenn.activations import (
 from purenn.network import init_network, forward, Layer, Network
 from purenn.rng import Random
 
+try:  # chapters 4-6; the portable core above must import even where these can't
+    from purenn.losses import sum_squared_error, cross_entropy_error
+    from purenn.gradients import numerical_diff, numerical_gradient, gradient_descent
+    from purenn.optimizers import SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam
+    from purenn.multilayer import MultiLayerNet, TwoLayerNet
+    from purenn.trainer import Trainer
+except ImportError:  # e.g. MicroPython without a module the learning code needs
+    pass
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -41,4 +59,8 @@ __all__ = [
     "Perceptron", "AND", "OR", "NAND", "XOR", "truth_table",
     "step_function", "sigmoid", "tanh", "relu", "leaky_relu", "identity_function", "softmax",
     "init_network", "forward", "Layer", "Network", "Random",
+    "sum_squared_error", "cross_entropy_error",
+    "numerical_diff", "numerical_gradient", "gradient_descent",
+    "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam",
+    "MultiLayerNet", "TwoLayerNet", "Trainer",
 ]

@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from purenn import activations as act
+from purenn import cli_learn
 from purenn.matrix import Matrix
 from purenn.network import init_network
 from purenn.perceptron import GATES, truth_table
@@ -212,18 +213,23 @@ def cmd_download_mnist(args):
 
 def cmd_tour(args):
     """Every part, in the order of the course."""
-    for title, fn in (("Chapter 2: perceptrons and logic gates", cmd_gates),
-                      ("Chapter 2 by hand: w.x + b > 0 for each gate", _tour_by_hand),
-                      ("Chapter 3.2: activation functions", cmd_activations),
-                      ("Chapter 3.2.5: sigmoid and step function on one chart", _tour_plot),
-                      ("Chapter 3.4: a 3-layer network", cmd_network),
-                      ("Chapter 3.4.3: the same network by hand, element by element",
-                       cmd_explain)):
-        print("=" * 72)
-        print(title)
-        print("=" * 72)
-        fn(argparse.Namespace(x=None))
+    def run(parts):
+        for title, fn in parts:
+            print("=" * 72)
+            print(title)
+            print("=" * 72)
+            fn(argparse.Namespace(x=None, tol=1e-7, seed=0, steps=30, plot=False))
+    run((("Chapter 2: perceptrons and logic gates", cmd_gates),
+         ("Chapter 2 by hand: w.x + b > 0 for each gate", _tour_by_hand),
+         ("Chapter 3.2: activation functions", cmd_activations),
+         ("Chapter 3.2.5: sigmoid and step function on one chart", _tour_plot),
+         ("Chapter 3.4: a 3-layer network", cmd_network),
+         ("Chapter 3.4.3: the same network by hand, element by element", cmd_explain)))
     _tour_mnist()
+    run((("Chapter 4: numerical gradients and gradient descent", cli_learn.cmd_gradients),
+         ("Chapter 5.4: backpropagation by hand", cli_learn.cmd_backprop),
+         ("Chapter 5.7: gradient check", cli_learn.cmd_gradcheck),
+         ("Chapter 6.1: optimisers", cli_learn.cmd_optimizers)))
 
 
 def _tour_mnist():
@@ -318,6 +324,7 @@ def build_parser():
     p.add_argument("--mirror", metavar="URL", help="base URL of an MNIST mirror to use")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_download_mnist)
+    cli_learn.add_commands(sub)
     return parser
 
 

@@ -85,14 +85,24 @@ def matmul_naive(a, b):
 
 # ------------------------------------------------------------------ kernels
 
+def _zero_row(row, b):
+    """The product of an all-zero row with a finite b: zeros of the type the
+    full sum would have (``abs`` drops the sign of ``0 * -1.5 == -0.0``).
+
+    Worth a shortcut: in ``dW = x.T @ dout`` on MNIST about a third of the
+    rows of ``x.T`` (border pixels, across a batch of 100) are all zero."""
+    z = row[0]
+    return [abs(z * v) for v in b[0]]
+
+
 def matmul_ikj(a, b, skip_zeros=True):
     """i-k-j loops: add ``a[i][k] * (row k of b)`` into output row i.
 
     With ``skip_zeros``, zero entries of a row of ``a`` are skipped.  The
     output row starts as the first term kept, ``a[i][k] * b[k]``, not as
     zeros: so its elements have the type of the products (PyPy's JIT keeps
-    a list of floats unboxed), and a row of ``a`` that is all zeros is
-    simply computed without skipping.
+    a list of floats unboxed); a row of ``a`` that is all zeros gives zeros
+    of that type without multiplying (``_zero_row``).
     """
     m = range(len(b[0]))
     out = []
@@ -108,8 +118,8 @@ def matmul_ikj(a, b, skip_zeros=True):
             else:
                 for j in m:
                     acc[j] += x * bk[j]
-        if acc is None:  # a row of zeros: every product counts (0 * 0.5 is 0.0)
-            acc = matmul_ikj([row], b, False)[0]
+        if acc is None:  # every entry was a zero (and skipped)
+            acc = _zero_row(row, b)
         out.append(acc)
     return out
 
@@ -145,7 +155,10 @@ def matmul_mixed(a, b, b_t, skip_zeros=True):
     for row in a:
         if skip_zeros:
             nonzero = len(row) - row.count(0)
-            if 0 < nonzero <= limit:
+            if nonzero == 0:
+                out.append(_zero_row(row, b))
+                continue
+            if nonzero <= limit:
                 out.append(matmul_sparse_row(row, b))
                 continue
         out.append([dot(row, col) for col in b_t])

@@ -34,16 +34,25 @@ from purenn.weights import load_params
 WEIGHTS_ENV = "PURENN_WEIGHTS"
 
 
+# The book's 784-50-100-10 sigmoid network, trained by purenn itself on the
+# MNIST training set (python -m purenn train --dataset mnist; see README).
+BUNDLED_WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
+                               "mnist-784-50-100-10-sigmoid.json.gz")
+
+
 def find_weights():
     """A weights file to use by default, or None: the file named by the
     environment variable ``PURENN_WEIGHTS``, else ``sample_weight.pkl`` in
-    purenn's cache folder (``~/.cache/purenn/``, beside the MNIST download)."""
+    purenn's cache folder (``~/.cache/purenn/``, beside the MNIST download),
+    else the network purenn trained itself and ships (``BUNDLED_WEIGHTS``)."""
     path = os.environ.get(WEIGHTS_ENV)
     if path:
         return path
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     path = os.path.join(base, "purenn", "sample_weight.pkl")
-    return path if os.path.isfile(path) else None
+    if os.path.isfile(path):
+        return path
+    return BUNDLED_WEIGHTS if os.path.isfile(BUNDLED_WEIGHTS) else None
 
 
 def load_network(path):

@@ -20,8 +20,10 @@ needs_book = pytest.mark.skipif(
 
 @pytest.fixture
 def no_default_weights(tmp_path, monkeypatch):
+    from purenn import recognize
     monkeypatch.delenv("PURENN_WEIGHTS", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(recognize, "BUNDLED_WEIGHTS", str(tmp_path / "no-bundled.json.gz"))
 
 
 def test_without_weights_it_explains_how_to_get_them(no_default_weights, capsys):
@@ -86,11 +88,14 @@ def test_draw_digit_shades_and_halves_rows():
 
 @pytest.mark.processes
 def test_python_dash_m_purenn_mnist_runs_from_a_clone(no_default_weights):
-    # the README's command, in a fresh interpreter, from the project folder
-    result = subprocess.run([sys.executable, "-m", "purenn", "mnist"], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    # the README's command, in a fresh interpreter, from the project folder: with
+    # no weights of the user's, it runs the network purenn trained and ships
+    result = subprocess.run([sys.executable, "-m", "purenn", "mnist", "--limit", "1000"],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             universal_newlines=True, env=dict(os.environ))
-    assert result.returncode == 1 and "sample_weight.pkl" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "mnist-784-50-100-10-sigmoid.json.gz" in result.stdout
+    assert "Accuracy: 0.9" in result.stdout
 
 
 def test_download_command_fails_fast_offline(tmp_path, capsys):

@@ -1,0 +1,243 @@
+"""The learning chapters on the command line (chapters 4 - 6 of the course).
+
+``python -m purenn gradients | backprop | gradcheck | optimizers | train``;
+``purenn.cli`` adds these sub-commands with ``add_commands``.
+"""
+import sys
+import time
+
+from purenn.gradients import numerical_diff, numerical_gradient, gradient_descent
+from purenn.layers import MulLayer, AddLayer
+from purenn.matrix import Matrix
+from purenn.multilayer import ACTIVATION_LAYERS, MultiLayerNet, gradient_check
+from purenn.optimizers import COMPARE_RATES, compare_optimizers, f_compare, plot_paths
+from purenn.trainer import Trainer
+
+
+# -------------------------------------------------------------- chapter 4
+
+def _function_1(x):
+    return 0.01 * x ** 2 + 0.1 * x
+
+
+def _function_2(x):
+    return x[0, 0] ** 2 + x[0, 1] ** 2
+
+
+def cmd_gradients(args):
+    """Chapter 4.3 - 4.4: numerical derivatives and gradient descent, good and bad rates."""
+    print("f(x) = 0.01x^2 + 0.1x    numerical_diff at 5: %r   at 10: %r   (exact: 0.2, 0.3)"
+          % (numerical_diff(_function_1, 5), numerical_diff(_function_1, 10)))
+    print("f(x0, x1) = x0^2 + x1^2  numerical_gradient at (3, 4): %r   (exact: 6, 8)"
+          % (numerical_gradient(_function_2, [3.0, 4.0]).tolist()[0],))
+    print()
+    print("gradient_descent from (-3, 4), 100 steps:")
+    print("%10s  %-44s  %s" % ("lr", "x after 100 steps", ""))
+    for lr, verdict in ((0.1, "reaches the minimum (0, 0)"), (10.0, "diverges: every step overshoots"),
+                        (1e-10, "too small: hardly moves")):
+        x = gradient_descent(_function_2, [-3.0, 4.0], lr=lr, step_num=100)
+        print("%10g  %-44s  %s" % (lr, "(%.6g, %.6g)" % (x[0, 0], x[0, 1]), verdict))
+    print()
+
+
+# -------------------------------------------------------------- chapter 5
+
+def cmd_backprop(args):
+    """Chapter 5.4: the apple and orange example, forward and backward."""
+    mul_apple, mul_orange, add, mul_tax = MulLayer(), MulLayer(), AddLayer(), MulLayer()
+    apple_price = mul_apple.forward(100, 2)
+    orange_price = mul_orange.forward(150, 3)
+    all_price = add.forward(apple_price, orange_price)
+    price = mul_tax.forward(all_price, 1.1)
+    dall_price, dtax = mul_tax.backward(1)
+    dapple_price, dorange_price = add.backward(dall_price)
+    dorange, dorange_num = mul_orange.backward(dorange_price)
+    dapple, dapple_num = mul_apple.backward(dapple_price)
+    print("2 apples at 100, 3 oranges at 150, tax 1.1")
+    print("  price        %r" % price)
+    print("  d apple      %r   d apple_num  %r" % (dapple, dapple_num))
+    print("  d orange     %r   d orange_num %r" % (dorange, dorange_num))
+    print("  d tax        %r" % dtax)
+    print()
+
+
+def cmd_gradcheck(args):
+    """Chapter 5.7.3: backprop against numerical gradients, for each activation."""
+    tol = args.tol
+    worst_all = 0.0
+    names = None
+    rows = []
+    for activation in sorted(ACTIVATION_LAYERS):
+        for bn in (False, True):
+            worst = gradient_check(activation, use_batchnorm=bn, weight_decay_lambda=0.1,
+                                   seed=args.seed)
+            if names is None:
+                names = [k for k in worst if k[0] in "Wb"]
+            label = activation + (" + batchnorm" if bn else "")
+            rows.append((label, worst))
+            worst_all = max(worst_all, max(worst.values()))
+    print("max |backprop - numerical| per parameter; network 6-5-4-3, batch 4, "
+          "weight decay 0.1")
+    print("%-20s" % "activation" + "".join("%10s" % n for n in names) + "%12s" % "gamma/beta")
+    for label, worst in rows:
+        extra = [v for k, v in worst.items() if k not in names]
+        print("%-20s" % label + "".join("%10.1e" % worst[n] for n in names)
+              + ("%12.1e" % max(extra) if extra else "%12s" % "-"))
+    ok = worst_all < tol
+    print("largest difference %.2e: %s (tolerance %g)" % (worst_all, "OK" if ok else "FAILED", tol))
+    print()
+    return 0 if ok else 1
+
+
+# -------------------------------------------------------------- chapter 6
+
+def cmd_optimizers(args):
+    """Chapter 6.1.7: six optimisers on f(x, y) = x^2/20 + y^2 from (-7, 2)."""
+    paths = compare_optimizers(steps=args.steps)
+    rates = dict(COMPARE_RATES)
+    print("f(x, y) = x^2/20 + y^2 from (-7, 2), %d steps; (x, y) every 5 steps" % args.steps)
+    marks = list(range(0, args.steps + 1, 5))
+    if marks[-1] != args.steps:
+        marks.append(args.steps)
+    print("%-9s %5s  " % ("optimizer", "lr") + "".join("%18s" % ("step %d" % m) for m in marks)
+          + "%12s" % "f at end")
+    for name, path in paths.items():
+        cells = "".join("%18s" % ("(%.2f, %.2f)" % path[m]) for m in marks)
+        print("%-9s %5g  %s%12.3g" % (name, rates[name], cells, f_compare(*path[-1])))
+    print()
+    if args.plot:
+        print(plot_paths(paths))
+        print()
+
+
+def _load(dataset, mnist_path):
+    from purenn.datasets import load_digits, load_mnist
+    if dataset == "digits":
+        return load_digits(kind="train"), load_digits(kind="test")
+    return load_mnist(kind="train", path=mnist_path), load_mnist(kind="test")
+
+
+TRAIN_DEFAULTS = {
+    # dataset: hidden sizes, activation, optimizer, lr, epochs, batch size, batchnorm
+    # digits: batchnorm lifts the writer-independent test accuracy from about
+    # 95.6 % to about 97 % (mean of 3 seeds), and 15 epochs fit in 2 minutes
+    "digits": ([100], "relu", "adam", 0.002, 15, 32, True),
+    # mnist: the book's 784-50-100-10 sigmoid network
+    "mnist": ([50, 100], "sigmoid", "adam", 0.001, 20, 100, False),
+}
+
+
+def cmd_train(args):
+    """Chapter 6: train a MultiLayerNet on optdigits (bundled) or MNIST."""
+    hidden, activation, optimizer, lr, epochs, batch, batchnorm = TRAIN_DEFAULTS[args.dataset]
+    if args.batchnorm is not None:
+        batchnorm = args.batchnorm
+    hidden = args.hidden if args.hidden is not None else hidden
+    activation = args.activation or activation
+    optimizer = args.optimizer or optimizer
+    lr = args.lr if args.lr is not None else lr
+    epochs = args.epochs if args.epochs is not None else epochs
+    batch = args.batch_size if args.batch_size is not None else batch
+    if epochs < 0 or batch < 1 or not lr > 0 or not 0 <= args.dropout < 1:
+        sys.stderr.write("purenn train: need --epochs >= 0, --batch-size >= 1, --lr > 0 and "
+                         "0 <= --dropout < 1\n")
+        return 2
+    start = time.time()
+    try:
+        (x_train, t_train), (x_test, t_test) = _load(args.dataset, args.mnist_path)
+    except (OSError, ValueError) as e:  # not found, or a corrupt file (DataError)
+        sys.stderr.write("purenn train: %s\n" % (e,))
+        return 1
+    net = MultiLayerNet(x_train.shape[1], hidden, 10, activation=activation,
+                        weight_decay_lambda=args.weight_decay,
+                        use_dropout=args.dropout > 0, dropout_ratio=args.dropout or 0.5,
+                        use_batchnorm=batchnorm, seed=args.seed)
+    print("%s: %d training and %d test samples; network %s %s%s, %s (lr %g), %d epochs of "
+          "batches of %d, seed %d" % (args.dataset, x_train.shape[0], x_test.shape[0],
+                                      "-".join(str(s) for s in net.sizes), activation,
+                                      " + batchnorm" if batchnorm else "", optimizer, lr,
+                                      epochs, batch, args.seed))
+    sys.stdout.flush()
+    trainer = Trainer(net, x_train, t_train, x_test, t_test, epochs=epochs,
+                      mini_batch_size=batch, optimizer=optimizer,
+                      optimizer_param={"lr": lr}, seed=args.seed, out=sys.stdout,
+                      verbose=not args.quiet)
+    history = trainer.train()
+    seconds = time.time() - start
+    print("test accuracy %.4f after %d epochs; %.1f s of training (%.1f s an epoch), "
+          "%.1f s in all on %s %s" % (history["test_acc"][-1] if epochs else net.accuracy(
+              x_test, t_test), epochs, sum(history["seconds"]),
+              sum(history["seconds"]) / max(epochs, 1), seconds,
+              sys.implementation.name, ".".join(str(v) for v in sys.version_info[:3])))
+    if args.save:
+        net.save(args.save, dataset=args.dataset, epochs=epochs, optimizer=optimizer, lr=lr,
+                 batch_size=batch, test_accuracy=history["test_acc"][-1] if epochs else None,
+                 python="%s %s" % (sys.implementation.name,
+                                   ".".join(str(v) for v in sys.version_info[:3])),
+                 command=_command(args.dataset, hidden, activation, optimizer, lr, epochs,
+                                  batch, batchnorm, args))
+        print("saved to %s" % args.save)
+    return 0
+
+
+def _command(dataset, hidden, activation, optimizer, lr, epochs, batch, batchnorm, args):
+    """The command line that repeats this run, every setting spelled out."""
+    words = ["python -m purenn train --dataset", dataset,
+             "--hidden", ",".join(str(h) for h in hidden), "--activation", activation,
+             "--optimizer", optimizer, "--lr", repr(lr), "--epochs", str(epochs),
+             "--batch-size", str(batch), "--seed", str(args.seed)]
+    if args.weight_decay:
+        words += ["--weight-decay", repr(args.weight_decay)]
+    if args.dropout:
+        words += ["--dropout", repr(args.dropout)]
+    words.append("--batchnorm" if batchnorm else "--no-batchnorm")
+    return " ".join(words)
+
+
+def _hidden(text):
+    import argparse
+    try:
+        sizes = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("hidden sizes are ints separated by commas, e.g. 50,100")
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("hidden sizes must be positive")
+    return sizes
+
+
+def add_commands(sub):
+    """Add the learning sub-commands to ``python -m purenn``'s sub-parsers."""
+    p = sub.add_parser("gradients", help="chapter 4: numerical gradients and gradient descent")
+    p.set_defaults(func=cmd_gradients)
+    p = sub.add_parser("backprop", help="chapter 5.4: the apple and orange example, backwards")
+    p.set_defaults(func=cmd_backprop)
+    p = sub.add_parser("gradcheck", help="chapter 5.7: backprop vs numerical gradients")
+    p.add_argument("--tol", type=float, default=1e-7, help="largest allowed difference (1e-7)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random network (0)")
+    p.set_defaults(func=cmd_gradcheck)
+    p = sub.add_parser("optimizers", help="chapter 6.1: SGD ... Adam on x^2/20 + y^2")
+    p.add_argument("--steps", type=int, default=30, help="number of steps (30)")
+    p.add_argument("--plot", action="store_true", help="draw each path in text")
+    p.set_defaults(func=cmd_optimizers)
+    p = sub.add_parser("train", help="chapter 6: train a network on optdigits or MNIST")
+    p.add_argument("--dataset", choices=sorted(TRAIN_DEFAULTS), default="digits",
+                   help="digits: UCI optdigits 8x8, bundled (default); mnist: needs the "
+                        "training set (see download-mnist / PURENN_MNIST_DIR)")
+    p.add_argument("--mnist-path", metavar="FOLDER", help="folder with the MNIST files")
+    p.add_argument("--hidden", type=_hidden, metavar="N,N,...", help="hidden layer sizes")
+    p.add_argument("--activation", choices=sorted(ACTIVATION_LAYERS))
+    p.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adagrad",
+                                           "rmsprop", "adam"])
+    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--weight-decay", type=float, default=0.0, help="lambda (0)")
+    p.add_argument("--dropout", type=float, default=0.0, help="dropout ratio (0: none)")
+    p.add_argument("--batchnorm", dest="batchnorm", action="store_true", default=None,
+                   help="batch normalization after each hidden Affine (default for digits)")
+    p.add_argument("--no-batchnorm", dest="batchnorm", action="store_false",
+                   help="no batch normalization (default for mnist)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--save", metavar="FILE", help="save the trained network (.json.gz)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_train)

@@ -1,0 +1,143 @@
+"""Training a network: mini-batches, epochs, an optimiser (chapters 4.5, 6.1 - 6.5).
+
+One **epoch** is one pass over the training data.  Each epoch the training
+rows are shuffled (purenn's own seeded generator) and cut into mini-batches of
+``mini_batch_size`` rows; for each batch the network computes its gradients
+by backpropagation and the optimiser takes one step.  After each epoch the
+trainer measures the accuracy on the training and the test data.
+
+The same ``seed`` gives the same shuffles, so the same run gives the same
+weights, to the last bit, on the same Python.
+
+>>> from purenn.multilayer import MultiLayerNet
+>>> x = Matrix([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 8)
+>>> t = [0, 1, 1, 0] * 8                                   # XOR
+>>> net = MultiLayerNet(2, [8], 2, seed=3)
+>>> trainer = Trainer(net, x, t, x, t, epochs=60, mini_batch_size=8,
+...                   optimizer="adam", optimizer_param={"lr": 0.05}, verbose=False)
+>>> trainer.train()["test_acc"][-1]
+1.0
+"""
+import sys
+import time
+
+from purenn.errors import ShapeError
+from purenn.matrix import Matrix, _as_matrix, _fmt
+from purenn.optimizers import make_optimizer
+from purenn import rng as _rng
+
+
+def _labels(t, n, op):
+    """Class labels from a list of ints or one-hot rows."""
+    if isinstance(t, Matrix):
+        t = t.argmax(axis=1)
+    elif len(t) and isinstance(t[0], (list, tuple)):
+        t = Matrix(t).argmax(axis=1)
+    t = list(t)
+    if len(t) != n:
+        raise ShapeError("%s: %d inputs but %d labels: they must be as many" % (op, n, len(t)))
+    return t
+
+
+class Trainer:
+    """Train ``network`` (a ``MultiLayerNet``) on ``(x_train, t_train)``,
+    measuring accuracy on ``(x_test, t_test)`` after each epoch.
+
+    ``optimizer`` is a name (``"sgd"``, ``"momentum"``, ``"nesterov"``,
+    ``"adagrad"``, ``"rmsprop"``, ``"adam"``) with ``optimizer_param``, or an
+    optimiser object.  ``evaluate_sample_num_per_epoch`` limits the accuracy
+    measurements to that many rows (None: all).  ``verbose`` prints a progress
+    bar with the running loss, then one line per epoch, to ``out``
+    (default ``sys.stderr``).
+    """
+
+    def __init__(self, network, x_train, t_train, x_test, t_test, epochs=20,
+                 mini_batch_size=100, optimizer="sgd", optimizer_param=None,
+                 evaluate_sample_num_per_epoch=None, verbose=True, seed=0, out=None):
+        self.network = network
+        self.x_train = _as_matrix(x_train)
+        self.x_test = _as_matrix(x_test)
+        if self.x_train is None or self.x_test is None:
+            raise TypeError("Trainer: x_train and x_test must be matrices")
+        self.t_train = _labels(t_train, self.x_train.shape[0], "Trainer (train)")
+        self.t_test = _labels(t_test, self.x_test.shape[0], "Trainer (test)")
+        if self.x_train.shape[1] != self.x_test.shape[1]:
+            raise ShapeError("Trainer: x_train %s and x_test %s: columns must be equal"
+                             % (_fmt(self.x_train.shape), _fmt(self.x_test.shape)))
+        if type(epochs) is not int or epochs < 0:
+            raise ValueError("Trainer: epochs must be an int >= 0, got %r" % (epochs,))
+        if type(mini_batch_size) is not int or mini_batch_size < 1:
+            raise ValueError("Trainer: mini_batch_size must be a positive int, got %r"
+                             % (mini_batch_size,))
+        self.epochs = epochs
+        self.batch_size = mini_batch_size
+        if isinstance(optimizer, str):
+            optimizer = make_optimizer(optimizer, **(optimizer_param or {"lr": 0.01}))
+        self.optimizer = optimizer
+        self.evaluate_sample_num = evaluate_sample_num_per_epoch
+        self.verbose = verbose
+        self.gen = _rng.Random(seed)
+        self.out = out
+        self.history = {"train_loss": [], "train_acc": [], "test_acc": [], "seconds": []}
+
+    def _print(self, text, end="\n"):
+        out = self.out if self.out is not None else sys.stderr
+        out.write(text + end)
+        out.flush()
+
+    def train_step(self, x_batch, t_batch):
+        """One step: gradients of the batch, one optimiser update; returns the batch loss."""
+        grads = self.network.gradient(x_batch, t_batch)
+        self.optimizer.update(self.network.params, grads)
+        return self.network.last_layer.loss
+
+    def _evaluate(self, x, t):
+        n = x.shape[0] if self.evaluate_sample_num is None else min(self.evaluate_sample_num,
+                                                                    x.shape[0])
+        return self.network.accuracy(x[0:n], t[:n])
+
+    def train_epoch(self, epoch):
+        """One pass over the shuffled training data; returns the mean batch loss."""
+        n = self.x_train.shape[0]
+        order = self.gen.permutation(n)
+        batches = [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
+        total, start = 0.0, time.time()
+        for b, idx in enumerate(batches, 1):
+            loss = self.train_step(self.x_train[idx], [self.t_train[i] for i in idx])
+            self.history["train_loss"].append(loss)
+            total += loss
+            if self.verbose and (100 * b // len(batches) != 100 * (b - 1) // len(batches)):
+                self._print("\r" + progress_bar(epoch, self.epochs, b, len(batches),
+                                                total / b, time.time() - start), end="")
+        return total / len(batches)
+
+    def train(self):
+        """Run every epoch; returns ``history``: per step ``train_loss``, per epoch
+        ``train_acc``, ``test_acc`` and ``seconds`` (of training, without the
+        accuracy measurements)."""
+        for epoch in range(1, self.epochs + 1):
+            start = time.time()
+            mean_loss = self.train_epoch(epoch)
+            seconds = time.time() - start
+            train_acc = self._evaluate(self.x_train, self.t_train)
+            test_acc = self._evaluate(self.x_test, self.t_test)
+            self.history["train_acc"].append(train_acc)
+            self.history["test_acc"].append(test_acc)
+            self.history["seconds"].append(seconds)
+            if self.verbose:
+                self._print("\r" + "epoch %*d/%d  loss %.4f  train acc %.4f  test acc %.4f  %.1f s"
+                            % (len(str(self.epochs)), epoch, self.epochs, mean_loss,
+                               train_acc, test_acc, seconds) + " " * 10)
+        return self.history
+
+
+def progress_bar(epoch, epochs, step, steps, loss, seconds, width=24):
+    """``epoch  2/10 [#########...............]  37% loss 0.2345  3.1 s``
+
+    >>> progress_bar(2, 10, 3, 8, 0.5, 1.25, width=8)
+    'epoch  2/10 [###.....]  37% loss 0.5000  1.2 s'
+    """
+    done = int(width * step / steps)
+    return "epoch %*d/%d [%s%s] %3d%% loss %.4f  %.1f s" % (
+        len(str(epochs)), epoch, epochs, "#" * done, "." * (width - done),
+        100 * step // steps, loss, seconds)

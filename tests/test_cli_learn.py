@@ -2,6 +2,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from purenn.cli import main
 
 

@@ -22,12 +22,12 @@ row), lists for lists.  None of them overflows: ``sigmoid(-1000) == 0.0``,
 """
 import math
 
-from purenn.matrix import Matrix
+from purenn.matrix import Matrix, _is_number
 
 _exp = math.exp
 
 
-def _apply(x, scalar, rows):
+def _apply(x, scalar, rows, name):
     """Call ``scalar`` on a number, ``rows`` on the rows of a Matrix (or lists)."""
     if isinstance(x, Matrix):
         return Matrix._wrap(rows(x._rows))
@@ -36,6 +36,9 @@ def _apply(x, scalar, rows):
         out = rows(m._rows)
         nested = len(x) > 0 and isinstance(x[0], (list, tuple, Matrix))
         return out if nested else out[0]
+    if not _is_number(x):
+        raise TypeError("%s: expected a number, a Matrix or (nested) lists, got %s"
+                        % (name, type(x).__name__))
     return scalar(x)
 
 
@@ -55,22 +58,29 @@ def step_function(x):
     >>> step_function(Matrix([[-1.0, 0.0, 2.0]]))
     Matrix([[0, 0, 1]])
     """
-    return _apply(x, _step, _elementwise(_step))
+    return _apply(x, _step, _elementwise(_step), "step_function")
 
 
 # ---------------------------------------------------------------- sigmoid
 
 def _sigmoid(x):
-    # For x < -700, exp(-x) would overflow, and 1 / (1 + e**-x) equals e**x to
-    # every bit of a float anyway.  Elsewhere this is the book's formula.
-    if x >= -700.0:
+    # On [-700, 710] this is the book's formula.  Below -700, exp(-x) would
+    # overflow, and 1 / (1 + e**-x) equals e**x to every bit of a float; below
+    # -750 that is 0.0, above 710 the formula gives 1.0: saying so directly
+    # also covers ints too large for a float.  nan falls through to exp(nan).
+    if -700.0 <= x <= 710.0:
         return 1.0 / (1.0 + _exp(-x))
+    if x > 710.0:
+        return 1.0
+    if x < -750.0:
+        return 0.0
     return _exp(x)
 
 
 def _sigmoid_rows(rows):
-    # inlined: the hot loop of every sigmoid network
-    return [[1.0 / (1.0 + _exp(-v)) if v >= -700.0 else _exp(v) for v in row] for row in rows]
+    # inlined: the hot loop of every sigmoid network (the rare rest: _sigmoid)
+    return [[1.0 / (1.0 + _exp(-v)) if -700.0 <= v <= 710.0 else _sigmoid(v) for v in row]
+            for row in rows]
 
 
 def sigmoid(x):
@@ -83,7 +93,7 @@ def sigmoid(x):
     >>> sigmoid(Matrix([[-1.0, 1.0, 2.0]]))
     Matrix([[0.2689414213699951, 0.7310585786300049, 0.8807970779778823]])
     """
-    return _apply(x, _sigmoid, _sigmoid_rows)
+    return _apply(x, _sigmoid, _sigmoid_rows, "sigmoid")
 
 
 # ------------------------------------------------------------------- tanh
@@ -94,7 +104,14 @@ def tanh(x):
     >>> tanh(0.0), tanh(1000.0), tanh(-1000.0)
     (0.0, 1.0, -1.0)
     """
-    return _apply(x, math.tanh, _elementwise(math.tanh))
+    return _apply(x, _tanh, _elementwise(_tanh), "tanh")
+
+
+def _tanh(x):
+    try:
+        return math.tanh(x)
+    except (OverflowError, ValueError):  # an int too large for a float
+        return 1.0 if x > 0 else -1.0
 
 
 # ------------------------------------------------------------------- relu
@@ -112,7 +129,7 @@ def relu(x):
     >>> relu(Matrix([[-2.0, 0.0, 3.0]]))
     Matrix([[0.0, 0.0, 3.0]])
     """
-    return _apply(x, _relu, _elementwise(_relu))
+    return _apply(x, _relu, _elementwise(_relu), "relu")
 
 
 def leaky_relu(x, alpha=0.01):
@@ -123,8 +140,13 @@ def leaky_relu(x, alpha=0.01):
     [-10.0, 5.0]
     """
     def f(v):
-        return v if v > 0 else alpha * v
-    return _apply(x, f, _elementwise(f))
+        if v > 0 or v != v:
+            return v
+        try:
+            return alpha * v
+        except (OverflowError, ValueError):  # an int too large for a float: infinite
+            return float("-inf") if alpha > 0 else float("inf")
+    return _apply(x, f, _elementwise(f), "leaky_relu")
 
 
 # ----------------------------------------------------------------- output
@@ -135,18 +157,28 @@ def identity_function(x):
     >>> identity_function(Matrix([[0.3, -0.7]]))
     Matrix([[0.3, -0.7]])
     """
-    if isinstance(x, (list, tuple)):
-        return _apply(x, None, lambda rows: rows)
-    return x
+    if isinstance(x, Matrix):
+        return x  # matrices never change, so the very same one will do
+    return _apply(x, lambda v: v, lambda rows: rows, "identity_function")
 
 
 def _softmax_row(row):
     # Shifting by the row's maximum changes nothing mathematically (the factor
     # exp(-max) cancels) but keeps every exp() argument <= 0: no overflow.
     c = max(row)
-    e = [_exp(v - c) for v in row]
+    e = [_exp_shifted(v, c) for v in row]
     s = sum(e)
     return [v / s for v in e]
+
+
+def _exp_shifted(v, c):
+    """exp(v - c) for v <= c: 0.0 once v - c < -750 (where exp underflows
+    anyway), also when v - c is too large for a float (ints); nan stays nan."""
+    try:
+        d = v - c
+    except (OverflowError, ValueError):  # an int too large for a float
+        return 0.0
+    return 0.0 if d < -750.0 else _exp(d)
 
 
 def softmax(x):
@@ -161,7 +193,7 @@ def softmax(x):
     Matrix([[0.5, 0.5], [0.5, 0.5]])
     """
     return _apply(x, lambda v: _softmax_row([v])[0],
-                  lambda rows: [_softmax_row(row) for row in rows])
+                  lambda rows: [_softmax_row(row) for row in rows], "softmax")
 
 
 ACTIVATIONS = {

@@ -77,6 +77,11 @@ def _is_iterable(x):
     return True
 
 
+def _is_int(n):
+    """A whole number for a shape or an index (``True`` is not one)."""
+    return isinstance(n, int) and not isinstance(n, bool)
+
+
 def _check_row(row, r):
     for c, x in enumerate(row):
         if type(x) not in _FAST_TYPES and not _is_number(x):
@@ -93,7 +98,7 @@ def _shape_of(args, name):
         raise TypeError("%s: give a shape as rows, cols or (rows, cols), got %r" % (name, args))
     rows, cols = args
     for n in (rows, cols):
-        if type(n) is not int and not (isinstance(n, int) and not isinstance(n, bool)):
+        if not _is_int(n):
             raise TypeError("%s: shape must be whole numbers, got %r" % (name, args))
         if n < 1:
             raise ValueError("%s: shape must be at least (1, 1), got (%r, %r)" % (name, rows, cols))
@@ -135,7 +140,8 @@ class Matrix:
     def __init__(self, data):
         if isinstance(data, Matrix):
             rows = [list(r) for r in data._rows]
-        elif isinstance(data, (str, bytes)) or not _is_iterable(data):
+        elif isinstance(data, (str, bytes, dict, set, frozenset)) or not _is_iterable(data):
+            # (a dict or a set has no order of its own: which would be row 0?)
             raise TypeError(
                 "Matrix: expected a list of rows (or a flat list), got %s" % type(data).__name__)
         else:
@@ -147,7 +153,7 @@ class Matrix:
             else:
                 rows = []
                 for r, row in enumerate(items):
-                    if isinstance(row, (str, bytes)) or not _is_iterable(row):
+                    if isinstance(row, (str, bytes, dict, set, frozenset)) or not _is_iterable(row):
                         raise TypeError(
                             "Matrix: row %d is %r; give either all numbers (one row) "
                             "or all rows" % (r, row))
@@ -273,7 +279,7 @@ class Matrix:
 
     def _row_index(self, i):
         n = self._shape[0]
-        if type(i) is not int and not (isinstance(i, int) and not isinstance(i, bool)):
+        if not _is_int(i):
             raise TypeError("Matrix index: row index must be an int or slice, got %r" % (i,))
         if not -n <= i < n:
             raise IndexError("Matrix index: row %d is out of range for shape %s" % (i, self._shape))
@@ -281,7 +287,7 @@ class Matrix:
 
     def _col_index(self, j):
         m = self._shape[1]
-        if type(j) is not int and not (isinstance(j, int) and not isinstance(j, bool)):
+        if not _is_int(j):
             raise TypeError("Matrix index: column index must be an int or slice, got %r" % (j,))
         if not -m <= j < m:
             raise IndexError("Matrix index: column %d is out of range for shape %s" % (j, self._shape))
@@ -349,7 +355,10 @@ class Matrix:
     # -------------------------------------------------------------- printing
 
     def __repr__(self):
-        return "Matrix(%r)" % (self._rows,)
+        """``Matrix([[...], ...])``, which ``eval`` turns back into an equal matrix
+        (``inf`` and ``nan`` are written ``float('inf')`` and ``float('nan')``)."""
+        return "Matrix([%s])" % ", ".join(
+            "[%s]" % ", ".join(_repr_cell(x) for x in row) for row in self._rows)
 
     def __str__(self):
         return _grid(self._rows, self._shape)
@@ -386,10 +395,10 @@ class Matrix:
 
     def dot(self, other):
         """``a.dot(b)`` is ``a @ b`` (numpy's spelling, used in the book)."""
-        other = _as_matrix(other)
-        if other is None:
+        m = _as_matrix(other)
+        if m is None:
             raise TypeError("dot: expected a Matrix or nested lists, got %s" % type(other).__name__)
-        return _matmul(self, other)
+        return _matmul(self, m)
 
     def _all_finite(self):
         """True when no element is inf or nan (cached: matrices never change)."""
@@ -471,11 +480,20 @@ class Matrix:
         return self._elementwise(other, truediv, "divide", True)
 
     def __pow__(self, other):
-        """Elementwise ``a ** b`` with broadcasting (``m ** 2`` squares each element)."""
-        return self._elementwise(other, _pow, "power")
+        """Elementwise ``a ** b`` with broadcasting (``m ** 2`` squares each element).
+
+        A negative base with a fractional exponent has no real result: that is
+        a ``ValueError``, not a complex number inside the matrix.
+
+        >>> Matrix([[-1.0]]) ** 0.5
+        Traceback (most recent call last):
+            ...
+        ValueError: power: element [0][0] is (-1.0) ** 0.5, which is not a real number
+        """
+        return _real_powers(self._elementwise(other, _pow, "power"), self, other, False)
 
     def __rpow__(self, other):
-        return self._elementwise(other, _pow, "power", True)
+        return _real_powers(self._elementwise(other, _pow, "power", True), self, other, True)
 
     def __neg__(self):
         return Matrix._wrap([[-x for x in row] for row in self._rows])
@@ -508,17 +526,18 @@ class Matrix:
 
     def max(self, axis=None):
         """Largest element overall (a number), per column (``axis=0``, (1, M))
-        or per row (``axis=1``, (N, 1)).
+        or per row (``axis=1``, (N, 1)).  A nan anywhere in the group makes the
+        maximum nan (as in numpy), whatever its position.
 
         >>> Matrix([[1, 5], [7, 2]]).max(axis=1)
         Matrix([[5], [7]])
         """
         axis = _axis(axis, "max")
         if axis is None:
-            return max(max(row) for row in self._rows)
+            return _max([_max(row) for row in self._rows])
         if axis == 0:
-            return Matrix._wrap([[max(col) for col in zip(*self._rows)]])
-        return Matrix._wrap([[max(row)] for row in self._rows])
+            return Matrix._wrap([[_max(list(col)) for col in zip(*self._rows)]])
+        return Matrix._wrap([[_max(row)] for row in self._rows])
 
     def argmax(self, axis=None):
         """Index of the largest element (first one on ties).
@@ -526,7 +545,8 @@ class Matrix:
         ``axis=None``: the flat index ``i * columns + j`` (as numpy);
         ``axis=0``: a list with the row index of each column's maximum;
         ``axis=1``: a list with the column index of each row's maximum
-        (the predicted class of each sample).
+        (the predicted class of each sample).  A nan counts as the maximum
+        (the first nan), as in numpy.
 
         >>> Matrix([[0.1, 0.8, 0.1], [0.3, 0.1, 0.6]]).argmax(axis=1)
         [1, 2]
@@ -536,7 +556,7 @@ class Matrix:
             flat = [x for row in self._rows for x in row]
             return _argmax(flat)
         if axis == 0:
-            return [_argmax(col) for col in zip(*self._rows)]
+            return [_argmax(list(col)) for col in zip(*self._rows)]
         return [_argmax(row) for row in self._rows]
 
     # ------------------------------------------------------------- comparing
@@ -605,11 +625,42 @@ def _as_matrix(x):
 
 
 def _argmax(values):
+    """Index of the first largest value; a nan wins (the first nan), as in numpy."""
     best, best_i = values[0], 0
+    if best != best:
+        return 0
     for i, v in enumerate(values):
         if v > best:
             best, best_i = v, i
+        elif v != v:
+            return i
     return best_i
+
+
+def _max(values):
+    """The largest value; nan if there is a nan (plain ``max`` depends on order)."""
+    return values[_argmax(values)]
+
+
+def _real_powers(result, m, other, reflected):
+    """Check that ``**`` gave real numbers (Python gives complex ones for a
+    negative base and a fractional exponent)."""
+    if result is NotImplemented:
+        return result
+    for i, row in enumerate(result._rows):
+        for j, v in enumerate(row):
+            if type(v) not in _FAST_TYPES and not _is_number(v):
+                a = m._rows[min(i, m._shape[0] - 1)][min(j, m._shape[1] - 1)]
+                b = other
+                if isinstance(other, Matrix):
+                    b = other._rows[min(i, other._shape[0] - 1)][min(j, other._shape[1] - 1)]
+                elif not _is_number(other):
+                    b = "?"
+                if reflected:
+                    a, b = b, a
+                raise ValueError("power: element [%d][%d] is (%r) ** %r, which is not a real number"
+                                 % (i, j, a, b))
+    return result
 
 
 def _matmul(a, b):
@@ -650,6 +701,12 @@ def _broadcast(a, b, op, name):
     ra = _stretch(ra, a._shape, target)
     rb = _stretch(rb, b._shape, target)
     return Matrix._wrap([list(map(op, x, y)) for x, y in zip(ra, rb)])
+
+
+def _repr_cell(x):
+    if type(x) is float and x - x != 0:  # inf, -inf or nan: repr gives no Python literal
+        return "float('%r')" % x
+    return repr(x)
 
 
 def _cell(x):

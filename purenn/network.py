@@ -143,7 +143,7 @@ class Network:
         in batches of ``batch_size`` rows, as the book's batch inference does.
         """
         x = _input(x)
-        labels = _labels(labels)
+        labels = _labels(labels, self.layers[-1].W.shape[1])
         if len(labels) != x.shape[0]:
             raise ShapeError("accuracy: %d inputs but %d labels: they must be as many"
                              % (x.shape[0], len(labels)))
@@ -157,11 +157,19 @@ class Network:
         return correct / x.shape[0]
 
 
-def _labels(labels):
-    """Class indices from ints or one-hot rows."""
+def _labels(labels, classes):
+    """Class indices from ints in [0, classes) or from one-hot rows of width classes."""
+    if not isinstance(labels, Matrix):
+        labels = list(labels)
+        if labels and isinstance(labels[0], (list, tuple)):
+            labels = Matrix(labels)
     if isinstance(labels, Matrix):
+        if labels.shape[1] != classes:
+            raise ShapeError("accuracy: one-hot labels %s for %d classes: each row must have "
+                             "%d columns" % (_fmt(labels.shape), classes, classes))
         return labels.argmax(axis=1)
-    labels = list(labels)
-    if labels and isinstance(labels[0], (list, tuple)):
-        return Matrix(labels).argmax(axis=1)
+    for i, t in enumerate(labels):
+        if not (isinstance(t, int) and not isinstance(t, bool)) or not 0 <= t < classes:
+            raise ValueError("accuracy: label %d is %r; labels must be class indices 0..%d "
+                             "(or one-hot rows)" % (i, t, classes - 1))
     return labels

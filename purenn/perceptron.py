@@ -16,6 +16,7 @@ every line).  Two layers can: ``XOR(x1, x2) = AND(NAND(x1, x2), OR(x1, x2))``.
 (1, 1) -> 0
 """
 from purenn.errors import ShapeError
+from purenn.matrix import _is_number
 
 
 class Perceptron:
@@ -29,10 +30,15 @@ class Perceptron:
     """
 
     def __init__(self, weights, bias):
+        if isinstance(weights, (str, bytes)):
+            raise TypeError("Perceptron: weights must be numbers, got %r" % (weights,))
         self.weights = tuple(weights)
         self.bias = bias
         if not self.weights:
             raise ValueError("Perceptron: needs at least one weight")
+        for w in self.weights + (bias,):
+            if not _is_number(w):
+                raise TypeError("Perceptron: weights and bias must be numbers, got %r" % (w,))
 
     def weighted_sum(self, *inputs):
         """``w·x + b``, the number the perceptron compares with 0."""
@@ -45,6 +51,9 @@ class Perceptron:
     def _inputs(self, inputs):
         if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)):
             inputs = tuple(inputs[0])
+        for v in inputs:
+            if not _is_number(v):
+                raise TypeError("Perceptron: inputs must be numbers, got %r" % (v,))
         if len(inputs) != len(self.weights):
             raise ShapeError(
                 "Perceptron: %d inputs for %d weights; give one input per weight"

@@ -28,7 +28,11 @@ _MASK = (1 << 64) - 1
 
 
 class Random:
-    """A splitmix64 generator: ``state += golden; return mix(state)``."""
+    """A splitmix64 generator: ``state += golden; return mix(state)``.
+
+    The state is 64 bits, so seeds are taken modulo 2**64 (``Random(-1)`` is
+    ``Random(2**64 - 1)``, ``Random(2**64)`` is ``Random(0)``).
+    """
 
     def __init__(self, seed=0):
         if type(seed) is not int:

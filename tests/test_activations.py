@@ -143,3 +143,40 @@ def test_a_linear_activation_collapses_layers_slide_30(c, mats):
     # three layers with h(x) = c·x are one layer with W = c³·W1·W2·W3:
     # a linear activation gains nothing from depth (exact, with Fractions)
     assert h(h(h(x @ W1) @ W2) @ W3) == x @ (W1 @ W2 @ W3 * c ** 3)
+
+
+# ------------------------------------------------- bugs found in review
+
+HUGE = 10 ** 400   # an int too large for any float
+
+
+def test_huge_ints_saturate_instead_of_overflowing():
+    assert sigmoid(HUGE) == 1.0 and sigmoid(-HUGE) == 0.0
+    assert tanh(HUGE) == 1.0 and tanh(-HUGE) == -1.0
+    assert leaky_relu(-HUGE) == float("-inf") and relu(HUGE) == HUGE
+    assert softmax([HUGE, 0]) == [1.0, 0.0] == softmax([HUGE, 0.5])
+    assert sigmoid(Matrix([[HUGE, -HUGE, 0]])) == Matrix([[1.0, 0.0, 0.5]])
+
+
+@given(st.one_of(finite, st.integers(-10 ** 400, 10 ** 400)))
+@example(HUGE)
+@example(-HUGE)
+@example(710.5)
+@example(-749.9)
+def test_sigmoid_never_raises_and_stays_in_0_1(x):
+    assert 0.0 <= sigmoid(x) <= 1.0
+
+
+def test_nan_propagates_through_every_activation():
+    nan = float("nan")
+    for f in (sigmoid, tanh, relu, leaky_relu, identity_function):
+        assert f(nan) != f(nan), f.__name__
+        assert f(Matrix([[nan]]))[0, 0] != f(Matrix([[nan]]))[0, 0], f.__name__
+    assert all(p != p for p in softmax([1.0, nan, 2.0]))
+
+
+@pytest.mark.parametrize("f", [step_function, sigmoid, tanh, relu, leaky_relu,
+                               identity_function, softmax])
+def test_a_string_is_a_type_error_naming_the_function(f):
+    with pytest.raises(TypeError, match=f.__name__ + ": expected a number"):
+        f("abc")

@@ -5,6 +5,8 @@ import pytest
 
 from purenn import Matrix, ShapeError, dot
 
+NAN = float("nan")
+
 
 # ------------------------------------------------------------ construction
 
@@ -286,3 +288,41 @@ def test_equality_is_exact_and_allclose_has_tolerances():
 def test_allclose_needs_equal_shapes():
     with pytest.raises(ShapeError, match=r"allclose: \(1, 2\) vs \(2, 1\)"):
         Matrix([[1, 2]]).allclose([[1], [2]])
+
+
+# ------------------------------------------------- bugs found in review
+
+def test_power_with_no_real_result_is_an_error_not_a_complex_element():
+    with pytest.raises(ValueError, match=r"power: element \[0\]\[1\] is \(-1.0\) \*\* 0.5"):
+        Matrix([[4.0, -1.0]]) ** 0.5
+    with pytest.raises(ValueError, match=r"\(-2.0\) \*\* 0.5"):
+        (-2.0) ** Matrix([[2, 0.5]])
+    assert Matrix([[4.0, 9.0]]) ** 0.5 == Matrix([[2.0, 3.0]])
+    assert Matrix([[-2.0]]) ** 2 == Matrix([[4.0]])
+
+
+@pytest.mark.parametrize("row", [[1.0, NAN, 2.0], [NAN, 1.0, 2.0], [1.0, 2.0, NAN]])
+def test_a_nan_is_the_maximum_wherever_it_stands(row):
+    m = Matrix([row])
+    assert m.max() != m.max()
+    assert m.argmax(axis=1) == [row.index(next(v for v in row if v != v))]
+    assert m.max(axis=1)[0, 0] != m.max(axis=1)[0, 0]
+    assert m.T.max(axis=0)[0, 0] != m.T.max(axis=0)[0, 0]
+
+
+def test_repr_round_trips_inf_and_nan():
+    m = Matrix([[float("inf"), float("-inf"), 1.5]])
+    assert eval(repr(m), {"Matrix": Matrix}) == m
+    back = eval(repr(Matrix([[NAN]])), {"Matrix": Matrix})
+    assert back[0, 0] != back[0, 0]
+
+
+@pytest.mark.parametrize("data", [{1: 2}, {2, 1}, [{1, 2}], frozenset([1])])
+def test_unordered_containers_are_refused(data):
+    with pytest.raises(TypeError):
+        Matrix(data)
+
+
+def test_dot_names_the_bad_operand_type():
+    with pytest.raises(TypeError, match="got int"):
+        Matrix([[1]]).dot(3)

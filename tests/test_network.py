@@ -96,3 +96,17 @@ def test_sigmoid_network_output_is_exact_with_fraction_inputs_until_exp():
     assert a1 == Matrix([[Fraction(3, 10), Fraction(7, 10), Fraction(11, 10)]])
     assert isinstance(sigmoid(a1)[0, 0], float)
     assert net["W1"].shape == (2, 3)
+
+
+@pytest.mark.parametrize("labels, error, words", [
+    ([[0, 0, 0, 1]], ShapeError, r"one-hot labels \(1, 4\) for 2 classes"),
+    (["1"], ValueError, "label 0 is '1'"),
+    ([1.0], ValueError, "label 0 is 1.0"),
+    ([2], ValueError, "class indices 0..1"),
+    ([-1], ValueError, "label 0 is -1"),
+])
+def test_accuracy_refuses_labels_that_are_not_classes(labels, error, words):
+    # found in review: these all gave accuracy 0.0 without a word
+    net = Network.from_dict(init_network())
+    with pytest.raises(error, match=words):
+        net.accuracy([[1.0, 0.5]], labels)

@@ -59,3 +59,10 @@ def test_no_single_perceptron_computes_xor():
 def test_xor_is_not_linearly_separable_for_any_weights(w1, w2, b):
     p = Perceptron((w1, w2), b)
     assert [p(x1, x2) for x1, x2 in INPUTS] != [0, 1, 1, 0]
+
+
+@pytest.mark.parametrize("make", [lambda: Perceptron("ab", 0), lambda: Perceptron([1, None], 0),
+                                  lambda: Perceptron([1, 1], "b"), lambda: AND("1", 0)])
+def test_non_numbers_are_type_errors(make):
+    with pytest.raises(TypeError, match="must be numbers"):
+        make()

@@ -38,7 +38,7 @@ import math
 
 from purenn import activations as _act
 from purenn.errors import ShapeError
-from purenn.matrix import Matrix, _as_matrix
+from purenn.matrix import Matrix, as_matrix
 from purenn.network import Layer, Network
 from purenn.perceptron import AND, NAND, OR, Perceptron, XOR
 
@@ -149,11 +149,7 @@ def _summary(name, m):
 
 
 def _matrix(x, what):
-    m = _as_matrix(x)
-    if m is None:
-        raise TypeError("explain: %s must be a Matrix or (nested) lists, got %s"
-                        % (what, type(x).__name__))
-    return m
+    return as_matrix(x, "explain: " + what)
 
 
 # --------------------------------------------------------- matrix product

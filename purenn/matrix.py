@@ -395,10 +395,7 @@ class Matrix:
 
     def dot(self, other):
         """``a.dot(b)`` is ``a @ b`` (numpy's spelling, used in the book)."""
-        m = _as_matrix(other)
-        if m is None:
-            raise TypeError("dot: expected a Matrix or nested lists, got %s" % type(other).__name__)
-        return _matmul(self, m)
+        return _matmul(self, as_matrix(other, "dot: the right operand"))
 
     def _all_finite(self):
         """True when no element is inf or nan (cached: matrices never change)."""
@@ -614,6 +611,16 @@ def _fmt(shape):
     return "(%d, %d)" % shape
 
 
+def as_matrix(x, what):
+    """``x`` as a Matrix (a Matrix as it is, lists converted), or a TypeError
+    that says ``what`` needed a matrix: ``as_matrix(x, "predict: x")``."""
+    m = _as_matrix(x)
+    if m is None:
+        raise TypeError("%s must be a Matrix or (nested) lists, got %s"
+                        % (what, type(x).__name__))
+    return m
+
+
 def _as_matrix(x):
     """A Matrix for x, or None when x cannot be one (so operators can
     return NotImplemented).  Lists and tuples are converted."""
@@ -735,8 +742,4 @@ def dot(a, b):
     >>> dot([1.0, 0.5], [[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]).shape
     (1, 3)
     """
-    am, bm = _as_matrix(a), _as_matrix(b)
-    if am is None or bm is None:
-        raise TypeError("dot: expected Matrices or nested lists, got %s and %s"
-                        % (type(a).__name__, type(b).__name__))
-    return _matmul(am, bm)
+    return _matmul(as_matrix(a, "dot: the left operand"), as_matrix(b, "dot: the right operand"))

@@ -19,7 +19,7 @@ True
 """
 from purenn.activations import sigmoid, identity_function
 from purenn.errors import ShapeError
-from purenn.matrix import Matrix, _as_matrix, _fmt
+from purenn.matrix import Matrix, as_matrix, _fmt
 
 
 def init_network():
@@ -61,11 +61,7 @@ def forward(network, x):
 
 
 def _input(x):
-    m = _as_matrix(x)
-    if m is None:
-        raise TypeError("network input must be a Matrix or (nested) lists, got %s"
-                        % type(x).__name__)
-    return m
+    return as_matrix(x, "network input")
 
 
 class Layer:

@@ -76,8 +76,15 @@ def cmd_network(args):
 # ---------------------------------------------------------------- explain
 
 def _exact(values):
-    """Fractions for the hand calculation: 0.1 becomes exactly 1/10."""
+    """Fractions for the hand calculation: 0.1 becomes exactly 1/10.
+    NaN and infinity have no fraction: a message, not a traceback."""
+    import math
     from fractions import Fraction
+    for v in values:
+        if isinstance(v, float) and not math.isfinite(v):
+            raise SystemExit("purenn explain: --exact needs finite numbers, got %r "
+                             "(NaN, inf and numbers beyond the float range such as 1e400 "
+                             "have no exact fraction)" % v)
     return [Fraction(repr(v)) if isinstance(v, float) else v for v in values]
 
 
@@ -154,7 +161,10 @@ def cmd_plot(args):
     except (ValueError, TypeError) as e:  # ShapeError included: a message, no traceback
         raise SystemExit("purenn plot: %s" % e)
     if args.svg:
-        p.save_svg(args.svg)
+        try:
+            p.save_svg(args.svg)
+        except OSError as e:  # a folder, a missing parent folder, no permission
+            raise SystemExit("purenn plot: cannot write %s: %s" % (args.svg, e.strerror or e))
         print("wrote %s" % args.svg)
     else:
         print(text)
@@ -308,7 +318,8 @@ def build_parser():
                                      "images with trained weights")
     p.add_argument("--weights", metavar="FILE",
                    help="the book's sample_weight.pkl or a purenn weights file "
-                        "(default: $PURENN_WEIGHTS, then ~/.cache/purenn/sample_weight.pkl)")
+                        "(default: $PURENN_WEIGHTS, then ~/.cache/purenn/sample_weight.pkl, "
+                        "then the network purenn trained itself and ships)")
     p.add_argument("--batch-size", type=int, default=100, help="images per batch (100)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N test images")
     p.add_argument("--show", type=int, default=3, metavar="N",

@@ -106,8 +106,11 @@ def download_mnist(kind="train", folder=None, mirrors=None, timeout=15, out=None
         raise DownloadError("this Python has no urllib: download the files by hand")
     folder = folder or mnist_cache_dir()
     mirrors = list(mirrors or MIRRORS)
-    if not os.path.isdir(folder):
-        os.makedirs(folder)
+    try:
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
+    except OSError as e:
+        raise DownloadError("cannot create the folder %s: %s" % (folder, e.strerror or e))
     paths = []
     for name in MNIST_FILES[kind]:
         target = os.path.join(folder, name + ".gz")
@@ -129,9 +132,17 @@ def download_mnist(kind="train", folder=None, mirrors=None, timeout=15, out=None
             if data[:2] != b"\x1f\x8b":  # a mirror that serves the raw file
                 target = os.path.join(folder, name)
             part = target + ".part"
-            with open(part, "wb") as f:
-                f.write(data)
-            os.replace(part, target)
+            try:
+                with open(part, "wb") as f:
+                    f.write(data)
+                os.replace(part, target)
+            except OSError as e:
+                try:  # a half-written .part (a full disk) is no use to anyone
+                    os.remove(part)
+                except OSError:
+                    pass
+                raise DownloadError("downloaded and verified %s, but cannot write %s: %s"
+                                    % (url, part, e.strerror or e))
             paths.append(target)
             break
         else:

@@ -3,8 +3,8 @@
 ==============================  =============================================
 ``load_book_weights(path)``     ``-> {"W1": Matrix (784, 50), "b1": (1, 50),
                                 ..., "b3": (1, 10)}``, float64 Matrices
-``load_numpy_pickle(path)``     any pickle of numeric numpy arrays (in dicts,
-                                lists, tuples) with arrays as Matrices
+``load_numpy_pickle(path)``     a pickle of a dict of numeric numpy arrays
+                                (name -> array), the arrays as Matrices
 ``BOOK_WEIGHTS_HELP``           how to get the book's file
 ==============================  =============================================
 
@@ -84,6 +84,10 @@ class _Array:
             raw = raw.encode("latin-1")
         if not isinstance(raw, (bytes, bytearray)) or not isinstance(shape, tuple):
             raise DataError("numpy array: data is not raw bytes (object arrays are refused)")
+        if len(shape) > 2 or any(type(d) is not int or d < 1 for d in shape):
+            # checked before any arithmetic: a negative or huge rank is no matrix
+            raise DataError("numpy array of shape %r: purenn reads 1-D and 2-D arrays with "
+                            "every dimension at least 1" % (shape,))
         count = 1
         for d in shape:
             count *= d
@@ -100,22 +104,16 @@ class _Array:
         self.shape, self.values = shape, values
 
     def matrix(self):
-        """2-D -> Matrix (n, m); 1-D -> a (1, n) row (a bias); 0-D -> the number."""
+        """2-D -> Matrix (n, m); 1-D -> a (1, n) row (a bias)."""
         shape, v = self.shape, self.values
         if shape is None:
             raise DataError("numpy array without content")
-        if len(shape) == 0:
-            return v[0]
         if len(shape) == 1:
-            if not v:
-                raise DataError("numpy array of shape %s is empty" % (shape,))
             return Matrix._wrap([v])
         if len(shape) == 2:
             n, m = shape
-            if n == 0 or m == 0:
-                raise DataError("numpy array of shape %s is empty" % (shape,))
             return Matrix._wrap([v[i * m:(i + 1) * m] for i in range(n)])
-        raise DataError("numpy array of shape %s: purenn matrices are 2-D" % (shape,))
+        raise DataError("numpy array of shape %s: purenn matrices are 1-D or 2-D" % (shape,))
 
 
 def _reconstruct(cls, shape, typecode):
@@ -159,31 +157,39 @@ class RestrictedUnpickler(pickle.Unpickler):
 
 
 def _convert(obj):
-    if isinstance(obj, _Array):
-        return obj.matrix()
-    if isinstance(obj, dict):
-        return dict((k, _convert(v)) for k, v in obj.items())
-    if isinstance(obj, list):
-        return [_convert(v) for v in obj]
-    if isinstance(obj, tuple):
-        return tuple(_convert(v) for v in obj)
-    return obj
+    """The book's file is one dict of name -> array: exactly that shape is
+    accepted.  No recursion into nested containers, so a small pickle of
+    shared references (a list of itself, 2**40 paths deep) cannot hang."""
+    if not isinstance(obj, dict):
+        raise DataError("expected a dict of name -> numpy array (as the book's "
+                        "sample_weight.pkl), got %s" % type(obj).__name__)
+    params = {}
+    for name, value in obj.items():
+        if not isinstance(name, str):
+            raise DataError("array names must be strings, got %s" % type(name).__name__)
+        if not isinstance(value, _Array):
+            raise DataError("%r is a %s, not a numpy array (nested containers are refused)"
+                            % (name, type(value).__name__))
+        params[name] = value.matrix()
+    return params
 
 
 def load_numpy_pickle(path):
-    """Open a pickle of numpy arrays (inside dicts, lists, tuples) and give
-    each array as a Matrix (1-D arrays as one row).  Anything else in the
-    pickle, or a file that is no pickle, is a ``DataError`` naming the file."""
+    """Open a pickle of a dict name -> numpy array (the book's
+    ``sample_weight.pkl``) and give each array as a Matrix (1-D arrays as one
+    row).  Anything else in the pickle (other objects, nested containers,
+    arrays that are not 1-D or 2-D), or a file that is no pickle, is a
+    ``DataError`` naming the file."""
     with open(path, "rb") as f:
         try:
             obj = RestrictedUnpickler(f, encoding="latin-1").load()
+            return _convert(obj)
         except DataError as e:
             raise DataError("%s: %s" % (path, e))
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-                IndexError, KeyError, struct.error) as e:
+                IndexError, KeyError, struct.error, RecursionError, MemoryError) as e:
             raise DataError("%s: not a readable pickle of numpy arrays (%s: %s)"
                             % (path, type(e).__name__, e))
-    return _convert(obj)
 
 
 def load_book_weights(path):

@@ -3,6 +3,7 @@
 ==============================  ==============================================
 ``load_network(path)``          a ``Network`` from the book's
                                 ``sample_weight.pkl`` or a purenn weights file
+                                (a saved ``MultiLayerNet`` too)
 ``find_weights()``              the weights ``python -m purenn`` uses when
                                 none are given, or None
 ``predict_batches(net, x, n)``  the predicted class of every row of x, n rows
@@ -18,14 +19,17 @@ The book's batch inference (``neuralnet_mnist_batch.py``)::
         p = np.argmax(y_batch, axis=1)
         accuracy_cnt += np.sum(p == t[i:i+batch_size])
 """
+import math
 import os
 import platform
+import re
 import sys
 import time
 
 from purenn import activations
 from purenn import kernels
 from purenn.datasets import load_mnist
+from purenn.errors import DataError
 from purenn.network import Layer, Network
 from purenn.pickles import BOOK_WEIGHTS_HELP, load_book_weights
 from purenn.progress import Progress
@@ -55,35 +59,116 @@ def find_weights():
     return BUNDLED_WEIGHTS if os.path.isfile(BUNDLED_WEIGHTS) else None
 
 
+_LAYER_NAME = re.compile(r"^[Wb][1-9][0-9]*$")
+
+
+class _TrainedNet:
+    """A ``MultiLayerNet`` with dropout or batchnorm, run for inference
+    (dropout off, batchnorm with its running averages), shaped like a
+    ``Network`` for ``main_mnist``: ``predict(x)`` and ``input_size``."""
+
+    def __init__(self, net):
+        self.net = net
+        self.input_size = net.sizes[0]
+
+    def predict(self, x):
+        return self.net.predict(x, train_flg=False)
+
+
+def _check_finite(path, params):
+    for name, m in params.items():
+        for row in m.tolist():
+            for x in row:
+                if not math.isfinite(x):
+                    raise DataError("%s: %s holds %r; a network to run needs finite weights"
+                                    % (path, name, x))
+
+
+def _layer_count(path, params):
+    """How many layers W1, b1, ..., Wn, bn the params hold; any other name
+    or a gap is a DataError."""
+    others = sorted(k for k in params if not _LAYER_NAME.match(k))
+    if others:
+        raise DataError("%s: parameters %s are not layer weights W1, b1, ...; a network with "
+                        "batchnorm or dropout must be saved by MultiLayerNet.save"
+                        % (path, ", ".join(others)))
+    count = len(params) // 2
+    expected = set("%s%d" % (c, i) for i in range(1, count + 1) for c in "Wb")
+    if count == 0 or set(params) != expected:
+        raise DataError("%s: layer weights %s; expected W1, b1, ..., Wn, bn without gaps"
+                        % (path, ", ".join(sorted(params)) or "none"))
+    return count
+
+
+def _load_multilayer(path, params, config):
+    """A MultiLayerNet with dropout/batchnorm through ``MultiLayerNet.load``,
+    after checking its sizes against the saved W matrices (so a hand-made
+    config cannot make it build huge matrices)."""
+    from purenn.multilayer import MultiLayerNet
+    try:
+        count = sum(1 for k in params if re.match(r"^W[1-9][0-9]*$", k))
+        Ws = [params["W%d" % i] for i in range(1, count + 1)]
+        sizes = [Ws[0].shape[0]] + [W.shape[1] for W in Ws]
+        hidden = config["hidden_size_list"]
+        if ([config["input_size"]] + list(hidden) + [config["output_size"]]) != sizes:
+            raise DataError("%s: the config's sizes %s do not fit the saved W matrices (%s)"
+                            % (path, [config["input_size"], hidden, config["output_size"]],
+                               "-".join(str(s) for s in sizes)))
+        net = MultiLayerNet.load(path)
+    except DataError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise DataError("%s: not a loadable MultiLayerNet (%s: %s)" % (path, type(e).__name__, e))
+    parts = [config["activation"]]
+    if config.get("use_batchnorm"):
+        parts.append("batchnorm")
+    if config.get("use_dropout"):
+        parts.append("dropout %g, off when predicting" % config.get("dropout_ratio", 0.5))
+    description = "%s (%s)" % ("-".join(str(s) for s in sizes), ", ".join(parts))
+    return _TrainedNet(net), description
+
+
 def load_network(path):
-    """A ``Network`` from a weights file, and a description of it.
+    """A network from a weights file, and a description of it.
 
     - the book's ``sample_weight.pkl`` (a pickle: it starts with byte 0x80):
       W1, b1, ..., b3 with sigmoid, sigmoid, softmax, as in the book;
-    - purenn's own format (``purenn.weights``): layers W1, b1, W2, b2, ...;
-      their activations are ``meta["activations"]`` (names from
-      ``purenn.activations.ACTIVATIONS``), by default sigmoid for the hidden
-      layers and softmax for the last.
+    - a ``MultiLayerNet`` with batchnorm or dropout saved by
+      ``MultiLayerNet.save``: loaded by ``MultiLayerNet.load`` and run in
+      inference mode (batchnorm's running averages, no dropout);
+    - purenn's own format (``purenn.weights``): layers W1, b1, W2, b2, ...
+      and nothing else; their activations are ``meta["activations"]`` (a
+      list of names from ``purenn.activations.ACTIVATIONS``), by default
+      sigmoid for the hidden layers and softmax for the last.
+
+    A file that is none of these is a ``DataError`` saying why.
     """
     with open(path, "rb") as f:
         head = f.read(2)
     if head[:1] == b"\x80":
         params = load_book_weights(path)
+        _check_finite(path, params)
         names = ["sigmoid", "sigmoid", "softmax"]
     else:
         params, meta = load_params(path)
-        count = 0
-        while "W%d" % (count + 1) in params:
-            count += 1
-        if count == 0:
-            raise KeyError("%s: no layer weights W1, b1, ... in this weights file" % path)
-        names = meta.get("activations") or ["sigmoid"] * (count - 1) + ["softmax"]
+        _check_finite(path, params)
+        config = meta.get("config")
+        if (meta.get("class") == "MultiLayerNet" and isinstance(config, dict)
+                and (config.get("use_batchnorm") or config.get("use_dropout"))):
+            return _load_multilayer(path, params, config)
+        count = _layer_count(path, params)
+        names = meta.get("activations")
+        if names is None:
+            names = ["sigmoid"] * (count - 1) + ["softmax"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise DataError("%s: meta \"activations\" must be a list of names such as "
+                            "[\"sigmoid\", \"softmax\"], got %r" % (path, names))
         if len(names) != count:
-            raise ValueError("%s: %d activations for %d layers" % (path, len(names), count))
+            raise DataError("%s: %d activations for %d layers" % (path, len(names), count))
     unknown = [n for n in names if n not in activations.ACTIVATIONS]
     if unknown:
-        raise ValueError("%s: unknown activation %s; known: %s"
-                         % (path, ", ".join(unknown), ", ".join(sorted(activations.ACTIVATIONS))))
+        raise DataError("%s: unknown activation %s; known: %s"
+                        % (path, ", ".join(unknown), ", ".join(sorted(activations.ACTIVATIONS))))
     layers = [Layer(params["W%d" % i], params["b%d" % i], activations.ACTIVATIONS[n])
               for i, n in enumerate(names, 1)]
     sizes = [layers[0].W.shape[0]] + [layer.W.shape[1] for layer in layers]
@@ -153,7 +238,11 @@ def main_mnist(weights=None, batch_size=100, limit=None, show=3, out=None, err=N
         err.write("purenn mnist: the network in %s takes %d inputs; MNIST images have 784\n"
                   % (path, network.input_size))
         return 1
-    x, t = load_mnist()
+    try:
+        x, t = load_mnist()
+    except (OSError, ValueError) as e:  # DataError is a ValueError
+        err.write("purenn mnist: cannot read the MNIST test set: %s\n" % e)
+        return 1
     if limit:
         x, t = x[:limit], t[:limit]
     n = x.shape[0]

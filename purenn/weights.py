@@ -39,11 +39,13 @@ The format, version 1 (gzip'd UTF-8 JSON; an uncompressed file loads too)::
 import gzip
 import io
 import json
+import sys
 
 from purenn.errors import DataError
 from purenn.matrix import Matrix
 
 FORMAT = "purenn-weights"
+_FLOAT_MAX = sys.float_info.max
 VERSION = 1
 
 
@@ -107,8 +109,10 @@ def load_params(path):
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.GzipFile(fileobj=io.BytesIO(raw)).read()
         doc = json.loads(raw.decode("utf-8"))
-    except (OSError, EOFError, ValueError) as e:
-        raise DataError("%s: not a readable purenn weights file (%s)" % (path, e))
+    except (OSError, EOFError, ValueError, RecursionError, MemoryError) as e:
+        # RecursionError: JSON nested 100,000 deep is no weights file
+        raise DataError("%s: not a readable purenn weights file (%s: %s)"
+                        % (path, type(e).__name__, e))
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise DataError("%s: not a purenn weights file (no \"format\": %s tag); the book's "
                         "sample_weight.pkl loads with purenn.pickles.load_book_weights"
@@ -142,4 +146,8 @@ def _matrix_of(path, name, entry):
             if type(x) is not int and type(x) is not float:
                 raise DataError("%s: parameter %r holds %r; elements must be numbers"
                                 % (path, name, x))
+            if type(x) is int and not -_FLOAT_MAX <= x <= _FLOAT_MAX:
+                # it would overflow the first time it meets a float
+                raise DataError("%s: parameter %r holds an int of %d bits, beyond the "
+                                "float range (+-%r)" % (path, name, x.bit_length(), _FLOAT_MAX))
     return Matrix._wrap(rows)

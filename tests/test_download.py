@@ -137,3 +137,14 @@ def test_training_set_download_is_verified_and_found(tmp_path, monkeypatch):
         assert main_download(str(tmp_path / "mine"), "train", [url], quiet=True) == 0
     images, labels = datasets.find_mnist("train")
     assert datasets.read_idx(labels, ndim=1)[0] == (60000,)
+
+
+def test_a_verified_file_that_cannot_be_written_is_a_message(tmp_path, mirror, capsys):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    # the .part file's name is taken by a folder: the write fails after the check
+    (folder / "t10k-images-idx3-ubyte.gz.part").mkdir()
+    with serving(mirror) as url:
+        assert main_download(str(folder), "test", [url], quiet=True) == 1
+    err = capsys.readouterr().err
+    assert "verified" in err and "cannot write" in err and "t10k-images-idx3-ubyte.gz.part" in err

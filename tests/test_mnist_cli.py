@@ -1,12 +1,14 @@
 """``python -m purenn mnist`` and ``download-mnist`` as a user runs them."""
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from purenn import Matrix, Network, sigmoid, softmax
+from purenn import DataError, Matrix, Network, sigmoid, softmax
 from purenn.cli import main
+from purenn.datasets import DATA_DIR
 from purenn.pickles import load_book_weights
 from purenn.recognize import draw_digit, load_network, predict_batches
 from purenn.weights import save_params
@@ -123,3 +125,127 @@ def test_unusable_weights_get_a_message_not_a_traceback(tmp_path, capsys):
     assert main(["mnist", "--weights", small]) == 1
     assert "takes 2 inputs" in capsys.readouterr().err
     assert main(["mnist", "--weights", small, "--batch-size", "0"]) == 1
+
+
+# ----------------------------------------- files that are not what they claim
+
+def test_a_multilayernet_with_batchnorm_or_dropout_loads_as_itself(tmp_path):
+    # MultiLayerNet.save writes no "activations" for these: the old loader took
+    # sigmoid and dropped gamma, beta and the running averages without a word
+    from purenn.multilayer import MultiLayerNet
+    x = Matrix.uniform(5, 12, seed=1)
+    for kw, words in (({"use_batchnorm": True}, "(relu, batchnorm)"),
+                      ({"use_dropout": True, "dropout_ratio": 0.5}, "(relu, dropout 0.5")):
+        net = MultiLayerNet(12, [6], 3, activation="relu", seed=0, **kw)
+        if kw.get("use_batchnorm"):
+            net.predict(Matrix.uniform(8, 12, seed=3), train_flg=True)  # running averages
+        path = str(tmp_path / "net.json.gz")
+        net.save(path)
+        loaded, description = load_network(path)
+        assert description.startswith("12-6-3 ") and words in description
+        assert loaded.input_size == 12
+        assert loaded.predict(x) == net.predict(x)               # inference mode, exact
+        assert predict_batches(loaded, x, 2) == net.predict(x).argmax(axis=1)
+
+
+def test_a_multilayernet_config_must_fit_its_weights(tmp_path):
+    from purenn.multilayer import MultiLayerNet
+    from purenn.weights import load_params
+    net = MultiLayerNet(4, [3], 2, seed=0, use_batchnorm=True)
+    path = str(tmp_path / "net.json.gz")
+    net.save(path)
+    params, meta = load_params(path)
+    meta["config"]["hidden_size_list"] = [10 ** 6]      # would build a huge matrix
+    save_params(path, params, meta)
+    with pytest.raises(DataError, match="do not fit the saved W matrices"):
+        load_network(path)
+
+
+@pytest.mark.parametrize("params, meta, words", [
+    ({"W1": [[1.0]], "b1": [0.0], "gamma1": [1.0]}, {}, "gamma1 are not layer weights"),
+    ({"W1": [[1.0]], "b1": [0.0], "W3": [[1.0]], "b3": [0.0]}, {}, "without gaps"),
+    ({"W1": [[1.0]], "b1": [0.0], "W2": [[1.0]]}, {}, "without gaps"),
+    ({"W1": [[1.0]], "b1": [0.0]}, {"activations": [["sigmoid"]]}, "must be a list of names"),
+    ({"W1": [[1.0]], "b1": [0.0]}, {"activations": "softmax"}, "must be a list of names"),
+    ({"W1": [[1.0]], "b1": [0.0]}, {"activations": ["sigmoid", "softmax"]},
+     "2 activations for 1 layers"),
+    ({"W1": [[float("nan")]], "b1": [0.0]}, {}, "needs finite weights"),
+    ({"W1": [[1.0]], "b1": [float("inf")]}, {}, "needs finite weights"),
+])
+def test_weights_that_are_not_a_plain_network_are_refused(tmp_path, params, meta, words):
+    path = str(tmp_path / "w.json.gz")
+    save_params(path, params, meta)
+    with pytest.raises(DataError, match=words):
+        load_network(path)
+
+
+def test_weights_nested_too_deep_are_a_message(tmp_path, capsys):
+    path = tmp_path / "deep.json"
+    path.write_text('{"format": "purenn-weights", "version": 1, "params": '
+                    + "[" * 100000 + "]" * 100000 + "}")
+    assert main(["mnist", "--weights", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot use" in err and "RecursionError" in err
+
+
+def test_ints_beyond_the_float_range_are_a_message_not_an_overflow(tmp_path, capsys):
+    path = str(tmp_path / "huge.json.gz")
+    save_params(path, {"W1": [[10 ** 400]] * 784, "b1": [0.0]})
+    assert main(["mnist", "--weights", path, "--limit", "5"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot use" in err and "beyond the float range" in err
+
+
+@pytest.mark.processes
+def test_a_tiny_pickle_of_shared_lists_does_not_hang_mnist(tmp_path):
+    import pickle
+    x = []
+    for _ in range(40):
+        x = [x, x]
+    path = tmp_path / "dag.pkl"
+    path.write_bytes(pickle.dumps({"W1": x}, 2))
+    result = subprocess.run([sys.executable, "-m", "purenn", "mnist", "--weights", str(path)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, timeout=60)
+    assert result.returncode == 1
+    assert "nested containers are refused" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def broken_mnist(tmp_path, monkeypatch):
+    folder = tmp_path / "badmnist"
+    folder.mkdir()
+    (folder / "t10k-images-idx3-ubyte.gz").write_bytes(b"garbage")
+    shutil.copy(os.path.join(DATA_DIR, "t10k-labels-idx1-ubyte.gz"), str(folder))
+    monkeypatch.setenv("PURENN_MNIST_DIR", str(folder))
+    return folder
+
+
+def test_a_broken_mnist_test_set_is_a_message(broken_mnist, capsys):
+    assert main(["mnist", "--limit", "10"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot read the MNIST test set" in err and "t10k-images-idx3-ubyte.gz" in err
+
+
+def test_the_tour_goes_on_past_a_broken_mnist_test_set(broken_mnist, capsys, monkeypatch):
+    from purenn import recognize
+    real, calls = recognize.main_mnist, []
+
+    def first_ten(weights):           # the tour runs all 10,000; 10 say the same
+        calls.append(weights)
+        return real(weights, limit=10)
+
+    monkeypatch.setattr(recognize, "main_mnist", first_ten)
+    assert main([]) == 0
+    captured = capsys.readouterr()
+    assert calls and "cannot read the MNIST test set" in captured.err
+    assert "Chapter 6.1" in captured.out          # the tour went on after the message
+
+
+def test_mnist_help_names_the_bundled_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["mnist", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "PURENN_WEIGHTS" in out and "sample_weight.pkl" in out
+    assert "the network purenn trained itself and ships" in out

@@ -6,6 +6,7 @@ import sys
 import types
 
 import pytest
+from hypothesis import example, given, settings, strategies as st
 
 from purenn import DataError, Matrix, Network, sigmoid, softmax
 from purenn.datasets import load_mnist
@@ -74,9 +75,10 @@ def test_c_and_fortran_order_give_the_same_matrix(tmp_path, fake_numpy, protocol
 
 def test_float32_values_are_exact_and_big_endian_works(tmp_path, fake_numpy):
     x = struct.unpack("<f", struct.pack("<f", 0.1))[0]    # 0.1 rounded to float32
-    arrays = [fake_numpy.ndarray((3,), "f4", [0.1, -2.5, 1e-3]),
-              fake_numpy.ndarray((1, 2), "i8", [7, -3], order=">")]
-    b, i = load_numpy_pickle(dump(tmp_path, arrays))
+    arrays = {"b": fake_numpy.ndarray((3,), "f4", [0.1, -2.5, 1e-3]),
+              "i": fake_numpy.ndarray((1, 2), "i8", [7, -3], order=">")}
+    got = load_numpy_pickle(dump(tmp_path, arrays))
+    b, i = got["b"], got["i"]
     assert b.shape == (1, 3) and b[0, 0] == x and b[0, 0] != 0.1
     assert i == Matrix([[7, -3]])
 
@@ -109,9 +111,80 @@ def test_a_truncated_pickle_is_an_error(tmp_path, fake_numpy):
 
 
 def test_empty_arrays_are_refused(tmp_path, fake_numpy):
-    path = dump(tmp_path, [fake_numpy.ndarray((0,), "f8", [])])
-    with pytest.raises(DataError, match="empty"):
+    path = dump(tmp_path, {"b": fake_numpy.ndarray((0,), "f8", [])})
+    with pytest.raises(DataError, match="every dimension at least 1"):
         load_numpy_pickle(path)
+
+
+# ------------------------------------ only the book's layout: name -> array
+# The book's file is one dict of arrays.  Anything else is refused at once,
+# so a small pickle cannot make the loader walk a huge structure.
+
+def test_shared_references_do_not_hang(tmp_path):
+    # 40 levels of x = [x, x]: a few hundred bytes, 2**40 paths to walk
+    x = []
+    for _ in range(40):
+        x = [x, x]
+    path = dump(tmp_path, {"W1": x}, protocol=2)
+    with pytest.raises(DataError, match="'W1' is a list, not a numpy array"):
+        load_numpy_pickle(path)
+
+
+def test_deeply_nested_lists_are_a_data_error_not_a_recursion_error(tmp_path):
+    p = tmp_path / "deep.pkl"
+    depth = 200000
+    p.write_bytes(b"\x80\x02" + b"]" * depth + b"a" * (depth - 1) + b".")
+    with pytest.raises(DataError, match="expected a dict of name -> numpy array"):
+        load_numpy_pickle(str(p))
+
+
+@pytest.mark.parametrize("obj, words", [
+    ([1.0], "got list"),
+    ((1.0,), "got tuple"),
+    ({"W1": {"inner": 1}}, "'W1' is a dict"),
+    ({"W1": 1.5}, "'W1' is a float"),
+    ({1: 1.5}, "names must be strings"),
+])
+def test_other_layouts_are_refused(tmp_path, obj, words):
+    with pytest.raises(DataError, match=words):
+        load_numpy_pickle(dump(tmp_path, obj))
+
+
+def _array_pickle(shape, raw):
+    """A protocol-2 pickle {"W1": array} written opcode by opcode, so any
+    shape (even a negative one) can be stated."""
+    body = (b"cnumpy.core.multiarray\n_reconstruct\n" + b"cnumpy\nndarray\n" + b"K\x00\x85"
+            + b"C\x01b" + b"\x87R" + b"(K\x01" + pickle.dumps(tuple(shape), 2)[2:-1]
+            + b"cnumpy\ndtype\nX\x02\x00\x00\x00f4\x89\x88\x87R"
+            + b"(K\x03X\x01\x00\x00\x00<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+            + b"\x89" + pickle.dumps(raw, 3)[2:-1] + b"tb")
+    return b"\x80\x02}(X\x02\x00\x00\x00W1" + body + b"u."
+
+
+def test_the_hand_made_pickle_reads_when_its_shape_is_right(tmp_path):
+    p = tmp_path / "ok.pkl"
+    p.write_bytes(_array_pickle((2, 2), struct.pack("<4f", 1, 2, 3, 4)))
+    assert load_numpy_pickle(str(p)) == {"W1": Matrix([[1.0, 2.0], [3.0, 4.0]])}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(-3, 3), min_size=0, max_size=4))
+@example([-2, -2])       # 4 values would fit (-2)*(-2) bytes: was an IndexError
+@example([])             # 0-D: a number, no matrix
+@example([2, 0])
+@example([1, 2, 2])
+def test_every_shape_that_is_no_matrix_is_a_data_error(tmp_path_factory, shape):
+    count = 1
+    for d in shape:
+        count *= d
+    p = tmp_path_factory.mktemp("shape") / "s.pkl"
+    p.write_bytes(_array_pickle(shape, struct.pack("<%df" % abs(count), *[1.0] * abs(count))))
+    if 1 <= len(shape) <= 2 and all(d >= 1 for d in shape):
+        got = load_numpy_pickle(str(p))["W1"]
+        assert got.shape == (tuple(shape) if len(shape) == 2 else (1, shape[0]))
+    else:
+        with pytest.raises(DataError, match="shape"):
+            load_numpy_pickle(str(p))
 
 
 def test_wrong_network_is_named(tmp_path, fake_numpy):

@@ -129,3 +129,32 @@ def test_a_pickle_is_not_loaded(tmp_path):
     p.write_bytes(pickle.dumps({"W1": [[1.0]]}))
     with pytest.raises(DataError, match="not a readable"):
         load_params(str(p))
+
+
+def test_json_nested_beyond_the_recursion_limit_is_a_data_error(tmp_path):
+    path = dump(tmp_path, '{"format": "purenn-weights", "version": 1, "params": '
+                + "[" * 100000 + "]" * 100000 + "}")
+    with pytest.raises(DataError, match="not a readable purenn weights file"):
+        load_params(path)
+
+
+def _int_file(tmp_path, x):
+    # written by hand: save_params would write it too, the file is what matters
+    return dump(tmp_path, {"format": "purenn-weights", "version": 1,
+                           "params": {"W": {"shape": [1, 2], "data": [[x, 1.0]]}}})
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(-2 ** 1100, 2 ** 1100))
+@example(10 ** 400)                    # overflowed in the first product with a float
+@example(-10 ** 309)
+@example(int(1.7976931348623157e308))  # the largest float, as an int: fits
+def test_ints_load_only_within_the_float_range(tmp_path_factory, x):
+    path = _int_file(tmp_path_factory.mktemp("int"), x)
+    if abs(x) <= 1.7976931348623157e308:
+        W = load_params(path)[0]["W"]
+        assert W[0, 0] == x and type(W[0, 0]) is int
+        float(W[0, 0]) * 0.5          # usable with floats
+    else:
+        with pytest.raises(DataError, match="beyond the float range"):
+            load_params(path)

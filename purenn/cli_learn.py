@@ -11,7 +11,7 @@ from purenn.layers import MulLayer, AddLayer
 from purenn.matrix import Matrix
 from purenn.multilayer import ACTIVATION_LAYERS, MultiLayerNet, gradient_check
 from purenn.optimizers import COMPARE_RATES, compare_optimizers, f_compare, plot_paths
-from purenn.trainer import Trainer
+from purenn.trainer import Trainer, TrainingDiverged
 
 
 # -------------------------------------------------------------- chapter 4
@@ -64,13 +64,14 @@ def cmd_backprop(args):
 def cmd_gradcheck(args):
     """Chapter 5.7.3: backprop against numerical gradients, for each activation."""
     tol = args.tol
+    plain = getattr(args, "plain", False)  # the tour (purenn.cli) passes no --plain
     worst_all = 0.0
     names = None
     rows = []
     for activation in sorted(ACTIVATION_LAYERS):
         for bn in (False, True):
             worst = gradient_check(activation, use_batchnorm=bn, weight_decay_lambda=0.1,
-                                   seed=args.seed)
+                                   seed=args.seed, extrapolate=not plain)
             if names is None:
                 names = [k for k in worst if k[0] in "Wb"]
             label = activation + (" + batchnorm" if bn else "")
@@ -78,6 +79,10 @@ def cmd_gradcheck(args):
             worst_all = max(worst_all, max(worst.values()))
     print("max |backprop - numerical| per parameter; network 6-5-4-3, batch 4, "
           "weight decay 0.1")
+    print("numerical: central differences, h = 1e-4%s; inputs drawn so that no ReLU "
+          "input is within 1e-2 of its kink"
+          % (" (plain)" if plain else ", extrapolated (4 D(h/2) - D(h)) / 3 to cancel "
+             "their h^2 error"))
     print("%-20s" % "activation" + "".join("%10s" % n for n in names) + "%12s" % "gamma/beta")
     for label, worst in rows:
         extra = [v for k, v in worst.items() if k not in names]
@@ -91,8 +96,16 @@ def cmd_gradcheck(args):
 
 # -------------------------------------------------------------- chapter 6
 
+MAX_COMPARE_STEPS = 1000
+
+
 def cmd_optimizers(args):
     """Chapter 6.1.7: six optimisers on f(x, y) = x^2/20 + y^2 from (-7, 2)."""
+    if not 1 <= args.steps <= MAX_COMPARE_STEPS:
+        # the table has a column every 5 steps: more than this helps nobody
+        sys.stderr.write("purenn optimizers: --steps must be between 1 and %d, got %d\n"
+                         % (MAX_COMPARE_STEPS, args.steps))
+        return 2
     paths = compare_optimizers(steps=args.steps)
     rates = dict(COMPARE_RATES)
     print("f(x, y) = x^2/20 + y^2 from (-7, 2), %d steps; (x, y) every 5 steps" % args.steps)
@@ -138,10 +151,18 @@ def cmd_train(args):
     lr = args.lr if args.lr is not None else lr
     epochs = args.epochs if args.epochs is not None else epochs
     batch = args.batch_size if args.batch_size is not None else batch
-    if epochs < 0 or batch < 1 or not lr > 0 or not 0 <= args.dropout < 1:
-        sys.stderr.write("purenn train: need --epochs >= 0, --batch-size >= 1, --lr > 0 and "
-                         "0 <= --dropout < 1\n")
+    inf = float("inf")
+    if epochs < 1 or batch < 1 or not 0 < lr < inf or not 0 <= args.dropout < 1 \
+            or not 0 <= args.weight_decay < inf:
+        # ``not 0 < lr < inf`` also refuses NaN
+        sys.stderr.write("purenn train: need --epochs >= 1, --batch-size >= 1, a finite "
+                         "--lr > 0, a finite --weight-decay >= 0 and 0 <= --dropout < 1\n")
         return 2
+    for path, what in ((args.save, "--save"), (args.svg, "--svg")):
+        problem = path and _not_writable(path)
+        if problem:  # say so now, not after minutes of training
+            sys.stderr.write("purenn train: %s %s: %s\n" % (what, path, problem))
+            return 2
     start = time.time()
     try:
         (x_train, t_train), (x_test, t_test) = _load(args.dataset, args.mnist_path)
@@ -161,23 +182,70 @@ def cmd_train(args):
     trainer = Trainer(net, x_train, t_train, x_test, t_test, epochs=epochs,
                       mini_batch_size=batch, optimizer=optimizer,
                       optimizer_param={"lr": lr}, seed=args.seed, out=sys.stdout,
-                      verbose=not args.quiet)
-    history = trainer.train()
+                      progress_out=sys.stderr, verbose=not args.quiet)
+    try:
+        history = trainer.train()
+    except TrainingDiverged as e:
+        sys.stderr.write("purenn train: %s\n" % (e,))
+        return 1
     seconds = time.time() - start
     print("test accuracy %.4f after %d epochs; %.1f s of training (%.1f s an epoch), "
-          "%.1f s in all on %s %s" % (history["test_acc"][-1] if epochs else net.accuracy(
-              x_test, t_test), epochs, sum(history["seconds"]),
-              sum(history["seconds"]) / max(epochs, 1), seconds,
-              sys.implementation.name, ".".join(str(v) for v in sys.version_info[:3])))
+          "%.1f s in all on %s %s" % (history["test_acc"][-1], epochs, sum(history["seconds"]),
+                                     sum(history["seconds"]) / epochs, seconds,
+                                     sys.implementation.name,
+                                     ".".join(str(v) for v in sys.version_info[:3])))
+    curves = learning_curves(history)
+    if not args.quiet:
+        print()
+        print(curves.to_text())
+        print()
+    if args.svg:
+        curves.save_svg(args.svg)
+        print("curves saved to %s" % args.svg)
     if args.save:
         net.save(args.save, dataset=args.dataset, epochs=epochs, optimizer=optimizer, lr=lr,
-                 batch_size=batch, test_accuracy=history["test_acc"][-1] if epochs else None,
+                 batch_size=batch, test_accuracy=history["test_acc"][-1],
                  python="%s %s" % (sys.implementation.name,
                                    ".".join(str(v) for v in sys.version_info[:3])),
                  command=_command(args.dataset, hidden, activation, optimizer, lr, epochs,
                                   batch, batchnorm, args))
         print("saved to %s" % args.save)
     return 0
+
+
+def learning_curves(history):
+    """The loss and accuracy curves of a training run (issue 5): per epoch the
+    mean training loss, the training and the test accuracy, as one
+    ``purenn.plot.LinePlot`` (``to_text()``, ``to_svg()``).
+
+    >>> p = learning_curves({"epoch_loss": [0.9, 0.4], "train_acc": [0.7, 0.9],
+    ...                      "test_acc": [0.6, 0.8]})
+    >>> [label for label, xs, ys in p.series], p.series[2][1]
+    (['train loss', 'train acc', 'test acc'], [1.0, 2.0])
+    """
+    from purenn.plot import plot_lines
+    epochs = list(range(1, len(history["train_acc"]) + 1))
+    return plot_lines({"train loss": history["epoch_loss"], "train acc": history["train_acc"],
+                       "test acc": history["test_acc"]}, x=epochs,
+                      title="loss and accuracy per epoch", xlabel="epoch",
+                      ylabel="loss / accuracy")
+
+
+def _not_writable(path):
+    """Why ``path`` cannot be written (a str), or None if it can: we open it
+    for appending (which changes nothing) and remove it again if it is new."""
+    import os
+    if os.path.isdir(path):
+        return "is a folder; give a file name"
+    existed = os.path.exists(path)
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as e:
+        return e.strerror or str(e)
+    if not existed:
+        os.remove(path)
+    return None
 
 
 def _command(dataset, hidden, activation, optimizer, lr, epochs, batch, batchnorm, args):
@@ -214,6 +282,9 @@ def add_commands(sub):
     p = sub.add_parser("gradcheck", help="chapter 5.7: backprop vs numerical gradients")
     p.add_argument("--tol", type=float, default=1e-7, help="largest allowed difference (1e-7)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random network (0)")
+    p.add_argument("--plain", action="store_true",
+                   help="plain central differences, without the extrapolation: with "
+                        "batchnorm they miss by up to about 1e-4")
     p.set_defaults(func=cmd_gradcheck)
     p = sub.add_parser("optimizers", help="chapter 6.1: SGD ... Adam on x^2/20 + y^2")
     p.add_argument("--steps", type=int, default=30, help="number of steps (30)")
@@ -239,5 +310,7 @@ def add_commands(sub):
                    help="no batch normalization (default for mnist)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", metavar="FILE", help="save the trained network (.json.gz)")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--svg", metavar="FILE", help="write the loss and accuracy curves as SVG")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar, epoch lines or text curves")
     p.set_defaults(func=cmd_train)

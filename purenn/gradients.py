@@ -71,14 +71,14 @@ def numerical_gradient(f, x):
     return Matrix._wrap([[_slope(f, m, i, j) for j in range(k)] for i in range(n)])
 
 
-def numerical_gradient_params(f, params):
+def numerical_gradient_params(f, params, h=H):
     """The gradient of ``f()`` with respect to every Matrix in the dict ``params``.
 
     ``f`` takes no arguments: it reads the parameters from the dict (a
     network's loss).  For each element, the entry ``params[key]`` is swapped for
-    a nudged copy, ``f()`` is called, and the original is put back; when this
-    returns, ``params`` holds exactly the matrices it held before.  Returns a
-    dict with the same keys.
+    a nudged copy (by ``+h`` and ``-h``), ``f()`` is called, and the original is
+    put back; when this returns, ``params`` holds exactly the matrices it held
+    before.  Returns a dict with the same keys.
 
     >>> params = {"W": Matrix([[1.0, 2.0]]), "b": Matrix([3.0])}
     >>> loss = lambda: (params["W"] ** 2).sum() + params["b"][0, 0]
@@ -96,11 +96,11 @@ def numerical_gradient_params(f, params):
                 row = []
                 for j in range(k):
                     x = original._rows[i][j]
-                    params[key] = _with_element(original, i, j, x + H)
+                    params[key] = _with_element(original, i, j, x + h)
                     fxh1 = f()
-                    params[key] = _with_element(original, i, j, x - H)
+                    params[key] = _with_element(original, i, j, x - h)
                     fxh2 = f()
-                    row.append((fxh1 - fxh2) / (2 * H))
+                    row.append((fxh1 - fxh2) / (2 * h))
                 rows.append(row)
         finally:
             params[key] = original  # restore, even when f raises

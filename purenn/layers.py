@@ -112,12 +112,14 @@ class Relu:
     """
 
     def __init__(self):
-        self.mask = None  # rows of True where x > 0
+        self.mask = None  # rows of True where x is not <= 0 (so NaN flows through)
 
     def forward(self, x):
+        # ``not v <= 0`` rather than ``v > 0``: a NaN stays NaN, as in
+        # purenn.relu and numpy's maximum(0, x); turning it into 0 would hide it
         x = _matrix(x, "Relu.forward")
-        self.mask = [[v > 0 for v in row] for row in x._rows]
-        return Matrix._wrap([[v if v > 0 else 0.0 for v in row] for row in x._rows])
+        self.mask = [[not v <= 0 for v in row] for row in x._rows]
+        return Matrix._wrap([[0.0 if v <= 0 else v for v in row] for row in x._rows])
 
     def backward(self, dout):
         dout = _same_shape(dout, self.mask, "Relu.backward")

@@ -30,6 +30,14 @@ from purenn.matrix import Matrix, _fmt
 EPS = 1e-7  # keeps g / sqrt(h) finite when h is still 0
 
 
+def _check_lr(lr, op):
+    """A learning rate must be a finite number > 0: 0 never moves, a negative
+    rate climbs the loss, NaN or inf turns every weight into NaN."""
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf"):
+        raise ValueError("%s: the learning rate lr must be a finite number > 0, got %r" % (op, lr))
+    return lr
+
+
 def _check(params, grads, op):
     for key in params:
         if key not in grads:
@@ -44,6 +52,7 @@ class SGD:
 
     def __init__(self, lr=0.01):
         self.lr = lr
+        _check_lr(lr, "SGD")
 
     def update(self, params, grads):
         _check(params, grads, "SGD")
@@ -57,6 +66,7 @@ class Momentum:
 
     def __init__(self, lr=0.01, momentum=0.9):
         self.lr, self.momentum = lr, momentum
+        _check_lr(lr, "Momentum")
         self.v = None
 
     def update(self, params, grads):
@@ -77,6 +87,7 @@ class Nesterov:
 
     def __init__(self, lr=0.01, momentum=0.9):
         self.lr, self.momentum = lr, momentum
+        _check_lr(lr, "Nesterov")
         self.v = None
 
     def update(self, params, grads):
@@ -96,6 +107,7 @@ class AdaGrad:
 
     def __init__(self, lr=0.01):
         self.lr = lr
+        _check_lr(lr, "AdaGrad")
         self.h = None
 
     def update(self, params, grads):
@@ -114,6 +126,7 @@ class RMSprop:
 
     def __init__(self, lr=0.01, decay_rate=0.99):
         self.lr, self.decay_rate = lr, decay_rate
+        _check_lr(lr, "RMSprop")
         self.h = None
 
     def update(self, params, grads):
@@ -139,6 +152,7 @@ class Adam:
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999):
         self.lr, self.beta1, self.beta2 = lr, beta1, beta2
+        _check_lr(lr, "Adam")
         self.iter = 0
         self.m = None
         self.v = None
@@ -178,7 +192,7 @@ def make_optimizer(name, **kw):
     """An optimiser by name (``"sgd"``, ``"adam"``, ...; case does not matter)."""
     try:
         cls = OPTIMIZERS[name.lower()]
-    except KeyError:
+    except (KeyError, AttributeError):  # AttributeError: not a str
         raise ValueError("make_optimizer: unknown optimiser %r; choose from %s"
                          % (name, ", ".join(sorted(OPTIMIZERS))))
     return cls(**kw)

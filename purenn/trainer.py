@@ -18,13 +18,18 @@ weights, to the last bit, on the same Python.
 >>> trainer.train()["test_acc"][-1]
 1.0
 """
+import math
 import sys
 import time
 
 from purenn.errors import ShapeError
 from purenn.matrix import Matrix, _as_matrix, _fmt
-from purenn.optimizers import make_optimizer
+from purenn.optimizers import OPTIMIZERS, make_optimizer
 from purenn import rng as _rng
+
+
+class TrainingDiverged(ArithmeticError):
+    """The loss became NaN or infinite: the weights can no longer be trusted."""
 
 
 def _labels(t, n, op):
@@ -47,13 +52,14 @@ class Trainer:
     ``"adagrad"``, ``"rmsprop"``, ``"adam"``) with ``optimizer_param``, or an
     optimiser object.  ``evaluate_sample_num_per_epoch`` limits the accuracy
     measurements to that many rows (None: all).  ``verbose`` prints a progress
-    bar with the running loss, then one line per epoch, to ``out``
-    (default ``sys.stderr``).
+    bar with the running loss to ``progress_out`` (default: ``out``), and one
+    line per epoch to ``out`` (default ``sys.stderr``).
     """
 
     def __init__(self, network, x_train, t_train, x_test, t_test, epochs=20,
                  mini_batch_size=100, optimizer="sgd", optimizer_param=None,
-                 evaluate_sample_num_per_epoch=None, verbose=True, seed=0, out=None):
+                 evaluate_sample_num_per_epoch=None, verbose=True, seed=0, out=None,
+                 progress_out=None):
         self.network = network
         self.x_train = _as_matrix(x_train)
         self.x_test = _as_matrix(x_test)
@@ -64,26 +70,63 @@ class Trainer:
         if self.x_train.shape[1] != self.x_test.shape[1]:
             raise ShapeError("Trainer: x_train %s and x_test %s: columns must be equal"
                              % (_fmt(self.x_train.shape), _fmt(self.x_test.shape)))
-        if type(epochs) is not int or epochs < 0:
-            raise ValueError("Trainer: epochs must be an int >= 0, got %r" % (epochs,))
+        if type(epochs) is not int or epochs < 1:
+            raise ValueError("Trainer: epochs must be an int >= 1, got %r" % (epochs,))
         if type(mini_batch_size) is not int or mini_batch_size < 1:
             raise ValueError("Trainer: mini_batch_size must be a positive int, got %r"
                              % (mini_batch_size,))
+        if self.x_train.shape[0] < 1:
+            raise ValueError("Trainer: x_train has no rows: nothing to learn from")
+        if evaluate_sample_num_per_epoch is not None and (
+                type(evaluate_sample_num_per_epoch) is not int
+                or evaluate_sample_num_per_epoch < 1):
+            raise ValueError("Trainer: evaluate_sample_num_per_epoch must be None (all rows) "
+                             "or a positive int, got %r" % (evaluate_sample_num_per_epoch,))
         self.epochs = epochs
         self.batch_size = mini_batch_size
         if isinstance(optimizer, str):
+            # make_optimizer names the known optimisers, the optimiser checks lr
             optimizer = make_optimizer(optimizer, **(optimizer_param or {"lr": 0.01}))
+        elif optimizer_param is not None:
+            raise TypeError("Trainer: optimizer_param goes with an optimiser name; "
+                            "%r is already an optimiser object" % (optimizer,))
+        if not callable(getattr(optimizer, "update", None)):
+            raise TypeError("Trainer: optimizer must be a name (%s) or an object with an "
+                            "update(params, grads) method, got %r"
+                            % (", ".join(sorted(OPTIMIZERS)), optimizer))
         self.optimizer = optimizer
         self.evaluate_sample_num = evaluate_sample_num_per_epoch
         self.verbose = verbose
         self.gen = _rng.Random(seed)
         self.out = out
-        self.history = {"train_loss": [], "train_acc": [], "test_acc": [], "seconds": []}
+        self.progress_out = progress_out
+        self.history = {"train_loss": [], "epoch_loss": [], "train_acc": [], "test_acc": [],
+                        "seconds": []}
+        self._bar_width = 0
+
+    def _streams(self):
+        out = self.out if self.out is not None else sys.stderr
+        return out, self.progress_out if self.progress_out is not None else out
 
     def _print(self, text, end="\n"):
-        out = self.out if self.out is not None else sys.stderr
+        """A line for ``out``; it replaces the progress bar (``\r``) when both
+        share a stream, else the bar is wiped from its own stream first, so a
+        log file of ``out`` gets clean lines."""
+        out, bar = self._streams()
+        if bar is out:
+            text = "\r" + text.ljust(self._bar_width)
+        elif self._bar_width:
+            bar.write("\r" + " " * self._bar_width + "\r")
+            bar.flush()
+        self._bar_width = 0
         out.write(text + end)
         out.flush()
+
+    def _progress(self, text):
+        _, bar = self._streams()
+        bar.write("\r" + text)
+        bar.flush()
+        self._bar_width = len(text)
 
     def train_step(self, x_batch, t_batch):
         """One step: gradients of the batch, one optimiser update; returns the batch loss."""
@@ -103,31 +146,45 @@ class Trainer:
         batches = [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
         total, start = 0.0, time.time()
         for b, idx in enumerate(batches, 1):
-            loss = self.train_step(self.x_train[idx], [self.t_train[i] for i in idx])
+            try:
+                loss = self.train_step(self.x_train[idx], [self.t_train[i] for i in idx])
+            except OverflowError:  # Python's float ** raises instead of giving inf
+                loss = math.inf
+            if not -math.inf < loss < math.inf:
+                # once a loss is NaN or inf every weight soon is too, and the
+                # accuracies measured after it would mean nothing
+                if self.verbose and self._bar_width:
+                    self._streams()[1].write("\n")  # keep the bar: it shows where it broke
+                raise TrainingDiverged(
+                    "Trainer: the loss is %r at epoch %d, step %d of %d: training diverged; "
+                    "try a smaller learning rate (lr)" % (loss, epoch, b, len(batches)))
             self.history["train_loss"].append(loss)
             total += loss
             if self.verbose and (100 * b // len(batches) != 100 * (b - 1) // len(batches)):
-                self._print("\r" + progress_bar(epoch, self.epochs, b, len(batches),
-                                                total / b, time.time() - start), end="")
+                self._progress(progress_bar(epoch, self.epochs, b, len(batches),
+                                            total / b, time.time() - start))
         return total / len(batches)
 
     def train(self):
         """Run every epoch; returns ``history``: per step ``train_loss``, per epoch
-        ``train_acc``, ``test_acc`` and ``seconds`` (of training, without the
-        accuracy measurements)."""
+        ``epoch_loss`` (the mean of its steps), ``train_acc``, ``test_acc`` and
+        ``seconds`` (of training, without the accuracy measurements).
+
+        Raises ``TrainingDiverged`` as soon as a step's loss is NaN or infinite."""
         for epoch in range(1, self.epochs + 1):
             start = time.time()
             mean_loss = self.train_epoch(epoch)
             seconds = time.time() - start
             train_acc = self._evaluate(self.x_train, self.t_train)
             test_acc = self._evaluate(self.x_test, self.t_test)
+            self.history["epoch_loss"].append(mean_loss)
             self.history["train_acc"].append(train_acc)
             self.history["test_acc"].append(test_acc)
             self.history["seconds"].append(seconds)
             if self.verbose:
-                self._print("\r" + "epoch %*d/%d  loss %.4f  train acc %.4f  test acc %.4f  %.1f s"
+                self._print("epoch %*d/%d  loss %.4f  train acc %.4f  test acc %.4f  %.1f s"
                             % (len(str(self.epochs)), epoch, self.epochs, mean_loss,
-                               train_acc, test_acc, seconds) + " " * 10)
+                               train_acc, test_acc, seconds))
         return self.history
 
 
@@ -138,6 +195,6 @@ def progress_bar(epoch, epochs, step, steps, loss, seconds, width=24):
     'epoch  2/10 [###.....]  37% loss 0.5000  1.2 s'
     """
     done = int(width * step / steps)
-    return "epoch %*d/%d [%s%s] %3d%% loss %.4f  %.1f s" % (
+    return "epoch %*d/%d [%s%s] %3d%% loss %s  %.1f s" % (
         len(str(epochs)), epoch, epochs, "#" * done, "." * (width - done),
-        100 * step // steps, loss, seconds)
+        100 * step // steps, "%.4f" % loss if abs(loss) < 1e6 else "%.3g" % loss, seconds)

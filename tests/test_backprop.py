@@ -262,3 +262,75 @@ def test_dW_with_all_zero_input_columns_equals_the_textbook_product(n, d, m, dat
 def test_backward_before_forward_is_a_clear_error(layer):
     with pytest.raises(ValueError, match="forward"):
         layer.backward(Matrix([[1.0]]))
+
+
+# ------------------------------------------------------------ review fixes
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.one_of(st.floats(-5, 5), st.just(float("nan"))), min_size=1, max_size=4))
+@example([float("nan"), 2.0])
+def test_relu_layer_keeps_nan_like_relu_and_numpy(xs):
+    # numpy: maximum(0, nan) is nan; a ReLU that turned NaN into 0 hid broken inputs
+    out = Relu().forward(Matrix([xs]))[0]
+    for v, y in zip(xs, out):
+        if v != v:
+            assert y != y
+        else:
+            assert y == max(v, 0.0)
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+def test_a_nan_input_gives_a_nan_loss_and_counts_as_wrong(activation):
+    # review probe p3: the ReLU net reported loss 0.693 and accuracy 1.0 on [[nan, 2]]
+    net = MultiLayerNet(2, [3], 2, activation=activation, seed=0)
+    x = [[float("nan"), 2.0]]
+    assert math.isnan(net.loss(x, [1]))
+    assert net.accuracy(x, [0]) == 0.0 and net.accuracy(x, [1]) == 0.0
+
+
+def test_network_construction_and_accuracy_errors_are_clear():
+    with pytest.raises(TypeError, match="hidden_size_list must be a list"):
+        MultiLayerNet(2, 3, 2)
+    for lam in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="weight_decay_lambda"):
+            MultiLayerNet(2, [3], 2, weight_decay_lambda=lam)
+    net = MultiLayerNet(2, [3], 2)
+    for bad in (0, -1, 1.5):
+        with pytest.raises(ValueError, match="batch_size must be a positive int"):
+            net.accuracy([[0.0, 1.0]], [0], batch_size=bad)
+
+
+GRADCHECK_CONFIGS = [(a, bn) for a in ("relu", "sigmoid", "tanh") for bn in (False, True)]
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 10 ** 6))
+@example(3)   # relu + batchnorm: plain central differences missed by 1.9e-6
+@example(4)   # relu: a pre-activation 8.3e-5 from the kink, W1 missed by 1.4e-3
+@example(76)  # relu + batchnorm: plain central differences missed by 1.5e-4
+@pytest.mark.parametrize("activation,use_batchnorm", GRADCHECK_CONFIGS)
+def test_gradient_check_below_1e_7_for_any_seed(activation, use_batchnorm, seed):
+    worst = gradient_check(activation, use_batchnorm=use_batchnorm, weight_decay_lambda=0.1,
+                           seed=seed)
+    assert max(worst.values()) < 1e-7, (seed, worst)
+
+
+def test_gradient_check_keeps_relu_inputs_away_from_the_kink():
+    from purenn.multilayer import KINK_MARGIN, relu_inputs
+    from purenn import rng
+    # seed 4's first batch has a ReLU input 8.3e-5 from 0: closer than KINK_MARGIN
+    net = MultiLayerNet(6, [5, 4], 3, weight_decay_lambda=0.1, seed=4)
+    gen = rng.Random(104)
+    first = Matrix.uniform(4, 6, seed=gen)
+    assert min(abs(v) for v in relu_inputs(net, first)) < KINK_MARGIN
+    # and there the plain central difference is no check at all
+    x, t = first, [gen.randrange(3) for _ in range(4)]
+    assert max_abs_difference(net.gradient(x, t), net.numerical_gradient(x, t)) > 1e-4
+
+
+def test_batchnorm_gradient_check_error_is_the_h_squared_truncation_error():
+    # not a backprop bug: the plain difference shrinks 100-fold per 10-fold smaller h
+    plain = [max(gradient_check("relu", use_batchnorm=True, weight_decay_lambda=0.1, seed=3,
+                                h=h, extrapolate=False).values()) for h in (1e-3, 1e-4)]
+    assert plain[1] > 1e-7                         # the plain check fails at h = 1e-4 ...
+    assert 80 < plain[0] / plain[1] < 120          # ... by c h^2

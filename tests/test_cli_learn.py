@@ -59,6 +59,52 @@ def test_train_without_the_mnist_training_set_says_where_to_get_it(tmp_path, mon
     assert "download-mnist" in capsys.readouterr().err
 
 
-def test_train_refuses_bad_settings(capsys):
-    assert main(["train", "--epochs", "-1"]) == 2
-    assert "--epochs >= 0" in capsys.readouterr().err
+@pytest.mark.parametrize("words", [["--epochs", "-1"], ["--epochs", "0"],
+                                   ["--weight-decay", "-1", "--epochs", "0"],
+                                   ["--weight-decay", "-1"], ["--weight-decay", "nan"],
+                                   ["--lr", "0"], ["--lr", "-1"], ["--lr", "nan"], ["--lr", "inf"],
+                                   ["--batch-size", "0"], ["--dropout", "1"]])
+def test_train_refuses_bad_settings(capsys, words):
+    assert main(["train"] + words) == 2
+    assert "need --epochs >= 1" in capsys.readouterr().err
+
+
+def test_train_checks_the_save_and_svg_targets_before_training(tmp_path, capsys):
+    missing = str(tmp_path / "no-such-folder" / "x.json.gz")
+    for option in ("--save", "--svg"):
+        assert main(["train", option, missing]) == 2
+        captured = capsys.readouterr()
+        assert "%s %s: No such file or directory" % (option, missing) in captured.err
+        assert captured.out == ""                   # refused before any training
+    assert main(["train", "--save", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []           # the check leaves nothing behind
+
+
+def test_train_stops_with_an_error_when_training_diverges(capsys):
+    assert main(["train", "--lr", "1e300", "--optimizer", "sgd", "--epochs", "1",
+                 "--hidden", "8", "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert "training diverged; try a smaller learning rate" in captured.err
+    assert "test accuracy" not in captured.out
+
+
+@pytest.mark.parametrize("steps", ["-3", "0", "100000000"])
+def test_optimizers_command_refuses_steps_out_of_range(capsys, steps):
+    assert main(["optimizers", "--steps", steps]) == 2
+    assert "--steps must be between 1 and 1000" in capsys.readouterr().err
+
+
+def test_train_shows_the_curves_and_writes_them_as_svg(tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+    path = str(tmp_path / "curves.svg")
+    assert main(["train", "--epochs", "2", "--hidden", "8", "--svg", path]) == 0
+    captured = capsys.readouterr()
+    # stdout: the epoch lines and the text chart, no progress bar; that is on stderr
+    assert "loss and accuracy per epoch" in captured.out and "test acc" in captured.out
+    assert "\r" not in captured.out and "[####" not in captured.out
+    assert "#" in captured.err
+    root = ET.parse(path).getroot()                 # valid XML
+    curves = [e for e in root.iter("{http://www.w3.org/2000/svg}path")
+              if e.get("class") == "curve"]
+    assert [c.get("data-label") for c in curves] == ["train loss", "train acc", "test acc"]

@@ -151,14 +151,12 @@ def test_losses_are_non_negative(case):
 @settings(max_examples=30, deadline=None)
 @given(st.integers(2, 8), st.integers(0, 7))
 @example(2, 0)
-def test_losses_are_zero_only_at_a_perfect_prediction(k, label):
+def test_losses_are_zero_at_a_perfect_prediction(k, label):
+    # the other half, positive at every imperfect one, is drawn below
     label %= k
     perfect = one_hot([label], k)
     assert sum_squared_error(perfect, [label]) == 0
     assert cross_entropy_error(perfect, [label]) < 1e-6      # -log(1 + 1e-7)
-    imperfect = perfect * 0.99 + 0.01 / k
-    assert sum_squared_error(imperfect, [label]) > 0
-    assert cross_entropy_error(imperfect, [label]) > 1e-6
 
 
 @settings(max_examples=30, deadline=None)
@@ -166,3 +164,22 @@ def test_losses_are_zero_only_at_a_perfect_prediction(k, label):
 def test_numerical_gradient_of_a_quadratic_is_twice_x(xs):
     grad = numerical_gradient(lambda m: (m ** 2).sum(), xs)
     assert grad.allclose([[2 * v for v in xs]], rel_tol=1e-6, abs_tol=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 8), st.integers(0, 7), st.data())
+@example(2, 0, None)
+def test_losses_are_positive_at_any_imperfect_prediction(k, label, data):
+    # any probability row that gives the true class at most 0.999 (the rest spread anyhow)
+    label %= k
+    if data is None:
+        rest = [1.0] * (k - 1)
+        p = 0.5
+    else:
+        rest = data.draw(st.lists(st.floats(0.0, 1.0), min_size=k - 1, max_size=k - 1))
+        p = data.draw(st.floats(0.0, 0.999))
+    total = sum(rest)
+    others = [(1 - p) * r / total for r in rest] if total > 0 else [(1 - p) / (k - 1)] * (k - 1)
+    y = others[:label] + [p] + others[label:]
+    assert sum_squared_error(Matrix([y]), [label]) > 0
+    assert cross_entropy_error(Matrix([y]), [label]) > 1e-6

@@ -42,7 +42,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from purenn.datasets import load_digits, load_mnist  # noqa: E402
-from purenn.matrix import Matrix  # noqa: E402
 from purenn.multilayer import MultiLayerNet  # noqa: E402
 from purenn.optimizers import Adam  # noqa: E402
 

@@ -8,7 +8,6 @@ import time
 
 from purenn.gradients import numerical_diff, numerical_gradient, gradient_descent
 from purenn.layers import MulLayer, AddLayer
-from purenn.matrix import Matrix
 from purenn.multilayer import ACTIVATION_LAYERS, MultiLayerNet, gradient_check
 from purenn.optimizers import COMPARE_RATES, compare_optimizers, f_compare, plot_paths
 from purenn.trainer import Trainer, TrainingDiverged

@@ -16,7 +16,7 @@ row but the changed one, so a nudge costs one row, not the whole matrix.
 >>> numerical_gradient(function_2, Matrix([3.0, 4.0]))
 Matrix([[6.00000000000378, 7.999999999999119]])
 """
-from purenn.matrix import Matrix, _as_matrix
+from purenn.matrix import Matrix, as_matrix
 
 H = 1e-4  # small enough for a good slope, large enough that f(x+h) - f(x-h) keeps its digits
 
@@ -63,10 +63,7 @@ def numerical_gradient(f, x):
     ...     [[2.0, -4.0], [1.0, 0.0]], abs_tol=1e-9)
     True
     """
-    m = _as_matrix(x)
-    if m is None:
-        raise TypeError("numerical_gradient: x must be a Matrix or lists, got %s"
-                        % type(x).__name__)
+    m = as_matrix(x, "numerical_gradient: x")
     n, k = m.shape
     return Matrix._wrap([[_slope(f, m, i, j) for j in range(k)] for i in range(n)])
 
@@ -127,10 +124,7 @@ def gradient_descent(f, init_x, lr=0.01, step_num=100, history=None):
     >>> abs(far[0, 0]) > 1e6
     True
     """
-    x = _as_matrix(init_x)
-    if x is None:
-        raise TypeError("gradient_descent: init_x must be a Matrix or lists, got %s"
-                        % type(init_x).__name__)
+    x = as_matrix(init_x, "gradient_descent: init_x")
     if type(step_num) is not int or step_num < 0:
         raise ValueError("gradient_descent: step_num must be an int >= 0, got %r" % (step_num,))
     if history is not None:

@@ -44,15 +44,12 @@ import math
 from purenn.activations import softmax
 from purenn.errors import ShapeError
 from purenn.losses import _truth
-from purenn.matrix import Matrix, _as_matrix, _fmt
+from purenn.matrix import Matrix, as_matrix, _fmt
 from purenn import rng as _rng
 
 
 def _matrix(x, op):
-    m = _as_matrix(x)
-    if m is None:
-        raise TypeError("%s: expected a Matrix or (nested) lists, got %s" % (op, type(x).__name__))
-    return m
+    return as_matrix(x, op + ": the input")
 
 
 # ------------------------------------------------------- simple layers (5.4)

@@ -25,7 +25,7 @@ The book's example (section 4.2.1): the network gives 0.6 to class 2.
 import math
 
 from purenn.errors import ShapeError
-from purenn.matrix import Matrix, _as_matrix, _fmt
+from purenn.matrix import Matrix, _as_matrix, as_matrix, _fmt
 
 # log(0) is -infinity: a single output of exactly 0 at the true class would make
 # the loss infinite and its gradient useless.  The book adds this tiny delta.
@@ -59,11 +59,7 @@ def _sum(xs):
 
 
 def _outputs(y, op):
-    m = _as_matrix(y)
-    if m is None:
-        raise TypeError("%s: y must be a Matrix or (nested) lists, got %s"
-                        % (op, type(y).__name__))
-    return m
+    return as_matrix(y, op + ": y")
 
 
 def _truth(t, shape, op):

@@ -671,7 +671,7 @@ def _real_powers(result, m, other, reflected):
 
 
 def _matmul(a, b):
-    (n, k), (k2, m) = a._shape, b._shape
+    k, k2 = a._shape[1], b._shape[0]
     if k != k2:
         raise ShapeError(
             "matmul: %s @ %s: columns of the left (%d) must equal rows of the right (%d)"

@@ -47,7 +47,7 @@ from purenn.layers import (Affine, Relu, Sigmoid, Tanh, SoftmaxWithLoss, Dropout
                            BatchNormalization)
 from purenn.losses import _truth
 from purenn.gradients import H, numerical_gradient_params
-from purenn.matrix import Matrix, _as_matrix, _fmt
+from purenn.matrix import Matrix, as_matrix, _fmt
 from purenn import rng as _rng
 
 ACTIVATION_LAYERS = {"relu": Relu, "sigmoid": Sigmoid, "tanh": Tanh}
@@ -148,9 +148,7 @@ class MultiLayerNet:
 
         ``train_flg`` switches Dropout and BatchNormalization to training mode.
         """
-        x = _as_matrix(x)
-        if x is None:
-            raise TypeError("MultiLayerNet.predict: x must be a Matrix or lists")
+        x = as_matrix(x, "MultiLayerNet.predict: x")
         if x.shape[1] != self.sizes[0]:
             raise ShapeError("MultiLayerNet.predict: x %s for a network with %d inputs: "
                              "x must have %d columns" % (_fmt(x.shape), self.sizes[0],
@@ -185,9 +183,7 @@ class MultiLayerNet:
         if type(batch_size) is not int or batch_size < 1:
             raise ValueError("MultiLayerNet.accuracy: batch_size must be a positive int, got %r"
                              % (batch_size,))
-        x = _as_matrix(x)
-        if x is None:
-            raise TypeError("MultiLayerNet.accuracy: x must be a Matrix or lists")
+        x = as_matrix(x, "MultiLayerNet.accuracy: x")
         labels, onehot = _truth(t, (x.shape[0], self.sizes[-1]), "MultiLayerNet.accuracy")
         if labels is None:
             labels = Matrix._wrap(onehot).argmax(axis=1)

@@ -147,9 +147,11 @@ class Network:
             raise ValueError("accuracy: batch_size must be a positive int, got %r" % (batch_size,))
         correct = 0
         for start in range(0, x.shape[0], batch_size):
-            predicted = self.predict(x[start:start + batch_size]).argmax(axis=1)
-            correct += sum(1 for p, t in zip(predicted, labels[start:start + batch_size])
-                           if p == t)
+            scores = self.predict(x[start:start + batch_size])
+            # a row of scores with a nan in it predicts nothing: never correct
+            correct += sum(1 for p, t, row in zip(scores.argmax(axis=1),
+                                                  labels[start:start + batch_size], scores)
+                           if p == t and all(v == v for v in row))
         return correct / x.shape[0]
 
 

@@ -23,7 +23,7 @@ import sys
 import time
 
 from purenn.errors import ShapeError
-from purenn.matrix import Matrix, _as_matrix, _fmt
+from purenn.matrix import Matrix, as_matrix, _fmt
 from purenn.optimizers import OPTIMIZERS, make_optimizer
 from purenn import rng as _rng
 
@@ -61,10 +61,8 @@ class Trainer:
                  evaluate_sample_num_per_epoch=None, verbose=True, seed=0, out=None,
                  progress_out=None):
         self.network = network
-        self.x_train = _as_matrix(x_train)
-        self.x_test = _as_matrix(x_test)
-        if self.x_train is None or self.x_test is None:
-            raise TypeError("Trainer: x_train and x_test must be matrices")
+        self.x_train = as_matrix(x_train, "Trainer: x_train")
+        self.x_test = as_matrix(x_test, "Trainer: x_test")
         self.t_train = _labels(t_train, self.x_train.shape[0], "Trainer (train)")
         self.t_test = _labels(t_test, self.x_test.shape[0], "Trainer (test)")
         if self.x_train.shape[1] != self.x_test.shape[1]:

@@ -8,9 +8,9 @@ from fractions import Fraction
 import pytest
 
 from purenn import (AND, NAND, OR, XOR, Layer, Matrix, Network, ShapeError, forward,
-                    init_network, relu, sigmoid, softmax)
-from purenn.explain import (explain, explain_layer, explain_matmul, explain_network,
-                            explain_perceptron, number)
+                    init_network, relu, softmax)
+from purenn.explain import (explain, explain_layer, explain_matmul, explain_perceptron,
+                            number)
 
 
 def test_book_network_first_layer_as_on_the_slides():
@@ -217,7 +217,7 @@ def test_activation_that_changes_the_shape():
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from purenn.testing import matmul_pairs, matrices  # noqa: E402
+from purenn.testing import matmul_pairs  # noqa: E402
 
 
 @settings(max_examples=30, deadline=None)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from purenn import DataError, Matrix, Network, sigmoid, softmax
+from purenn import DataError, Matrix
 from purenn.cli import main
 from purenn.datasets import DATA_DIR
 from purenn.pickles import load_book_weights

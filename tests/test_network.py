@@ -110,3 +110,10 @@ def test_accuracy_refuses_labels_that_are_not_classes(labels, error, words):
     net = Network.from_dict(init_network())
     with pytest.raises(error, match=words):
         net.accuracy([[1.0, 0.5]], labels)
+
+
+def test_a_row_of_nan_scores_is_never_a_correct_prediction():
+    # argmax of [nan, nan] is 0 (numpy's rule); accuracy must not count it as class 0
+    net = Network([Layer(Matrix.identity(2), Matrix.zeros(1, 2), identity_function)])
+    nan = float("nan")
+    assert net.accuracy([[nan, nan], [1.0, 0.0]], [0, 0]) == 0.5

@@ -13,8 +13,7 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from purenn import Matrix, ShapeError
-from purenn.plot import (BarPlot, LinePlot, plot_bars, plot_digit, plot_functions, plot_lines,
-                         plot_softmax)
+from purenn.plot import (plot_bars, plot_digit, plot_functions, plot_lines, plot_softmax)
 
 SVG = "{http://www.w3.org/2000/svg}"
 MNIST_TEST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist",

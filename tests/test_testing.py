@@ -11,7 +11,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from purenn import Matrix, ShapeError
+from purenn import Matrix
 from purenn.testing import (assert_allclose, broadcast_pairs, elements, matmul_chains,
                             matmul_pairs, matrices, shapes)
 

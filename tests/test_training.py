@@ -1,6 +1,5 @@
 """Optimisers and training (chapter 6): laws, the book's comparison, a short seeded run."""
 import io
-import math
 
 import pytest
 from hypothesis import given, settings, example, strategies as st

@@ -181,11 +181,16 @@ def test_weights_that_are_not_a_plain_network_are_refused(tmp_path, params, meta
 
 def test_weights_nested_too_deep_are_a_message(tmp_path, capsys):
     path = tmp_path / "deep.json"
+    # past Python's recursion limit (1000), within what Pyodide's WebAssembly
+    # stack survives (100,000 levels was a fatal error of that interpreter)
     path.write_text('{"format": "purenn-weights", "version": 1, "params": '
-                    + "[" * 100000 + "]" * 100000 + "}")
+                    + "[" * 5000 + "]" * 5000 + "}")
     assert main(["mnist", "--weights", str(path)]) == 1
     err = capsys.readouterr().err
-    assert "cannot use" in err and "RecursionError" in err
+    # CPython's JSON parser stops with RecursionError; Pyodide's parses it and
+    # the layout is refused: a message either way, never a traceback
+    assert "cannot use" in err and ("RecursionError" in err or '"params" a non-empty' in err)
+    assert "Traceback" not in err
 
 
 def test_ints_beyond_the_float_range_are_a_message_not_an_overflow(tmp_path, capsys):

@@ -49,6 +49,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from purenn import Matrix, sigmoid, softmax  # noqa: E402
 from purenn import kernels  # noqa: E402
+from purenn.kernels import matmul_naive  # noqa: E402
 from purenn.datasets import load_mnist  # noqa: E402
 from purenn.rng import Random  # noqa: E402
 
@@ -68,17 +69,8 @@ BOOK_PKL = os.path.join(HERE, "..", "..", "shared", "book", "sample_weight.pkl")
 
 # ---------------------------------------------------------- naive reference
 
-def naive_matmul(a, b):
-    """c[i][j] = sum over k of a[i][k] * b[k][j], index loops as in a textbook."""
-    n, k, m = len(a), len(b), len(b[0])
-    c = [[0.0] * m for _ in range(n)]
-    for i in range(n):
-        for j in range(m):
-            s = 0.0
-            for t in range(k):
-                s += a[i][t] * b[t][j]
-            c[i][j] = s
-    return c
+# the textbook i-j-k index loops, the same reference the tests use
+naive_matmul = matmul_naive
 
 
 def naive_forward(x, net):

@@ -9,7 +9,6 @@
 ``predict_batches(net, x, n)``  the predicted class of every row of x, n rows
                                 at a time (the book's batch processing)
 ``draw_digit(pixels)``          an image as lines of text
-``main_mnist(...)``             ``python -m purenn mnist``
 ==============================  ==============================================
 
 The book's batch inference (``neuralnet_mnist_batch.py``)::
@@ -21,18 +20,12 @@ The book's batch inference (``neuralnet_mnist_batch.py``)::
 """
 import math
 import os
-import platform
 import re
-import sys
-import time
 
 from purenn import activations
-from purenn import kernels
-from purenn.datasets import load_mnist
 from purenn.errors import DataError
 from purenn.network import Layer, Network
-from purenn.pickles import BOOK_WEIGHTS_HELP, load_book_weights
-from purenn.progress import Progress
+from purenn.pickles import load_book_weights
 from purenn.weights import load_params
 
 WEIGHTS_ENV = "PURENN_WEIGHTS"
@@ -207,65 +200,3 @@ def draw_digit(pixels, side=28):
         bottom = pixels[(r + 1) * side:(r + 2) * side]
         lines.append("".join(_SHADES[min(9, int(max(a, b) * 9.999))] for a, b in zip(top, bottom)))
     return lines
-
-
-def _side_by_side(blocks, gap="   "):
-    out = []
-    for parts in zip(*blocks):
-        out.append(gap.join(parts).rstrip())
-    return out
-
-
-def main_mnist(weights=None, batch_size=100, limit=None, show=3, out=None, err=None):
-    """``python -m purenn mnist``: 0 after the report, 1 when there are no weights."""
-    out = out or sys.stdout
-    err = err or sys.stderr
-    path = weights or find_weights()
-    if path is None:
-        err.write("purenn mnist: no trained weights.\n%s\n(or set %s=FILE, or put the file "
-                  "at ~/.cache/purenn/sample_weight.pkl; purenn's own weight files work too)\n"
-                  % (BOOK_WEIGHTS_HELP, WEIGHTS_ENV))
-        return 1
-    if batch_size < 1 or (limit is not None and limit < 1):
-        err.write("purenn mnist: --batch-size and --limit must be at least 1\n")
-        return 1
-    try:
-        network, description = load_network(path)
-    except (OSError, ValueError, KeyError) as e:  # DataError is a ValueError
-        err.write("purenn mnist: cannot use %s as weights: %s\n" % (path, e))
-        return 1
-    if network.input_size != 784:
-        err.write("purenn mnist: the network in %s takes %d inputs; MNIST images have 784\n"
-                  % (path, network.input_size))
-        return 1
-    try:
-        x, t = load_mnist()
-    except (OSError, ValueError) as e:  # DataError is a ValueError
-        err.write("purenn mnist: cannot read the MNIST test set: %s\n" % e)
-        return 1
-    if limit:
-        x, t = x[:limit], t[:limit]
-    n = x.shape[0]
-    out.write("MNIST test set: %d images; network %s from %s\n"
-              % (n, description, os.path.basename(path)))
-    out.flush()
-    bar = Progress(n, "images", out=err)
-    started = time.perf_counter()
-    predicted = predict_batches(network, x, batch_size, bar)
-    seconds = time.perf_counter() - started
-    bar.done()
-    correct = sum(1 for p, label in zip(predicted, t) if p == label)
-    out.write("Accuracy: %.4f (%d of %d correct, batch size %d)\n"
-              % (correct / float(n), correct, n, batch_size))
-    out.write("Speed: %.0f images/s (%.2f s; %s %s, kernel %r)\n"
-              % (n / seconds, seconds, platform.python_implementation(),
-                 platform.python_version(), kernels.KERNEL))
-    wrong = [i for i in range(n) if predicted[i] != t[i]][:show]
-    if wrong:
-        out.write("\nThe first misclassified digits:\n")
-        width = 28
-        titles = [("#%d: is %d, seen %d" % (i, t[i], predicted[i])).ljust(width) for i in wrong]
-        drawings = [draw_digit(x[i]) for i in wrong]
-        out.write("\n".join(_side_by_side([[s] for s in titles])) + "\n")
-        out.write("\n".join(_side_by_side(drawings)) + "\n")
-    return 0

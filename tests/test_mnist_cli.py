@@ -234,14 +234,14 @@ def test_a_broken_mnist_test_set_is_a_message(broken_mnist, capsys):
 
 
 def test_the_tour_goes_on_past_a_broken_mnist_test_set(broken_mnist, capsys, monkeypatch):
-    from purenn import recognize
-    real, calls = recognize.main_mnist, []
+    from purenn.cli import mnist as mnist_cli
+    real, calls = mnist_cli.main_mnist, []
 
     def first_ten(weights):           # the tour runs all 10,000; 10 say the same
         calls.append(weights)
         return real(weights, limit=10)
 
-    monkeypatch.setattr(recognize, "main_mnist", first_ten)
+    monkeypatch.setattr(mnist_cli, "main_mnist", first_ten)
     assert main([]) == 0
     captured = capsys.readouterr()
     assert calls and "cannot read the MNIST test set" in captured.err

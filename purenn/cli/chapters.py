@@ -1,13 +1,8 @@
-"""``python -m purenn``: the chapters as a learner runs them.
-
-Each sub-command is one part of the course; with no sub-command, ``tour``
-runs the parts one after another.
-"""
-import argparse
-import sys
+"""Chapters 2 and 3 on the command line: ``gates``, ``activations``,
+``network``, ``explain`` and ``plot``."""
 
 from purenn import activations as act
-from purenn import cli_learn
+from purenn.cli.common import charset as _charset, number as _numbers
 from purenn.matrix import Matrix
 from purenn.network import init_network
 from purenn.perceptron import GATES, truth_table
@@ -170,30 +165,6 @@ def cmd_plot(args):
         print(text)
 
 
-def _charset():
-    """'unicode' when stdout can print braille and box drawing, else 'ascii'."""
-    try:
-        "⣿│┤└─•▏█".encode(sys.stdout.encoding or "ascii")
-    except (UnicodeEncodeError, LookupError):
-        return "ascii"
-    return "unicode"
-
-
-def _tour_by_hand(args):
-    """Chapter 2 by hand: w·x + b for the gates, and XOR as two layers."""
-    from purenn.explain import explain
-    from purenn.perceptron import AND, NAND, XOR
-    for gate, x in ((AND, (1, 1)), (NAND, (1, 1)), (XOR, (1, 0))):
-        print(explain(gate, x).to_text(_charset()))
-    print()
-
-
-def _tour_plot(args):
-    """Chapter 3.2.5: sigmoid and step on one chart."""
-    from purenn.plot import plot_functions
-    print(plot_functions("sigmoid", "step_function").to_text(height=12, charset=_charset()))
-    print()
-
 
 def _read_numbers(path):
     try:
@@ -205,75 +176,10 @@ def _read_numbers(path):
         return [float(t) for t in text.replace(",", " ").split()]
     except ValueError as e:
         raise SystemExit("purenn plot digit: %s: %s" % (path, e))
-# ------------------------------------------------------------------ mnist
-
-def cmd_mnist(args):
-    """Chapter 3.6: batch inference over the 10,000 MNIST test images."""
-    from purenn.recognize import main_mnist
-    return main_mnist(args.weights, args.batch_size, args.limit, args.show)
 
 
-def cmd_download_mnist(args):
-    """Download and verify the MNIST training set."""
-    from purenn.download import main_download
-    return main_download(args.dir, args.kind, args.mirror and [args.mirror], args.quiet)
-
-
-# ------------------------------------------------------------------- tour
-
-def cmd_tour(args):
-    """Every part, in the order of the course."""
-    def run(parts):
-        for title, fn in parts:
-            print("=" * 72)
-            print(title)
-            print("=" * 72)
-            fn(argparse.Namespace(x=None, tol=1e-7, seed=0, steps=30, plot=False))
-    run((("Chapter 2: perceptrons and logic gates", cmd_gates),
-         ("Chapter 2 by hand: w.x + b > 0 for each gate", _tour_by_hand),
-         ("Chapter 3.2: activation functions", cmd_activations),
-         ("Chapter 3.2.5: sigmoid and step function on one chart", _tour_plot),
-         ("Chapter 3.4: a 3-layer network", cmd_network),
-         ("Chapter 3.4.3: the same network by hand, element by element", cmd_explain)))
-    _tour_mnist()
-    run((("Chapter 4: numerical gradients and gradient descent", cli_learn.cmd_gradients),
-         ("Chapter 5.4: backpropagation by hand", cli_learn.cmd_backprop),
-         ("Chapter 5.7: gradient check", cli_learn.cmd_gradcheck),
-         ("Chapter 6.1: optimisers", cli_learn.cmd_optimizers)))
-
-
-def _tour_mnist():
-    """The chapter-3.6 step, when trained weights are at hand."""
-    try:
-        from purenn.recognize import find_weights, main_mnist
-    except ImportError:  # a Python without gzip/json/pickle: the tour ends here
-        return
-    print("=" * 72)
-    print("Chapter 3.6: handwritten digit recognition (MNIST)")
-    print("=" * 72)
-    weights = find_weights()
-    if weights is None:
-        print("(skipped: no trained weights. To include it, get the book's sample_weight.pkl\n"
-              " and set PURENN_WEIGHTS=/path/to/sample_weight.pkl; see python -m purenn mnist)")
-        return
-    main_mnist(weights)
-
-
-def _numbers(text):
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("not a number: %r" % text)
-
-
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m purenn",
-        description="purenn: neural networks from first principles in pure Python. "
-                    "With no command, runs the whole tour.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p = sub.add_parser("tour", help="every part below, in order (the default)")
-    p.set_defaults(func=cmd_tour)
+def add_commands(sub):
+    """The chapter 2-3 sub-commands of ``python -m purenn``."""
     p = sub.add_parser("gates", help="chapter 2: truth tables of AND, OR, NAND, XOR")
     p.set_defaults(func=cmd_gates)
     p = sub.add_parser("activations", help="chapter 3.2: activation values and softmax")
@@ -314,40 +220,3 @@ def build_parser():
     e.add_argument("b", metavar="B", help="the right matrix as JSON")
     e.add_argument("--exact", action="store_true", help="use exact fractions (0.1 is 1/10)")
     p.set_defaults(func=cmd_explain)
-    p = sub.add_parser("mnist", help="chapter 3.6: batch inference over the 10,000 MNIST test "
-                                     "images with trained weights")
-    p.add_argument("--weights", metavar="FILE",
-                   help="the book's sample_weight.pkl or a purenn weights file "
-                        "(default: $PURENN_WEIGHTS, then ~/.cache/purenn/sample_weight.pkl, "
-                        "then the network purenn trained itself and ships)")
-    p.add_argument("--batch-size", type=int, default=100, help="images per batch (100)")
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N test images")
-    p.add_argument("--show", type=int, default=3, metavar="N",
-                   help="misclassified digits to draw (3)")
-    p.set_defaults(func=cmd_mnist)
-    p = sub.add_parser("download-mnist", help="download the MNIST training set (60,000 images) "
-                                              "and verify its sha256")
-    p.add_argument("--dir", metavar="DIR",
-                   help="where to put it (default: ~/.cache/purenn/mnist, where load_mnist "
-                        "looks)")
-    p.add_argument("--kind", choices=["train", "test"], default="train",
-                   help="which part (the test set ships with purenn already)")
-    p.add_argument("--mirror", metavar="URL", help="base URL of an MNIST mirror to use")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_download_mnist)
-    cli_learn.add_commands(sub)
-    return parser
-
-
-def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if _charset() == "ascii" and hasattr(sys.stdout, "reconfigure"):
-        # a terminal without Unicode: print '?' for a stray '·' rather than crash
-        sys.stdout.reconfigure(errors="replace")
-    func = getattr(args, "func", cmd_tour)
-    try:
-        status = func(args)
-    except BrokenPipeError:  # e.g. python -m purenn | head
-        return 0
-    return status or 0

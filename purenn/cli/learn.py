@@ -1,4 +1,4 @@
-"""The learning chapters on the command line (chapters 4 - 6 of the course).
+"""Chapters 4 - 6 on the command line.
 
 ``python -m purenn gradients | backprop | gradcheck | optimizers | train``;
 ``purenn.cli`` adds these sub-commands with ``add_commands``.

@@ -1,0 +1,110 @@
+"""Chapter 3.6 on the command line: ``mnist`` (batch inference over the MNIST
+test set) and ``download-mnist`` (the training set, on request)."""
+import os
+import platform
+import sys
+import time
+
+from purenn import kernels
+from purenn.datasets import load_mnist
+from purenn.pickles import BOOK_WEIGHTS_HELP
+from purenn.progress import Progress
+from purenn.recognize import WEIGHTS_ENV, draw_digit, find_weights, load_network, predict_batches
+
+
+def cmd_mnist(args):
+    """Chapter 3.6: batch inference over the 10,000 MNIST test images."""
+    return main_mnist(args.weights, args.batch_size, args.limit, args.show)
+
+
+def cmd_download_mnist(args):
+    """Download and verify the MNIST training set."""
+    from purenn.download import main_download
+    return main_download(args.dir, args.kind, args.mirror and [args.mirror], args.quiet)
+
+
+def _side_by_side(blocks, gap="   "):
+    out = []
+    for parts in zip(*blocks):
+        out.append(gap.join(parts).rstrip())
+    return out
+
+
+def main_mnist(weights=None, batch_size=100, limit=None, show=3, out=None, err=None):
+    """``python -m purenn mnist``: 0 after the report, 1 when there are no weights."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    path = weights or find_weights()
+    if path is None:
+        err.write("purenn mnist: no trained weights.\n%s\n(or set %s=FILE, or put the file "
+                  "at ~/.cache/purenn/sample_weight.pkl; purenn's own weight files work too)\n"
+                  % (BOOK_WEIGHTS_HELP, WEIGHTS_ENV))
+        return 1
+    if batch_size < 1 or (limit is not None and limit < 1):
+        err.write("purenn mnist: --batch-size and --limit must be at least 1\n")
+        return 1
+    try:
+        network, description = load_network(path)
+    except (OSError, ValueError, KeyError) as e:  # DataError is a ValueError
+        err.write("purenn mnist: cannot use %s as weights: %s\n" % (path, e))
+        return 1
+    if network.input_size != 784:
+        err.write("purenn mnist: the network in %s takes %d inputs; MNIST images have 784\n"
+                  % (path, network.input_size))
+        return 1
+    try:
+        x, t = load_mnist()
+    except (OSError, ValueError) as e:  # DataError is a ValueError
+        err.write("purenn mnist: cannot read the MNIST test set: %s\n" % e)
+        return 1
+    if limit:
+        x, t = x[:limit], t[:limit]
+    n = x.shape[0]
+    out.write("MNIST test set: %d images; network %s from %s\n"
+              % (n, description, os.path.basename(path)))
+    out.flush()
+    bar = Progress(n, "images", out=err)
+    started = time.perf_counter()
+    predicted = predict_batches(network, x, batch_size, bar)
+    seconds = time.perf_counter() - started
+    bar.done()
+    correct = sum(1 for p, label in zip(predicted, t) if p == label)
+    out.write("Accuracy: %.4f (%d of %d correct, batch size %d)\n"
+              % (correct / float(n), correct, n, batch_size))
+    out.write("Speed: %.0f images/s (%.2f s; %s %s, kernel %r)\n"
+              % (n / seconds, seconds, platform.python_implementation(),
+                 platform.python_version(), kernels.KERNEL))
+    wrong = [i for i in range(n) if predicted[i] != t[i]][:show]
+    if wrong:
+        out.write("\nThe first misclassified digits:\n")
+        width = 28
+        titles = [("#%d: is %d, seen %d" % (i, t[i], predicted[i])).ljust(width) for i in wrong]
+        drawings = [draw_digit(x[i]) for i in wrong]
+        out.write("\n".join(_side_by_side([[s] for s in titles])) + "\n")
+        out.write("\n".join(_side_by_side(drawings)) + "\n")
+    return 0
+
+
+def add_commands(sub):
+    """The ``mnist`` and ``download-mnist`` sub-commands."""
+    p = sub.add_parser("mnist", help="chapter 3.6: batch inference over the 10,000 MNIST test "
+                                     "images with trained weights")
+    p.add_argument("--weights", metavar="FILE",
+                   help="the book's sample_weight.pkl or a purenn weights file "
+                        "(default: $PURENN_WEIGHTS, then ~/.cache/purenn/sample_weight.pkl, "
+                        "then the network purenn trained itself and ships)")
+    p.add_argument("--batch-size", type=int, default=100, help="images per batch (100)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N test images")
+    p.add_argument("--show", type=int, default=3, metavar="N",
+                   help="misclassified digits to draw (3)")
+    p.set_defaults(func=cmd_mnist)
+    p = sub.add_parser("download-mnist", help="download the MNIST training set (60,000 images) "
+                                              "and verify its sha256")
+    p.add_argument("--dir", metavar="DIR",
+                   help="where to put it (default: ~/.cache/purenn/mnist, where load_mnist "
+                        "looks)")
+    p.add_argument("--kind", choices=["train", "test"], default="train",
+                   help="which part (the test set ships with purenn already)")
+    p.add_argument("--mirror", metavar="URL", help="base URL of an MNIST mirror to use")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_download_mnist)

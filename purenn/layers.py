@@ -44,7 +44,7 @@ import math
 from purenn.activations import softmax
 from purenn.errors import ShapeError
 from purenn.losses import _truth
-from purenn.matrix import Matrix, as_matrix, _fmt
+from purenn.matrix import Matrix, as_matrix, sqrt, _fmt
 from purenn import rng as _rng
 
 
@@ -176,12 +176,14 @@ class Tanh:
                              for drow, yrow in zip(dout._rows, self.out._rows)])
 
 
-def _same_shape(dout, rows, op):
-    """dout as a Matrix, checked to have the shape of the forward output."""
-    if rows is None:
+def _same_shape(dout, remembered, op):
+    """dout as a Matrix, checked to have the shape of what forward remembered
+    (its output or its mask: a Matrix, or None before the first forward)."""
+    if remembered is None:
         raise ValueError("%s: call forward first (backward needs what it remembered)" % op)
     dout = _matrix(dout, op)
-    shape = (len(rows), len(rows[0]))
+    shape = remembered.shape if isinstance(remembered, Matrix) else (len(remembered),
+                                                                     len(remembered[0]))
     if dout.shape != shape:
         raise ShapeError("%s: dout %s for a forward output %s: shapes must be equal"
                          % (op, _fmt(dout.shape), _fmt(shape)))
@@ -357,40 +359,57 @@ class Dropout:
 # ---------------------------------------------------- Batch Normalization (6.3)
 
 class BatchNormalization:
-    """Normalise each column over the batch, then scale and shift (section 6.3)::
+    """Normalise each column over the batch, then scale and shift (section 6.3),
+    the book's steps (``common/layers.py``)::
 
         mu  = mean of x over the batch (axis 0)          (1, D)
         xc  = x - mu
         var = mean of xc**2 over the batch               (1, D)
-        std = sqrt(var + 1e-7)
-        xn  = xc / std                                   mean 0, variance 1
+        std = sqrt(var + 10e-7)                          the book's epsilon: 1e-6
+        xn  = xc / std                                   mean 0, variance about 1
         out = gamma * xn + beta                          gamma, beta (1, D) learnt
 
-    At test time the running averages of mu and var from training are used
-    (``momentum`` weighs the old average).  Backward follows the same steps in
-    reverse (the computational graph of the book's ``__backward``)::
+    At test time (``train_flg=False``) the running averages of mu and var
+    from training are used (``momentum`` weighs the old average).  Backward
+    follows the computational graph of the book's ``__backward``::
 
         dbeta  = sum(dout);          dgamma = sum(xn * dout)
         dxn    = gamma * dout
-        dxc    = dxn / std  -  xc * sum(dxn * xc) / (std**3 * N)
-        dx     = dxc - mean(dxc)
+        dxc    = dxn / std
+        dstd   = -sum(dxn * xc / (std * std));    dvar = 0.5 * dstd / std
+        dxc   += (2 / N) * xc * dvar
+        dx     = dxc - sum(dxc) / N
 
+    The epsilon is the book's ``10e-7``, which is 1e-6 (not 1e-7): it matters
+    when a column barely varies.  On x = [[0.0], [0.001]] the variance is
+    2.5e-7, and the book's epsilon gives +-0.4472:
+
+    >>> params = {"gamma": Matrix([1.0]), "beta": Matrix([0.0])}
+    >>> out = BatchNormalization(params).forward(Matrix([[0.0], [0.001]]))
+    >>> [round(v, 4) for v in out.tolist()[0] + out.tolist()[1]]
+    [-0.4472, 0.4472]
     >>> params = {"gamma": Matrix([1.0, 1.0]), "beta": Matrix([0.0, 0.0])}
     >>> bn = BatchNormalization(params)
     >>> out = bn.forward(Matrix([[1.0, 10.0], [3.0, 30.0]]))
-    >>> out.allclose([[-1.0, -1.0], [1.0, 1.0]], rel_tol=1e-6)
+    >>> out.allclose([[-1.0, -1.0], [1.0, 1.0]], rel_tol=1e-5)
     True
     """
 
-    EPS = 1e-7
+    EPS = 10e-7
+    """The book's epsilon, written as the book writes it: 10e-7 == 1e-6."""
 
-    def __init__(self, params, gamma_key="gamma", beta_key="beta", momentum=0.9):
+    def __init__(self, params, gamma_key="gamma", beta_key="beta", momentum=0.9,
+                 running_mean=None, running_var=None):
         self.params, self.gamma_key, self.beta_key = params, gamma_key, beta_key
         self.momentum = momentum
-        self.running_mean = None
-        self.running_var = None
+        self.running_mean = running_mean
+        self.running_var = running_var
         self.grads = {}
-        self._cache = None
+        # what backward needs, as the book names it
+        self.batch_size = None
+        self.xc = None
+        self.xn = None
+        self.std = None
 
     def forward(self, x, train_flg=True):
         x = _matrix(x, "BatchNormalization.forward")
@@ -403,29 +422,34 @@ class BatchNormalization:
             self.running_mean = Matrix.zeros(1, x.shape[1])
             self.running_var = Matrix.zeros(1, x.shape[1])
         if train_flg:
-            n = x.shape[0]
-            mu = x.sum(axis=0) / n
+            mu = x.mean(axis=0)
             xc = x - mu
-            var = (xc ** 2).sum(axis=0) / n
-            std = (var + self.EPS) ** 0.5
+            var = (xc ** 2).mean(axis=0)
+            std = sqrt(var + self.EPS)
             xn = xc / std
-            self._cache = (xc, xn, std)
-            m = self.momentum
-            self.running_mean = m * self.running_mean + (1 - m) * mu
-            self.running_var = m * self.running_var + (1 - m) * var
+            self.batch_size = x.shape[0]
+            self.xc, self.xn, self.std = xc, xn, std
+            self.running_mean = self.momentum * self.running_mean + (1 - self.momentum) * mu
+            self.running_var = self.momentum * self.running_var + (1 - self.momentum) * var
         else:
-            xn = (x - self.running_mean) / (self.running_var + self.EPS) ** 0.5
+            xc = x - self.running_mean
+            xn = xc / sqrt(self.running_var + self.EPS)
         return gamma * xn + beta
 
     def backward(self, dout):
-        if self._cache is None:
+        if self.xn is None:
             raise ValueError("BatchNormalization.backward: call forward(x, train_flg=True) first")
-        xc, xn, std = self._cache
-        dout = _same_shape(dout, xn._rows, "BatchNormalization.backward")
-        n = dout.shape[0]
+        dout = _same_shape(dout, self.xn, "BatchNormalization.backward")
         gamma = self.params[self.gamma_key]
-        self.grads[self.beta_key] = dout.sum(axis=0)
-        self.grads[self.gamma_key] = (xn * dout).sum(axis=0)
+        dbeta = dout.sum(axis=0)
+        dgamma = (self.xn * dout).sum(axis=0)
         dxn = gamma * dout
-        dxc = dxn / std - xc * (dxn * xc).sum(axis=0) / (std ** 3 * n)
-        return dxc - dxc.sum(axis=0) / n
+        dxc = dxn / self.std
+        dstd = -((dxn * self.xc) / (self.std * self.std)).sum(axis=0)
+        dvar = 0.5 * dstd / self.std
+        dxc += (2.0 / self.batch_size) * self.xc * dvar
+        dmu = dxc.sum(axis=0)
+        dx = dxc - dmu / self.batch_size
+        self.grads[self.gamma_key] = dgamma
+        self.grads[self.beta_key] = dbeta
+        return dx

@@ -32,6 +32,8 @@ Elements are ``int``, ``float`` or any other real number such as
 >>> a1.allclose([[0.3, 0.7, 1.1]])
 True
 """
+import math as _math
+
 from purenn import kernels
 from purenn.errors import ShapeError
 from purenn import rng as _rng
@@ -501,6 +503,58 @@ class Matrix:
     def __abs__(self):
         return Matrix._wrap([[abs(x) for x in row] for row in self._rows])
 
+    # ------------------------------------------- the door for hot loops
+
+    def map_rows(self, f, *others, **kw):
+        """Row by row: ``f(row, other_row, ...)`` -> a new row, for loops that
+        must run at the speed of plain lists.
+
+        ``f`` is given the i-th row of this matrix and of each of ``others``
+        (matrices of the same shape) as **lists**, and returns a new list of
+        the same length; with ``outputs=n`` it returns n such lists and
+        ``map_rows`` returns n matrices.
+
+        This is purenn's one door into a matrix's storage, and a narrow one:
+        the rows ``f`` sees are the matrices' own (no copy, that is the
+        point), so ``f`` must only read them and must return *new* lists;
+        and the elements of those lists are not checked one by one (only
+        their count is): ``f`` promises real numbers.  Elementwise code that
+        can be written as matrix expressions (``a * b + c``, ``where``,
+        ``map``) should be; this is for the few hot loops that cannot, such as
+        Adam's fused update (``purenn.optimizers``) and the activation
+        functions (``purenn.activations``).
+
+        >>> a, b = Matrix([[1, 2], [3, 4]]), Matrix([[10, 20], [30, 40]])
+        >>> a.map_rows(lambda x, y: [u + v for u, v in zip(x, y)], b)
+        Matrix([[11, 22], [33, 44]])
+        >>> a.map_rows(lambda x: ([-v for v in x], [v * v for v in x]), outputs=2)
+        (Matrix([[-1, -2], [-3, -4]]), Matrix([[1, 4], [9, 16]]))
+        """
+        outputs = kw.pop("outputs", 1)
+        if kw:
+            raise TypeError("map_rows: unexpected arguments %s" % sorted(kw))
+        if type(outputs) is not int or outputs < 1:
+            raise ValueError("map_rows: outputs must be an int >= 1, got %r" % (outputs,))
+        for other in others:
+            if not isinstance(other, Matrix):
+                raise TypeError("map_rows: expected matrices, got %s" % type(other).__name__)
+            if other._shape != self._shape:
+                raise ShapeError("map_rows: %s and %s: shapes must be equal"
+                                 % (_fmt(self._shape), _fmt(other._shape)))
+        width = self._shape[1]
+        if others:
+            results = list(map(f, self._rows, *[o._rows for o in others]))
+        else:
+            results = list(map(f, self._rows))
+        if outputs == 1:
+            return Matrix._wrap(_rows_checked(results, width))
+        for r, rows in enumerate(results):
+            if type(rows) is not tuple or len(rows) != outputs:
+                raise TypeError("map_rows: f must return %d rows (a tuple) with outputs=%d; "
+                                "row %d gave %r" % (outputs, outputs, r, type(rows).__name__))
+        return tuple(Matrix._wrap(_rows_checked([rows[k] for rows in results], width))
+                     for k in range(outputs))
+
     # ------------------------------------------------------------ reductions
 
     def sum(self, axis=None):
@@ -520,6 +574,21 @@ class Matrix:
         if axis == 0:
             return Matrix._wrap([[sum(col) for col in zip(*self._rows)]])
         return Matrix._wrap([[sum(row)] for row in self._rows])
+
+    def mean(self, axis=None):
+        """The mean of all elements (a number), of each column (``axis=0``,
+        (1, M)) or of each row (``axis=1``, (N, 1)): ``sum / count``, as
+        ``np.mean`` (with ``keepdims=True`` for an axis).
+
+        >>> m = Matrix([[1.0, 2.0], [3.0, 6.0]])
+        >>> m.mean(), m.mean(axis=0), m.mean(axis=1)
+        (3.0, Matrix([[2.0, 4.0]]), Matrix([[1.5], [4.5]]))
+        """
+        axis = _axis(axis, "mean")
+        n, m = self._shape
+        if axis is None:
+            return self.sum() / (n * m)
+        return self.sum(axis) / (n if axis == 0 else m)
 
     def max(self, axis=None):
         """Largest element overall (a number), per column (``axis=0``, (1, M))
@@ -606,6 +675,18 @@ class Matrix:
 
 
 # ---------------------------------------------------------------- helpers
+
+def _rows_checked(rows, width):
+    """The rows ``map_rows``'s function returned: lists of ``width`` elements."""
+    for r, row in enumerate(rows):
+        if type(row) is not list or len(row) != width:
+            raise ValueError("map_rows: row %d of the result is %s of %s elements; every row "
+                             "must be a new list of %d" % (r, type(row).__name__,
+                                                           len(row) if type(row) is list else "?",
+                                                           width))
+    return rows
+
+
 
 def _fmt(shape):
     return "(%d, %d)" % shape
@@ -743,3 +824,32 @@ def dot(a, b):
     (1, 3)
     """
     return _matmul(as_matrix(a, "dot: the left operand"), as_matrix(b, "dot: the right operand"))
+
+
+# ------------------------------------------------- elementwise math (np.sqrt)
+
+def sqrt(x):
+    """The square root of every element, as ``np.sqrt``: correctly rounded
+    (``math.sqrt``), so ``sqrt(h) + 1e-7`` is the book's number to the bit.
+
+    A negative element has no real square root: a ``ValueError`` naming it
+    (numpy gives nan and a warning).
+
+    >>> sqrt(Matrix([[4.0, 2.0]]))
+    Matrix([[2.0, 1.4142135623730951]])
+    >>> sqrt(Matrix([[1.0, -1.0]]))
+    Traceback (most recent call last):
+        ...
+    ValueError: sqrt: element [0][1] is -1.0; a negative number has no real square root
+    """
+    m = as_matrix(x, "sqrt: x")
+    root = _math.sqrt
+    try:
+        return Matrix._wrap([[root(v) for v in row] for row in m._rows])
+    except ValueError:
+        for i, row in enumerate(m._rows):
+            for j, v in enumerate(row):
+                if v < 0:
+                    raise ValueError("sqrt: element [%d][%d] is %r; a negative number has "
+                                     "no real square root" % (i, j, v))
+        raise

@@ -36,6 +36,28 @@ def test_adam_first_step_moves_each_weight_by_about_lr():
     assert params["W"].allclose([[0.999, 1.001]], rel_tol=1e-6)
 
 
+# W = 1 and g = 1 at both steps; the numbers are the book's update rules by
+# hand (and what the book's common/optimizer.py gives, bit for bit: see
+# tests/test_book_code.py)
+BOOK_STEPS = [
+    (SGD, {"lr": 0.1}, [0.9, 0.8]),                              # W - lr g
+    (Momentum, {"lr": 0.1}, [0.9, 0.71]),                        # v = -0.1, then -0.19
+    (Nesterov, {"lr": 0.1}, [0.81, 0.5390000000000001]),         # 1 - 1.9 lr; 0.81 - 0.81 * 0.1 - 0.19
+    (AdaGrad, {"lr": 0.1}, [0.900000009999999, 0.8292893368813439]),  # h = 1, 2
+    (RMSprop, {"lr": 0.1}, [9.999990004949666e-07, -0.7088797024971285]),  # h = 0.01, 0.0199
+    (Adam, {"lr": 0.001}, [0.9990000031622677, 0.9980000053988899]),  # about lr a step
+]
+
+
+@pytest.mark.parametrize("cls,kw,expected", BOOK_STEPS, ids=[c.__name__ for c, _, _ in BOOK_STEPS])
+def test_each_optimizer_takes_the_books_first_two_steps(cls, kw, expected):
+    params = {"W": Matrix([[1.0]])}
+    optimizer = cls(**kw)
+    for want in expected:
+        optimizer.update(params, {"W": Matrix([[1.0]])})
+        assert params["W"][0, 0] == want
+
+
 def test_update_rebinds_and_leaves_old_matrices_alone():
     W = Matrix([[1.0]])
     params = {"W": W}

@@ -39,7 +39,7 @@ defaults            ``Matrix`` (N, 784) floats  ``list`` of N ints 0..9
 (1.0, 0.32941176470588235)
 >>> x, t = load_digits(kind="train", one_hot_label=True)
 >>> x.shape, t.shape, t[0]
-((3823, 64), (3823, 10), (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+((3823, 64), (3823, 10), Matrix([[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]))
 
 The data files and their licenses: ``purenn/data/NOTICE`` (MNIST: Y. LeCun and
 C. Cortes, CC BY-SA 3.0; optdigits: E. Alpaydin and C. Kaynak, CC BY 4.0).
@@ -241,8 +241,8 @@ def load_mnist(normalize=True, flatten=True, one_hot_label=False, kind="test", p
     (see ``find_mnist``); the test set is found inside purenn without it.
 
     >>> x, t = load_mnist(normalize=False, flatten=False, one_hot_label=True)
-    >>> len(x), x[0].shape, x[0][7][6:10], t.shape, t.argmax(axis=1)[:3]
-    (10000, (28, 28), (84, 185, 159, 151), (10000, 10), [7, 2, 1])
+    >>> len(x), x[0].shape, x[0][7, 6:10], t.shape, t.argmax(axis=1)[:3]
+    (10000, (28, 28), Matrix([[84, 185, 159, 151]]), (10000, 10), [7, 2, 1])
     """
     images_path, labels_path = find_mnist(kind, path)
     dims, pixels = read_idx(images_path, ndim=3)
@@ -273,8 +273,8 @@ def load_digits(normalize=True, flatten=True, one_hot_label=False, kind="test"):
     ``one_hot_label`` a ``Matrix`` (N, 10).
 
     >>> x, t = load_digits(normalize=False)
-    >>> x.shape, t[:5], x[0][:8]
-    ((1797, 64), [0, 1, 2, 3, 4], (0, 0, 5, 13, 9, 1, 0, 0))
+    >>> x.shape, t[:5], x[0][0, :8]
+    ((1797, 64), [0, 1, 2, 3, 4], Matrix([[0, 0, 5, 13, 9, 1, 0, 0]]))
     """
     if kind not in DIGITS_FILES:
         raise ValueError("load_digits: kind must be 'train' or 'test', got %r" % (kind,))

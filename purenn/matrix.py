@@ -39,10 +39,22 @@ from purenn.errors import ShapeError
 from purenn import rng as _rng
 
 try:
-    from operator import add, sub, mul, truediv, pow as _pow
+    from operator import add, sub, mul, truediv, pow as _pow, lt, le, gt, ge
 except ImportError:  # MicroPython builds without the operator module
     def add(a, b):
         return a + b
+
+    def lt(a, b):
+        return a < b
+
+    def le(a, b):
+        return a <= b
+
+    def gt(a, b):
+        return a > b
+
+    def ge(a, b):
+        return a >= b
 
     def sub(a, b):
         return a - b
@@ -117,7 +129,8 @@ def _axis(axis, op):
     raise ValueError("%s: axis must be None, 0 or 1 (or -2, -1), got %r" % (op, axis))
 
 
-_SYMBOL = {add: "+", sub: "-", mul: "*", truediv: "/", _pow: "**"}
+_SYMBOL = {add: "+", sub: "-", mul: "*", truediv: "/", _pow: "**",
+           lt: "<", le: "<=", gt: ">", ge: ">="}
 
 
 class Matrix:
@@ -250,8 +263,20 @@ class Matrix:
     def randn(cls, *shape, **kw):
         """Gaussian random numbers (``mean`` 0.0, ``std`` 1.0 by default).
 
-        ``randn(784, 50, std=0.01, seed=0)``: like ``np.random.randn`` but seeded
-        by purenn's own generator (see ``uniform``).
+        ``randn(784, 50, std=0.01, seed=0)``: like ``np.random.randn`` but from
+        purenn's own generator (see ``uniform``).
+
+        **Without a seed the numbers are the same in every new interpreter**:
+        purenn's shared generator starts from seed 0 when purenn is imported
+        (numpy's ``np.random.randn`` starts from fresh entropy and differs
+        each run).  That is on purpose: an example, a lesson or a test gives
+        the same numbers on every machine and every Python.  For other numbers
+        pass ``seed=``, or reseed the shared generator with
+        ``purenn.rng.seed(n)`` (e.g. ``seed(int(time.time()))`` for a new run
+        each time; print n to repeat it).
+
+        >>> Matrix.randn(1, 3, seed=7) == Matrix.randn(1, 3, seed=7)
+        True
         """
         mean, std = kw.pop("mean", 0.0), kw.pop("std", 1.0)
         gen = _rng.generator(kw.pop("seed", None))
@@ -275,16 +300,24 @@ class Matrix:
         return self._shape[0]
 
     def __iter__(self):
-        """Iterate over the rows, each a tuple."""
+        """Iterate over the rows, each a (1, M) Matrix (as ``m[i]``)."""
         for r in self._rows:
-            yield tuple(r)
+            yield Matrix._wrap([r])
+
+    def __setitem__(self, key, value):
+        raise TypeError("Matrix is immutable: m[%r] = ... cannot change it; make a new matrix, "
+                        "e.g. m.with_element(i, j, value), or change m.tolist() and build "
+                        "Matrix(rows) from it" % (key,))
 
     def _row_index(self, i):
         n = self._shape[0]
         if not _is_int(i):
             raise TypeError("Matrix index: row index must be an int or slice, got %r" % (i,))
         if not -n <= i < n:
-            raise IndexError("Matrix index: row %d is out of range for shape %s" % (i, self._shape))
+            hint = ("; m[i] of a matrix is a (1, M) row: its elements are row[0, j]"
+                    if n == 1 else "")
+            raise IndexError("Matrix index: row %d is out of range for shape %s%s"
+                             % (i, self._shape, hint))
         return i % n
 
     def _col_index(self, j):
@@ -307,12 +340,16 @@ class Matrix:
         return picked
 
     def __getitem__(self, key):
-        """``m[i, j]`` an element; ``m[i]`` row i as a tuple; ``m[a:b]``, ``m[[3, 1]]``,
-        ``m[:, j]`` and ``m[a:b, c:d]`` new matrices.
+        """``m[i, j]`` an element; ``m[i]`` row i as a (1, M) Matrix; ``m[a:b]``,
+        ``m[[3, 1]]``, ``m[:, j]`` and ``m[a:b, c:d]`` new matrices.
+
+        A row is a (1, M) Matrix, not a tuple, so that the book's
+        ``img = x_train[0]; img.reshape(28, 28)`` works (numpy gives a 1-D
+        array of shape (784,) there; a Matrix is always 2-D: (1, 784)).
 
         >>> m = Matrix([[1, 2, 3], [4, 5, 6]])
-        >>> m[1, 2], m[0], m[-1]
-        (6, (1, 2, 3), (4, 5, 6))
+        >>> m[1, 2], m[0], m[-1].shape
+        (6, Matrix([[1, 2, 3]]), (1, 3))
         >>> m[:, 1]
         Matrix([[2], [5]])
         """
@@ -324,9 +361,10 @@ class Matrix:
             rk, ck = key, None
         rows = self._select(rk, self._shape[0], self._row_index)
         if ck is None:
+            # rows are shared, not copied: no matrix ever changes them
             if rows is None:
-                return tuple(self._rows[self._row_index(rk)])
-            return Matrix._wrap([list(self._rows[i]) for i in rows])
+                return Matrix._wrap([self._rows[self._row_index(rk)]])
+            return Matrix._wrap([self._rows[i] for i in rows])
         cols = self._select(ck, self._shape[1], self._col_index)
         if rows is None and cols is None:
             return self._rows[self._row_index(rk)][self._col_index(ck)]
@@ -335,6 +373,23 @@ class Matrix:
         if cols is None:
             cols = [self._col_index(ck)]
         return Matrix._wrap([[self._rows[i][j] for j in cols] for i in rows])
+
+    def with_element(self, i, j, value):
+        """A new matrix equal to this one but for element [i, j], which is
+        ``value`` (what ``m[i, j] = value`` would do, were matrices mutable).
+        The other rows are shared, not copied: a nudge costs one row.
+
+        >>> Matrix([[1, 2], [3, 4]]).with_element(0, 1, 9)
+        Matrix([[1, 9], [3, 4]])
+        """
+        i, j = self._row_index(i), self._col_index(j)
+        if not _is_number(value):
+            raise TypeError("with_element: value must be a real number, got %r" % (value,))
+        rows = list(self._rows)
+        row = list(rows[i])
+        row[j] = value
+        rows[i] = row
+        return Matrix._wrap(rows)
 
     @property
     def T(self):
@@ -557,7 +612,7 @@ class Matrix:
 
     # ------------------------------------------------------------ reductions
 
-    def sum(self, axis=None):
+    def sum(self, axis=None, out=None):
         """Sum of all elements (a number), of each column (``axis=0``, shape
         (1, M)) or of each row (``axis=1``, shape (N, 1)).
 
@@ -568,6 +623,7 @@ class Matrix:
         >>> m.sum(), m.sum(axis=0), m.sum(axis=1)
         (10, Matrix([[4, 6]]), Matrix([[3], [7]]))
         """
+        _no_out(out, "sum")
         axis = _axis(axis, "sum")
         if axis is None:
             return sum(sum(row) for row in self._rows)
@@ -575,7 +631,7 @@ class Matrix:
             return Matrix._wrap([[sum(col) for col in zip(*self._rows)]])
         return Matrix._wrap([[sum(row)] for row in self._rows])
 
-    def mean(self, axis=None):
+    def mean(self, axis=None, out=None):
         """The mean of all elements (a number), of each column (``axis=0``,
         (1, M)) or of each row (``axis=1``, (N, 1)): ``sum / count``, as
         ``np.mean`` (with ``keepdims=True`` for an axis).
@@ -584,13 +640,14 @@ class Matrix:
         >>> m.mean(), m.mean(axis=0), m.mean(axis=1)
         (3.0, Matrix([[2.0, 4.0]]), Matrix([[1.5], [4.5]]))
         """
+        _no_out(out, "mean")
         axis = _axis(axis, "mean")
         n, m = self._shape
         if axis is None:
             return self.sum() / (n * m)
         return self.sum(axis) / (n if axis == 0 else m)
 
-    def max(self, axis=None):
+    def max(self, axis=None, out=None):
         """Largest element overall (a number), per column (``axis=0``, (1, M))
         or per row (``axis=1``, (N, 1)).  A nan anywhere in the group makes the
         maximum nan (as in numpy), whatever its position.
@@ -598,6 +655,7 @@ class Matrix:
         >>> Matrix([[1, 5], [7, 2]]).max(axis=1)
         Matrix([[5], [7]])
         """
+        _no_out(out, "max")
         axis = _axis(axis, "max")
         if axis is None:
             return _max([_max(row) for row in self._rows])
@@ -605,7 +663,32 @@ class Matrix:
             return Matrix._wrap([[_max(list(col)) for col in zip(*self._rows)]])
         return Matrix._wrap([[_max(row)] for row in self._rows])
 
-    def argmax(self, axis=None):
+    def min(self, axis=None, out=None):
+        """Smallest element overall (a number), per column (``axis=0``) or per
+        row (``axis=1``); a nan in the group makes it nan, as ``max``.
+
+        >>> Matrix([[1, 5], [7, 2]]).min(), Matrix([[1, 5], [7, 2]]).min(axis=0)
+        (1, Matrix([[1, 2]]))
+        """
+        _no_out(out, "min")
+        axis = _axis(axis, "min")
+        if axis is None:
+            return _min([_min(row) for row in self._rows])
+        if axis == 0:
+            return Matrix._wrap([[_min(list(col)) for col in zip(*self._rows)]])
+        return Matrix._wrap([[_min(row)] for row in self._rows])
+
+    def argmin(self, axis=None, out=None):
+        """Index of the smallest element (first one on ties; see ``argmax``)."""
+        _no_out(out, "argmin")
+        axis = _axis(axis, "argmin")
+        if axis is None:
+            return _argmin(self._flat())
+        if axis == 0:
+            return [_argmin(list(col)) for col in zip(*self._rows)]
+        return [_argmin(row) for row in self._rows]
+
+    def argmax(self, axis=None, out=None):
         """Index of the largest element (first one on ties).
 
         ``axis=None``: the flat index ``i * columns + j`` (as numpy);
@@ -617,6 +700,7 @@ class Matrix:
         >>> Matrix([[0.1, 0.8, 0.1], [0.3, 0.1, 0.6]]).argmax(axis=1)
         [1, 2]
         """
+        _no_out(out, "argmax")
         axis = _axis(axis, "argmax")
         if axis is None:
             flat = [x for row in self._rows for x in row]
@@ -624,6 +708,107 @@ class Matrix:
         if axis == 0:
             return [_argmax(list(col)) for col in zip(*self._rows)]
         return [_argmax(row) for row in self._rows]
+
+    # -------------------------------------------------------- numpy habits
+    # The names the book's chapters 3-6 call on arrays, with numpy's meaning
+    # where a 2-D, immutable matrix of Python numbers can have it (docs/numpy.md).
+
+    @property
+    def size(self):
+        """The number of elements, ``rows * columns`` (numpy's ``a.size``)."""
+        return self._shape[0] * self._shape[1]
+
+    @property
+    def ndim(self):
+        """Always 2: a Matrix is 2-D (a vector is a (1, n) row)."""
+        return 2
+
+    def reshape(self, *shape):
+        """The same elements, row by row, in a new shape: ``m.reshape(28, 28)``
+        or ``m.reshape((28, 28))``; one size may be ``-1`` (worked out).
+
+        >>> img = Matrix([list(range(6))])           # a (1, 6) row
+        >>> img.reshape(2, 3)
+        Matrix([[0, 1, 2], [3, 4, 5]])
+        >>> img.reshape(-1, 2).shape
+        (3, 2)
+        """
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        if len(shape) != 2 or not all(_is_int(n) for n in shape):
+            raise TypeError("reshape: give rows, cols (ints; one may be -1), got %r" % (shape,))
+        rows, cols = shape
+        size = self.size
+        if rows == -1 and cols > 0 and size % cols == 0:
+            rows = size // cols
+        elif cols == -1 and rows > 0 and size % rows == 0:
+            cols = size // rows
+        if rows < 1 or cols < 1 or rows * cols != size:
+            raise ShapeError("reshape: %s has %d elements, which do not fill (%d, %d)"
+                             % (_fmt(self._shape), size, shape[0], shape[1]))
+        flat = self._flat()
+        return Matrix._wrap([flat[r * cols:(r + 1) * cols] for r in range(rows)])
+
+    def flatten(self):
+        """All elements, row by row, as one (1, size) row (numpy gives 1-D).
+
+        >>> Matrix([[1, 2], [3, 4]]).flatten()
+        Matrix([[1, 2, 3, 4]])
+        """
+        return Matrix._wrap([self._flat()])
+
+    def _flat(self):
+        if self._shape[0] == 1:
+            return list(self._rows[0])
+        return [x for row in self._rows for x in row]
+
+    def copy(self):
+        """The matrix itself: it never changes, so it is its own copy."""
+        return self
+
+    def __array__(self, dtype=None, copy=None):
+        """``np.array(m)`` gives the (N, M) array (numpy calls this; purenn never does)."""
+        import numpy  # portable: import -- only numpy itself calls __array__
+        return numpy.array(self.tolist(), dtype=dtype)
+
+    def __lt__(self, other):
+        """Elementwise ``a < b`` with broadcasting: a Matrix of ``True``/``False``
+        (a mask, as numpy's), so ``(m > 0).sum()`` counts and ``x * mask``
+        keeps what is True.  ``==`` stays the comparison of whole matrices.
+
+        >>> m = Matrix([[-1.0, 0.0, 2.0]])
+        >>> m > 0
+        Matrix([[False, False, True]])
+        >>> (m <= 0).sum(), m * (m > 0)
+        (2, Matrix([[-0.0, 0.0, 2.0]]))
+        """
+        return self._elementwise(other, lt, "less")
+
+    def __le__(self, other):
+        return self._elementwise(other, le, "less-equal")
+
+    def __gt__(self, other):
+        return self._elementwise(other, gt, "greater")
+
+    def __ge__(self, other):
+        return self._elementwise(other, ge, "greater-equal")
+
+    def __bool__(self):
+        """As numpy: a (1, 1) matrix is true when its element is; any other is
+        ambiguous (which element?), a ``ValueError``, so that ``min(rows)``
+        or ``if m > 0:`` cannot quietly give a wrong answer."""
+        if self._shape == (1, 1):
+            return bool(self._rows[0][0])
+        raise ValueError("the truth value of a %s Matrix is ambiguous: compare whole matrices "
+                         "with ==, count a mask with (m > 0).sum(), or test elements with "
+                         "any(m.flatten().tolist()[0])" % _fmt(self._shape))
+
+    def __getattr__(self, name):
+        # called only for names a Matrix does not have: numpy's get a hint
+        way = _NUMPY_WAYS.get(name)
+        if way is None:
+            raise AttributeError("'Matrix' object has no attribute %r" % (name,))
+        raise AttributeError("Matrix has no %r: %s" % (name, way))
 
     # ------------------------------------------------------------- comparing
 
@@ -723,6 +908,66 @@ def _argmax(values):
         elif v != v:
             return i
     return best_i
+
+
+def _argmin(values):
+    """Index of the first smallest value; a nan wins (the first nan), as in numpy."""
+    best, best_i = values[0], 0
+    if best != best:
+        return 0
+    for i, v in enumerate(values):
+        if v < best:
+            best, best_i = v, i
+        elif v != v:
+            return i
+    return best_i
+
+
+def _min(values):
+    return values[_argmin(values)]
+
+
+def _no_out(out, op):
+    """numpy's ``np.sum(m)`` calls ``m.sum(axis=None, out=None)``: ``out`` must
+    stay None (a Matrix is never written into)."""
+    if out is not None:
+        raise TypeError("%s: out= is not supported: a Matrix is immutable, use the result"
+                        % op)
+
+
+# numpy names a Matrix does not have, and what to do instead (Matrix.__getattr__)
+_NUMPY_WAYS = {
+    "astype": "purenn matrices hold Python numbers; use m.map(float) (or m.map(int))",
+    "dtype": "elements are Python numbers (int, float, Fraction), there is no dtype; "
+             "m.map(float) makes them floats",
+    "ravel": "use m.flatten(), a (1, size) row",
+    "squeeze": "a Matrix is always 2-D; use m.flatten() for one row, or m.tolist()",
+    "item": "use m[0, 0] (or m[i, j])",
+    "fill": "a Matrix is immutable; use Matrix.full(m.shape, value=v)",
+    "resize": "a Matrix is immutable; use m.reshape(rows, cols)",
+    "sort": "a Matrix is immutable; use sorted(m.flatten().tolist()[0])",
+    "argsort": "use sorted(range(m.size), key=m.flatten().tolist()[0].__getitem__)",
+    "clip": "use m.map(lambda v: min(max(v, low), high))",
+    "std": "use ((m - m.mean()) ** 2).mean() ** 0.5",
+    "var": "use ((m - m.mean()) ** 2).mean()",
+    "prod": "use math.prod(m.flatten().tolist()[0]) (or a loop)",
+    "cumsum": "use itertools.accumulate(m.flatten().tolist()[0])",
+    "any": "use any(m.flatten().tolist()[0])",
+    "all": "use all(m.flatten().tolist()[0])",
+    "nonzero": "use [(i, j) for i, row in enumerate(m.tolist()) for j, v in enumerate(row) if v]",
+    "round": "use m.map(round) (or m.map(lambda v: round(v, 3)))",
+    "swapaxes": "use m.T",
+    "diagonal": "use [m[i, i] for i in range(min(m.shape))]",
+    "trace": "use sum(m[i, i] for i in range(min(m.shape)))",
+    "flat": "use m.flatten() (a (1, size) row) or m.tolist()",
+    "nbytes": "a Matrix holds Python objects, not a buffer of bytes",
+    "itemsize": "a Matrix holds Python objects, not a buffer of bytes",
+    "strides": "a Matrix holds Python objects, not a buffer of bytes",
+    "data": "a Matrix holds Python objects, not a buffer of bytes; use m.tolist()",
+    "real": "elements are real numbers already",
+    "imag": "elements are real numbers: there is no imaginary part",
+    "conj": "elements are real numbers: the conjugate is m itself",
+}
 
 
 def _max(values):
@@ -853,3 +1098,43 @@ def sqrt(x):
                     raise ValueError("sqrt: element [%d][%d] is %r; a negative number has "
                                      "no real square root" % (i, j, v))
         raise
+
+
+# ------------------------------------------------------ where (np.where)
+
+def where(condition, x, y):
+    """Elementwise ``x if condition else y``, as ``np.where``: ``condition`` a
+    Matrix (a mask such as ``m > 0``), ``x`` and ``y`` matrices or numbers;
+    shapes broadcast as in ``+``.  The ReLU layer's backward is
+    ``where(mask, 0.0, dout)``: no gradient where the input was <= 0.
+
+    >>> m = Matrix([[-1.0, 2.0], [3.0, -4.0]])
+    >>> where(m > 0, m, 0.0)
+    Matrix([[0.0, 2.0], [3.0, 0.0]])
+    """
+    c = as_matrix(condition, "where: condition")
+    shape = c._shape
+    operands = []
+    for v, what in ((x, "x"), (y, "y")):
+        if _is_number(v):
+            operands.append(v)
+            continue
+        m = as_matrix(v, "where: " + what)
+        (n1, m1), (n2, m2) = shape, m._shape
+        if (n1 != n2 and 1 not in (n1, n2)) or (m1 != m2 and 1 not in (m1, m2)):
+            raise ShapeError("where: condition %s and %s %s: each dimension must be equal "
+                             "or 1 (broadcasting)" % (_fmt(c._shape), what, _fmt(m._shape)))
+        shape = (max(n1, n2), max(m1, m2))
+        operands.append(m)
+    crows = _stretch(c._rows, c._shape, shape)
+    a, b = [v if _is_number(v) else _stretch(v._rows, v._shape, shape) for v in operands]
+    if _is_number(a) and _is_number(b):
+        rows = [[a if k else b for k in cr] for cr in crows]
+    elif _is_number(a):
+        rows = [[a if k else v for k, v in zip(cr, br)] for cr, br in zip(crows, b)]
+    elif _is_number(b):
+        rows = [[v if k else b for k, v in zip(cr, ar)] for cr, ar in zip(crows, a)]
+    else:
+        rows = [[u if k else v for k, u, v in zip(cr, ar, br)]
+                for cr, ar, br in zip(crows, a, b)]
+    return Matrix._wrap(rows)

@@ -41,6 +41,7 @@ to the loss, and so ``lambda * W`` to each weight's gradient.
 True
 """
 import math
+from collections import OrderedDict
 
 from purenn.errors import ShapeError
 from purenn.layers import (Affine, Relu, Sigmoid, Tanh, SoftmaxWithLoss, Dropout,
@@ -120,22 +121,33 @@ class MultiLayerNet:
             self.params["W%d" % i] = Matrix.randn(sizes[i - 1], sizes[i], std=std, seed=gen)
             self.params["b%d" % i] = Matrix.zeros(1, sizes[i])
 
-        # the layers, in order; the hidden ones are Affine [BatchNorm] activation [Dropout]
+        # the layers, in order, named as the book's MultiLayerNetExtend names
+        # them; each hidden one is Affine [BatchNorm] activation [Dropout]
+        self.input_size, self.output_size = input_size, output_size
+        self.hidden_size_list = list(hidden_size_list)
+        self.hidden_layer_num = len(self.hidden_size_list)
+        self.use_dropout, self.use_batchnorm = use_dropout, use_batchnorm
         drop_gen = _rng.Random(seed + 1)  # the masks get a stream of their own
-        self.layers = []
+        self.layers = OrderedDict()
         for i in range(1, len(sizes) - 1):
-            self.layers.append(Affine(self.params, "W%d" % i, "b%d" % i))
+            self.layers["Affine%d" % i] = Affine(self.params, "W%d" % i, "b%d" % i)
             if use_batchnorm:
                 self.params["gamma%d" % i] = Matrix.ones(1, sizes[i])
                 self.params["beta%d" % i] = Matrix.zeros(1, sizes[i])
-                self.layers.append(BatchNormalization(self.params, "gamma%d" % i, "beta%d" % i))
-            self.layers.append(ACTIVATION_LAYERS[activation]())
+                self.layers["BatchNorm%d" % i] = BatchNormalization(
+                    self.params, "gamma%d" % i, "beta%d" % i)
+            self.layers[self._activation_name(activation, i)] = ACTIVATION_LAYERS[activation]()
             if use_dropout:
-                self.layers.append(Dropout(dropout_ratio, seed=drop_gen))
+                self.layers["Dropout%d" % i] = Dropout(dropout_ratio, seed=drop_gen)
         last = len(sizes) - 1
-        self.layers.append(Affine(self.params, "W%d" % last, "b%d" % last))
+        self.layers["Affine%d" % last] = Affine(self.params, "W%d" % last, "b%d" % last)
         self.last_layer = SoftmaxWithLoss()
         self.notes = {}
+
+    @staticmethod
+    def _activation_name(activation, i):
+        """The book's key of the i-th activation layer in ``layers``."""
+        return "Activation_function%d" % i
 
     def __repr__(self):
         return "MultiLayerNet(%s, %s)" % ("-".join(str(s) for s in self.sizes),
@@ -153,7 +165,7 @@ class MultiLayerNet:
             raise ShapeError("MultiLayerNet.predict: x %s for a network with %d inputs: "
                              "x must have %d columns" % (_fmt(x.shape), self.sizes[0],
                                                          self.sizes[0]))
-        for layer in self.layers:
+        for layer in self.layers.values():
             if isinstance(layer, (Dropout, BatchNormalization)):
                 x = layer.forward(x, train_flg)
             else:
@@ -204,11 +216,12 @@ class MultiLayerNet:
         the keys of ``params``."""
         self.loss(x, t, train_flg=True)
         dout = self.last_layer.backward(1)
-        for layer in reversed(self.layers[1:]):
+        layers = list(self.layers.values())
+        for layer in reversed(layers[1:]):
             dout = layer.backward(dout)
-        self.layers[0].backward(dout, need_dx=False)  # the input itself is not learnt
+        layers[0].backward(dout, need_dx=False)  # the input itself is not learnt
         grads = {}
-        for layer in self.layers:
+        for layer in layers:
             grads.update(getattr(layer, "grads", {}))
         lam = self.weight_decay_lambda
         if lam:
@@ -226,12 +239,10 @@ class MultiLayerNet:
                              "at every forward pass; check gradients without dropout")
         if self.config["use_batchnorm"]:
             # training-mode batchnorm also moves its running averages; keep them
-            saved = [(layer.running_mean, layer.running_var) for layer in self.layers
-                     if isinstance(layer, BatchNormalization)]
+            saved = [(layer.running_mean, layer.running_var) for layer in self._batchnorms()]
         grads = numerical_gradient_params(lambda: self.loss(x, t, train_flg=True), self.params, h)
         if self.config["use_batchnorm"]:
-            bns = [layer for layer in self.layers if isinstance(layer, BatchNormalization)]
-            for layer, (mean, var) in zip(bns, saved):
+            for layer, (mean, var) in zip(self._batchnorms(), saved):
                 layer.running_mean, layer.running_var = mean, var
         return grads
 
@@ -287,21 +298,36 @@ class MultiLayerNet:
         return net
 
     def _batchnorms(self):
-        return [layer for layer in self.layers if isinstance(layer, BatchNormalization)]
+        return [layer for layer in self.layers.values() if isinstance(layer, BatchNormalization)]
 
 
 class TwoLayerNet(MultiLayerNet):
     """The book's chapter-5 network: Affine -> Relu -> Affine -> SoftmaxWithLoss,
-    weights Gaussian with std ``weight_init_std`` (0.01).
+    weights Gaussian with std ``weight_init_std`` (0.01).  Its layers are named
+    as the book's ``ch05/two_layer_net.py`` names them, and ``lastLayer`` is
+    the book's name of ``last_layer``.
 
     >>> net = TwoLayerNet(input_size=784, hidden_size=50, output_size=10)
     >>> net.params["W1"].shape, net.params["W2"].shape
     ((784, 50), (50, 10))
+    >>> list(net.layers), net.layers["Affine1"].W is net.params["W1"]
+    (['Affine1', 'Relu1', 'Affine2'], True)
+    >>> net.lastLayer is net.last_layer
+    True
     """
 
     def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01, seed=0):
         MultiLayerNet.__init__(self, input_size, [hidden_size], output_size,
                                activation="relu", weight_init_std=weight_init_std, seed=seed)
+
+    @staticmethod
+    def _activation_name(activation, i):
+        return "Relu%d" % i
+
+    @property
+    def lastLayer(self):
+        """The book's name (``ch05/two_layer_net.py``) of ``last_layer``."""
+        return self.last_layer
 
 
 def max_abs_difference(grads_a, grads_b):
@@ -328,7 +354,7 @@ def relu_inputs(net, x):
     """Every value that enters a ReLU layer of ``net`` on the batch ``x``
     (training mode, as ``gradient`` runs), as one flat list."""
     values = []
-    for layer in net.layers:
+    for layer in net.layers.values():
         if isinstance(layer, Relu):
             values.extend(v for row in x._rows for v in row)
         if isinstance(layer, BatchNormalization):

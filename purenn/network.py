@@ -150,7 +150,8 @@ class Network:
             scores = self.predict(x[start:start + batch_size])
             # a row of scores with a nan in it predicts nothing: never correct
             correct += sum(1 for p, t, row in zip(scores.argmax(axis=1),
-                                                  labels[start:start + batch_size], scores)
+                                                  labels[start:start + batch_size],
+                                                  scores.tolist())
                            if p == t and all(v == v for v in row))
         return correct / x.shape[0]
 

@@ -24,6 +24,7 @@ import re
 
 from purenn import activations
 from purenn.errors import DataError
+from purenn.matrix import Matrix
 from purenn.network import Layer, Network
 from purenn.pickles import load_book_weights
 from purenn.weights import load_params
@@ -194,6 +195,8 @@ def draw_digit(pixels, side=28):
     >>> print("\\n".join(draw_digit([0.0, 1.0, 1.0, 0.0], side=2)))
     @@
     """
+    if isinstance(pixels, Matrix):  # a row of a data set, x[i]: a (1, side * side) Matrix
+        pixels = pixels.flatten().tolist()[0]
     lines = []
     for r in range(0, side - 1, 2):
         top = pixels[r * side:(r + 1) * side]

@@ -17,6 +17,8 @@ weights, to the last bit, on the same Python.
 ...                   optimizer="adam", optimizer_param={"lr": 0.05}, verbose=False)
 >>> trainer.train()["test_acc"][-1]
 1.0
+>>> trainer.test_acc_list[-1], len(trainer.train_loss_list)     # the book's names
+(1.0, 240)
 """
 import math
 import sys
@@ -100,6 +102,10 @@ class Trainer:
         self.progress_out = progress_out
         self.history = {"train_loss": [], "epoch_loss": [], "train_acc": [], "test_acc": [],
                         "seconds": []}
+        # the book's names (common/trainer.py) for the same lists
+        self.train_loss_list = self.history["train_loss"]
+        self.train_acc_list = self.history["train_acc"]
+        self.test_acc_list = self.history["test_acc"]
         self._bar_width = 0
 
     def _streams(self):

@@ -231,7 +231,7 @@ def test_every_written_element_is_the_exact_product(pair):
     if n * m <= 16 and A.shape[1] <= 8:
         element_lines = e.lines[1:]
         assert len(element_lines) == n * m
-        for line, value in zip(element_lines, [v for row in C for v in row]):
+        for line, value in zip(element_lines, [v for row in C.tolist() for v in row]):
             assert line.rsplit(" = ", 1)[1] == str(value)   # exact: Fractions print exactly
 
 

@@ -84,7 +84,7 @@ def test_seeded_random_matrices_repeat_and_differ_by_seed():
     a = Matrix.uniform(3, 4, seed=7)
     assert a == Matrix.uniform(3, 4, seed=7)
     assert a != Matrix.uniform(3, 4, seed=8)
-    assert all(0.0 <= v < 1.0 for row in a for v in row)
+    assert all(0.0 <= v < 1.0 for row in a.tolist() for v in row)
     w = Matrix.uniform(50, 20, low=-2.0, high=3.0, seed=1)
     assert -2.0 <= w.max() < 3.0 and -2.0 <= -(-w).max()
     g = Matrix.randn(100, 100, std=2.0, mean=1.0, seed=3)
@@ -98,13 +98,13 @@ def test_seeded_random_matrices_repeat_and_differ_by_seed():
 def test_indexing_rows_elements_slices_and_columns():
     m = Matrix([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
     assert m[1, 2] == 6 and m[-1, -1] == 9
-    assert m[0] == (1, 2, 3)
+    assert m[0] == Matrix([[1, 2, 3]]) and m[0].shape == (1, 3)
     assert m[1:] == Matrix([[4, 5, 6], [7, 8, 9]])
     assert m[[2, 0]] == Matrix([[7, 8, 9], [1, 2, 3]])
     assert m[:, 0] == Matrix([[1], [4], [7]])
     assert m[[0, 2], 1] == Matrix([[2], [8]])
     assert m[0:2, 1:] == Matrix([[2, 3], [5, 6]])
-    assert [list(r) for r in m] == m.tolist()
+    assert [r.tolist()[0] for r in m] == m.tolist()
     assert len(m) == 3
 
 

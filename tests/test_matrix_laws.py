@@ -72,7 +72,7 @@ def test_identity_is_neutral_for_matmul(a):
 def test_broadcasting_equals_adding_the_tiled_matrix(xbc):
     x, b, c = xbc
     n, m = x.shape
-    assert x + b == x + Matrix([b[0]] * n)
+    assert x + b == x + Matrix(b.tolist() * n)
     assert x * c == x * Matrix([[c[i, 0]] * m for i in range(n)])
 
 
@@ -92,7 +92,7 @@ def test_mismatched_shapes_always_raise_shape_error(n, k1, k2, m):
 @given(dims.flatmap(lambda n: dims.flatmap(lambda m: matrices(n, m, small_ints))))
 def test_sums_over_axes_agree(a):
     assert a.sum(axis=0).sum() == a.sum(axis=1).sum() == a.sum()
-    assert Fraction(a.sum()) == sum(Fraction(v) for row in a for v in row)
+    assert Fraction(a.sum()) == sum(Fraction(v) for row in a.tolist() for v in row)
 
 
 any_float = st.floats(allow_nan=True, allow_infinity=True)

@@ -1,6 +1,8 @@
 """The 3-layer network (chapter 3.4) and the general Network class."""
 import pytest
 
+from purenn.testing import assert_allclose
+
 from purenn import (Layer, Matrix, Network, ShapeError, forward, identity_function,
                     init_network, relu, sigmoid, softmax)
 
@@ -19,7 +21,7 @@ def test_forward_reproduces_the_book_output_section_3_4_3():
     y = forward(init_network(), [1.0, 0.5])
     want = [0.3168270764110298, 0.6962790898619668]
     assert y.shape == (1, 2)
-    assert all(abs(g - w) <= 1e-15 for g, w in zip(y[0], want))
+    assert_allclose(y, [want], rel_tol=0, abs_tol=1e-15)
 
 
 def test_first_layer_weighted_sum_section_3_4_2():

@@ -26,7 +26,7 @@ call them.
 """
 import math
 
-from purenn.matrix import Matrix, _is_number
+from purenn.matrix import Matrix, is_number
 
 _exp = math.exp
 
@@ -39,7 +39,7 @@ def _apply(x, scalar, row, name):
         out = Matrix(x).map_rows(row).tolist()
         nested = len(x) > 0 and isinstance(x[0], (list, tuple, Matrix))
         return out if nested else out[0]
-    if not _is_number(x):
+    if not is_number(x):
         raise TypeError("%s: expected a number, a Matrix or (nested) lists, got %s"
                         % (name, type(x).__name__))
     return scalar(x)

@@ -54,13 +54,24 @@ import math
 
 from purenn.activations import relu, sigmoid, softmax, tanh
 from purenn.errors import ShapeError
-from purenn.losses import _truth, _onehot_labels, one_hot
-from purenn.matrix import Matrix, as_matrix, sqrt, where, _fmt
+from purenn.labels import as_labels, one_hot
+from purenn.matrix import Matrix, as_matrix, sqrt, where, format_shape
 from purenn import rng as _rng
 
 
 def _matrix(x, op):
     return as_matrix(x, op + ": the input")
+
+
+def _param(key_attr, doc):
+    """A layer's view of one of its parameters, ``params[<its key>]`` now
+    (the book's ``self.W``): read-only, since an optimiser rebinds the dict."""
+    return property(lambda layer: layer.params[getattr(layer, key_attr)], doc=doc)
+
+
+def _grad(key_attr, doc):
+    """A layer's view of a gradient of its last backward (the book's ``self.dW``)."""
+    return property(lambda layer: layer.grads.get(getattr(layer, key_attr)), doc=doc)
 
 
 def _params_dict(params, op, keys):
@@ -200,7 +211,7 @@ def _same_shape(dout, remembered, op):
     dout = _matrix(dout, op)
     if dout.shape != remembered.shape:
         raise ShapeError("%s: dout %s for a forward output %s: shapes must be equal"
-                         % (op, _fmt(dout.shape), _fmt(remembered.shape)))
+                         % (op, format_shape(dout.shape), format_shape(remembered.shape)))
     return dout
 
 
@@ -235,36 +246,21 @@ class Affine:
         if b.shape != (1, W.shape[1]):
             raise ShapeError("Affine: %s %s and %s %s: the bias must be one row with one "
                              "number per column of W, (1, %d)"
-                             % (w_key, _fmt(W.shape), b_key, _fmt(b.shape), W.shape[1]))
+                             % (w_key, format_shape(W.shape), b_key, format_shape(b.shape), W.shape[1]))
         self.x = None
         self.grads = {}
 
-    @property
-    def W(self):
-        """The weights: ``params[w_key]``, whatever matrix is there now."""
-        return self.params[self.w_key]
-
-    @property
-    def b(self):
-        """The bias row: ``params[b_key]``."""
-        return self.params[self.b_key]
-
-    @property
-    def dW(self):
-        """dL/dW of the last backward (None before it)."""
-        return self.grads.get(self.w_key)
-
-    @property
-    def db(self):
-        """dL/db of the last backward (None before it)."""
-        return self.grads.get(self.b_key)
+    W = _param("w_key", "The weights: ``params[w_key]``, whatever matrix is there now.")
+    b = _param("b_key", "The bias row: ``params[b_key]``.")
+    dW = _grad("w_key", "dL/dW of the last backward (None before it).")
+    db = _grad("b_key", "dL/db of the last backward (None before it).")
 
     def forward(self, x):
         x = _matrix(x, "Affine.forward")
         W = self.W
         if x.shape[1] != W.shape[0]:
             raise ShapeError("Affine.forward: x %s @ %s %s: columns of x (%d) must equal "
-                             "rows of W (%d)" % (_fmt(x.shape), self.w_key, _fmt(W.shape),
+                             "rows of W (%d)" % (format_shape(x.shape), self.w_key, format_shape(W.shape),
                                                  x.shape[1], W.shape[0]))
         self.x = x
         return x @ W + self.b
@@ -279,7 +275,7 @@ class Affine:
         expected = (self.x.shape[0], self.W.shape[1])
         if dout.shape != expected:
             raise ShapeError("Affine.backward: dout %s for a forward output %s: shapes must "
-                             "be equal" % (_fmt(dout.shape), _fmt(expected)))
+                             "be equal" % (format_shape(dout.shape), format_shape(expected)))
         # x.T of an image batch is mostly zeros: the matrix product skips them
         self.grads[self.w_key] = self.x.T @ dout
         self.grads[self.b_key] = dout.sum(axis=0)
@@ -330,9 +326,7 @@ class SoftmaxWithLoss:
 
     def forward(self, x, t):
         x = _matrix(x, "SoftmaxWithLoss.forward")
-        labels, onehot = _truth(t, x.shape, "SoftmaxWithLoss.forward")
-        if labels is None:
-            labels = _onehot_labels(onehot, "SoftmaxWithLoss.forward")
+        labels = as_labels(t, x.shape[1], "SoftmaxWithLoss.forward", n=x.shape[0])
         self.t = one_hot(labels, x.shape[1])
         self.y = softmax(x)
         # -log(softmax(x)[t]) = log(sum_k exp(x[k] - c)) - (x[t] - c),  c = max(x)
@@ -448,33 +442,18 @@ class BatchNormalization:
         self.xn = None
         self.std = None
 
-    @property
-    def gamma(self):
-        """The scale row: ``params[gamma_key]``."""
-        return self.params[self.gamma_key]
-
-    @property
-    def beta(self):
-        """The shift row: ``params[beta_key]``."""
-        return self.params[self.beta_key]
-
-    @property
-    def dgamma(self):
-        """dL/dgamma of the last backward (None before it)."""
-        return self.grads.get(self.gamma_key)
-
-    @property
-    def dbeta(self):
-        """dL/dbeta of the last backward (None before it)."""
-        return self.grads.get(self.beta_key)
+    gamma = _param("gamma_key", "The scale row: ``params[gamma_key]``.")
+    beta = _param("beta_key", "The shift row: ``params[beta_key]``.")
+    dgamma = _grad("gamma_key", "dL/dgamma of the last backward (None before it).")
+    dbeta = _grad("beta_key", "dL/dbeta of the last backward (None before it).")
 
     def forward(self, x, train_flg=True):
         x = _matrix(x, "BatchNormalization.forward")
         gamma, beta = self.params[self.gamma_key], self.params[self.beta_key]
         if gamma.shape != (1, x.shape[1]):
             raise ShapeError("BatchNormalization.forward: x %s and %s %s: one gamma per "
-                             "column of x, (1, %d)" % (_fmt(x.shape), self.gamma_key,
-                                                       _fmt(gamma.shape), x.shape[1]))
+                             "column of x, (1, %d)" % (format_shape(x.shape), self.gamma_key,
+                                                       format_shape(gamma.shape), x.shape[1]))
         if self.running_mean is None:
             self.running_mean = Matrix.zeros(1, x.shape[1])
             self.running_var = Matrix.zeros(1, x.shape[1])

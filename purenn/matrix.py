@@ -76,9 +76,12 @@ except ImportError:  # MicroPython: no numbers module, int and float only
 # bool is listed because MicroPython's bool is no subclass of int (nor Real):
 # without it, Matrix([True, False]) would work on CPython and fail there.
 _FAST_TYPES = (int, float, bool)
+_SUM_TYPES = (int, float)
 
 
-def _is_number(x):
+def is_number(x):
+    """True for a real number a Matrix can hold: int, float, bool, Fraction, ...
+    (not a str, not complex)."""
     return type(x) in _FAST_TYPES or (isinstance(x, _Real) and not isinstance(x, (str, bytes)))
 
 
@@ -97,8 +100,16 @@ def _is_int(n):
 
 
 def _check_row(row, r):
+    # The common case at C speed: a row of ints, floats and bools sums to an
+    # int or a float (a str, None, a list or a complex number would not);
+    # anything else takes the element-by-element look, which names the culprit.
+    try:
+        if type(sum(row)) in _SUM_TYPES:
+            return
+    except (TypeError, OverflowError, ValueError):
+        pass
     for c, x in enumerate(row):
-        if type(x) not in _FAST_TYPES and not _is_number(x):
+        if type(x) not in _FAST_TYPES and not is_number(x):
             raise TypeError(
                 "Matrix: element [%d][%d] is %r (%s); elements must be real numbers"
                 % (r, c, x, type(x).__name__))
@@ -163,11 +174,19 @@ class Matrix:
             items = list(data)
             if not items:
                 raise ValueError("Matrix: empty input; a matrix needs at least one element")
-            if _is_number(items[0]):
+            if is_number(items[0]):
                 rows = [items]
             else:
                 rows = []
                 for r, row in enumerate(items):
+                    if isinstance(row, Matrix):
+                        # a row of another matrix, m[i]: its one row (np.array([x[0], x[5]]))
+                        if row._shape[0] != 1:
+                            raise TypeError("Matrix: row %d is a %s Matrix; rows given as "
+                                            "matrices must be (1, M) rows"
+                                            % (r, format_shape(row._shape)))
+                        rows.append(list(row._rows[0]))
+                        continue
                     if isinstance(row, (str, bytes, dict, set, frozenset)) or not _is_iterable(row):
                         raise TypeError(
                             "Matrix: row %d is %r; give either all numbers (one row) "
@@ -185,6 +204,39 @@ class Matrix:
         self._rows = rows
         self._shape = (len(rows), len(rows[0]))
         self._cache = {}
+
+    @classmethod
+    def from_rows(cls, rows, copy=True):
+        """A Matrix of ``rows``, a list of lists of real numbers, checked as
+        ``Matrix(rows)`` checks them.  With ``copy=False`` the lists are not
+        copied: the matrix takes them over, and you promise never to change
+        them again (for data loaders that have just built 60,000 rows: no
+        second copy of every row, half the memory).
+
+        >>> rows = [[1.0, 2.0], [3.0, 4.0]]
+        >>> Matrix.from_rows(rows, copy=False).shape
+        (2, 2)
+        >>> Matrix.from_rows([[1.0], "ab"], copy=False)
+        Traceback (most recent call last):
+            ...
+        TypeError: Matrix.from_rows: row 1 is a str; give a list of lists of numbers
+        """
+        if copy:
+            return cls(rows)
+        if type(rows) is not list or not rows:
+            raise TypeError("Matrix.from_rows: give a non-empty list of rows (lists), got %s"
+                            % type(rows).__name__)
+        width = len(rows[0]) if type(rows[0]) is list else 0
+        for r, row in enumerate(rows):
+            if type(row) is not list:
+                raise TypeError("Matrix.from_rows: row %d is a %s; give a list of lists of "
+                                "numbers" % (r, type(row).__name__))
+            if len(row) != width or not width:
+                raise ValueError("Matrix.from_rows: row %d has %d elements, row 0 has %d; all "
+                                 "rows must have the same length (at least 1)"
+                                 % (r, len(row), width))
+            _check_row(row, r)
+        return cls._wrap(rows)
 
     @classmethod
     def _wrap(cls, rows):
@@ -217,7 +269,7 @@ class Matrix:
         if kw:
             raise TypeError("full: unexpected arguments %s" % sorted(kw))
         rows, cols = _shape_of(shape, "full")
-        if not _is_number(value):
+        if not is_number(value):
             raise TypeError("full: value must be a real number, got %r" % (value,))
         return cls._wrap([[value] * cols for _ in range(rows)])
 
@@ -253,11 +305,7 @@ class Matrix:
         True
         """
         low, high = kw.pop("low", 0.0), kw.pop("high", 1.0)
-        gen = _rng.generator(kw.pop("seed", None))
-        if kw:
-            raise TypeError("uniform: unexpected arguments %s" % sorted(kw))
-        rows, cols = _shape_of(shape, "uniform")
-        return cls._wrap([[gen.uniform(low, high) for _ in range(cols)] for _ in range(rows)])
+        return cls._drawn(shape, kw, "uniform", lambda gen: gen.uniform(low, high))
 
     @classmethod
     def randn(cls, *shape, **kw):
@@ -279,11 +327,16 @@ class Matrix:
         True
         """
         mean, std = kw.pop("mean", 0.0), kw.pop("std", 1.0)
+        return cls._drawn(shape, kw, "randn", lambda gen: gen.gauss(mean, std))
+
+    @classmethod
+    def _drawn(cls, shape, kw, op, draw):
+        """A matrix of ``draw(gen)`` numbers, row by row, from ``kw``'s seed."""
         gen = _rng.generator(kw.pop("seed", None))
         if kw:
-            raise TypeError("randn: unexpected arguments %s" % sorted(kw))
-        rows, cols = _shape_of(shape, "randn")
-        return cls._wrap([[gen.gauss(mean, std) for _ in range(cols)] for _ in range(rows)])
+            raise TypeError("%s: unexpected arguments %s" % (op, sorted(kw)))
+        rows, cols = _shape_of(shape, op)
+        return cls._wrap([[draw(gen) for _ in range(cols)] for _ in range(rows)])
 
     # ---------------------------------------------------------- looking in
 
@@ -383,7 +436,7 @@ class Matrix:
         Matrix([[1, 9], [3, 4]])
         """
         i, j = self._row_index(i), self._col_index(j)
-        if not _is_number(value):
+        if not is_number(value):
             raise TypeError("with_element: value must be a real number, got %r" % (value,))
         rows = list(self._rows)
         row = list(rows[i])
@@ -418,7 +471,7 @@ class Matrix:
             "[%s]" % ", ".join(_repr_cell(x) for x in row) for row in self._rows)
 
     def __str__(self):
-        return _grid(self._rows, self._shape)
+        return _grid(self)
 
     def _repr_html_(self):
         """Jupyter's view: a table with the shape as caption (``purenn.notebook``)."""
@@ -481,7 +534,7 @@ class Matrix:
         return Matrix._wrap(rows)
 
     def _elementwise(self, other, op, name, reflected=False):
-        if _is_number(other):
+        if is_number(other):
             if reflected:
                 rows = [[op(other, x) for x in row] for row in self._rows]
             else:
@@ -595,7 +648,7 @@ class Matrix:
                 raise TypeError("map_rows: expected matrices, got %s" % type(other).__name__)
             if other._shape != self._shape:
                 raise ShapeError("map_rows: %s and %s: shapes must be equal"
-                                 % (_fmt(self._shape), _fmt(other._shape)))
+                                 % (format_shape(self._shape), format_shape(other._shape)))
         width = self._shape[1]
         if others:
             results = list(map(f, self._rows, *[o._rows for o in others]))
@@ -655,13 +708,7 @@ class Matrix:
         >>> Matrix([[1, 5], [7, 2]]).max(axis=1)
         Matrix([[5], [7]])
         """
-        _no_out(out, "max")
-        axis = _axis(axis, "max")
-        if axis is None:
-            return _max([_max(row) for row in self._rows])
-        if axis == 0:
-            return Matrix._wrap([[_max(list(col)) for col in zip(*self._rows)]])
-        return Matrix._wrap([[_max(row)] for row in self._rows])
+        return self._reduced(axis, _max, "max", out)
 
     def min(self, axis=None, out=None):
         """Smallest element overall (a number), per column (``axis=0``) or per
@@ -670,23 +717,11 @@ class Matrix:
         >>> Matrix([[1, 5], [7, 2]]).min(), Matrix([[1, 5], [7, 2]]).min(axis=0)
         (1, Matrix([[1, 2]]))
         """
-        _no_out(out, "min")
-        axis = _axis(axis, "min")
-        if axis is None:
-            return _min([_min(row) for row in self._rows])
-        if axis == 0:
-            return Matrix._wrap([[_min(list(col)) for col in zip(*self._rows)]])
-        return Matrix._wrap([[_min(row)] for row in self._rows])
+        return self._reduced(axis, _min, "min", out)
 
     def argmin(self, axis=None, out=None):
         """Index of the smallest element (first one on ties; see ``argmax``)."""
-        _no_out(out, "argmin")
-        axis = _axis(axis, "argmin")
-        if axis is None:
-            return _argmin(self._flat())
-        if axis == 0:
-            return [_argmin(list(col)) for col in zip(*self._rows)]
-        return [_argmin(row) for row in self._rows]
+        return self._indices(axis, _argmin, "argmin", out)
 
     def argmax(self, axis=None, out=None):
         """Index of the largest element (first one on ties).
@@ -700,14 +735,28 @@ class Matrix:
         >>> Matrix([[0.1, 0.8, 0.1], [0.3, 0.1, 0.6]]).argmax(axis=1)
         [1, 2]
         """
-        _no_out(out, "argmax")
-        axis = _axis(axis, "argmax")
+        return self._indices(axis, _argmax, "argmax", out)
+
+    def _reduced(self, axis, f, op, out):
+        """``f`` (max, min) of all elements, of each column (a (1, M) row) or of
+        each row (an (N, 1) column)."""
+        _no_out(out, op)
+        axis = _axis(axis, op)
         if axis is None:
-            flat = [x for row in self._rows for x in row]
-            return _argmax(flat)
+            return f([f(row) for row in self._rows])
         if axis == 0:
-            return [_argmax(list(col)) for col in zip(*self._rows)]
-        return [_argmax(row) for row in self._rows]
+            return Matrix._wrap([[f(list(col)) for col in zip(*self._rows)]])
+        return Matrix._wrap([[f(row)] for row in self._rows])
+
+    def _indices(self, axis, f, op, out):
+        """``f`` (argmax, argmin): a flat index, or a list per column / per row."""
+        _no_out(out, op)
+        axis = _axis(axis, op)
+        if axis is None:
+            return f(self._flat())
+        if axis == 0:
+            return [f(list(col)) for col in zip(*self._rows)]
+        return [f(row) for row in self._rows]
 
     # -------------------------------------------------------- numpy habits
     # The names the book's chapters 3-6 call on arrays, with numpy's meaning
@@ -745,7 +794,7 @@ class Matrix:
             cols = size // rows
         if rows < 1 or cols < 1 or rows * cols != size:
             raise ShapeError("reshape: %s has %d elements, which do not fill (%d, %d)"
-                             % (_fmt(self._shape), size, shape[0], shape[1]))
+                             % (format_shape(self._shape), size, shape[0], shape[1]))
         flat = self._flat()
         return Matrix._wrap([flat[r * cols:(r + 1) * cols] for r in range(rows)])
 
@@ -801,7 +850,7 @@ class Matrix:
             return bool(self._rows[0][0])
         raise ValueError("the truth value of a %s Matrix is ambiguous: compare whole matrices "
                          "with ==, count a mask with (m > 0).sum(), or test elements with "
-                         "any(m.flatten().tolist()[0])" % _fmt(self._shape))
+                         "any(m.flatten().tolist()[0])" % format_shape(self._shape))
 
     def __getattr__(self, name):
         # called only for names a Matrix does not have: numpy's get a hint
@@ -844,7 +893,7 @@ class Matrix:
                             % type(other).__name__)
         if other_m._shape != self._shape:
             raise ShapeError("allclose: %s vs %s: shapes must be equal"
-                             % (_fmt(self._shape), _fmt(other_m._shape)))
+                             % (format_shape(self._shape), format_shape(other_m._shape)))
         if rel_tol < 0 or abs_tol < 0:
             raise ValueError("allclose: tolerances must be >= 0")
         for ra, rb in zip(self._rows, other_m._rows):
@@ -873,8 +922,14 @@ def _rows_checked(rows, width):
 
 
 
-def _fmt(shape):
-    return "(%d, %d)" % shape
+def format_shape(shape, sep=", "):
+    """A shape as the messages write it, ``(2, 3)``; ``sep=","`` gives the
+    slides' compact ``(2,3)`` (``purenn.explain``).
+
+    >>> format_shape((2, 3)), format_shape((2, 3), sep=",")
+    ('(2, 3)', '(2,3)')
+    """
+    return "(%d%s%d)" % (shape[0], sep, shape[1])
 
 
 def as_matrix(x, what):
@@ -897,34 +952,26 @@ def _as_matrix(x):
     return None
 
 
-def _argmax(values):
-    """Index of the first largest value; a nan wins (the first nan), as in numpy."""
+def _first_best(values, better):
+    """Index of the first value no other is ``better`` than (``gt``: the
+    largest, ``lt``: the smallest); a nan wins (the first nan), as in numpy."""
     best, best_i = values[0], 0
     if best != best:
         return 0
     for i, v in enumerate(values):
-        if v > best:
+        if better(v, best):
             best, best_i = v, i
         elif v != v:
             return i
     return best_i
+
+
+def _argmax(values):
+    return _first_best(values, gt)
 
 
 def _argmin(values):
-    """Index of the first smallest value; a nan wins (the first nan), as in numpy."""
-    best, best_i = values[0], 0
-    if best != best:
-        return 0
-    for i, v in enumerate(values):
-        if v < best:
-            best, best_i = v, i
-        elif v != v:
-            return i
-    return best_i
-
-
-def _min(values):
-    return values[_argmin(values)]
+    return _first_best(values, lt)
 
 
 def _no_out(out, op):
@@ -975,6 +1022,11 @@ def _max(values):
     return values[_argmax(values)]
 
 
+def _min(values):
+    """The smallest value; nan if there is a nan."""
+    return values[_argmin(values)]
+
+
 def _real_powers(result, m, other, reflected):
     """Check that ``**`` gave real numbers (Python gives complex ones for a
     negative base and a fractional exponent)."""
@@ -982,12 +1034,12 @@ def _real_powers(result, m, other, reflected):
         return result
     for i, row in enumerate(result._rows):
         for j, v in enumerate(row):
-            if type(v) not in _FAST_TYPES and not _is_number(v):
+            if type(v) not in _FAST_TYPES and not is_number(v):
                 a = m._rows[min(i, m._shape[0] - 1)][min(j, m._shape[1] - 1)]
                 b = other
                 if isinstance(other, Matrix):
                     b = other._rows[min(i, other._shape[0] - 1)][min(j, other._shape[1] - 1)]
-                elif not _is_number(other):
+                elif not is_number(other):
                     b = "?"
                 if reflected:
                     a, b = b, a
@@ -1001,7 +1053,7 @@ def _matmul(a, b):
     if k != k2:
         raise ShapeError(
             "matmul: %s @ %s: columns of the left (%d) must equal rows of the right (%d)"
-            % (_fmt(a._shape), _fmt(b._shape), k, k2))
+            % (format_shape(a._shape), format_shape(b._shape), k, k2))
     b_t = b.T._rows if kernels.KERNEL != "ikj" else None
     return Matrix._wrap(kernels.matmul(a._rows, b._rows, b_t, b._all_finite()))
 
@@ -1024,7 +1076,7 @@ def _broadcast(a, b, op, name):
     if (n1 != n2 and 1 not in (n1, n2)) or (m1 != m2 and 1 not in (m1, m2)):
         raise ShapeError(
             "%s: %s %s %s: each dimension must be equal or 1 (broadcasting)"
-            % (name, _fmt(a._shape), _SYMBOL[op], _fmt(b._shape)))
+            % (name, format_shape(a._shape), _SYMBOL[op], format_shape(b._shape)))
     target = (max(n1, n2), max(m1, m2))
     ra, rb = a._rows, b._rows
     if b._shape == (1, target[1]) and a._shape == target:
@@ -1042,19 +1094,43 @@ def _repr_cell(x):
     return repr(x)
 
 
-def _cell(x):
+EDGE = 3
+"""Rows and columns a printout shows at each end of a large matrix."""
+
+LIMIT = 10
+"""Matrices up to this many rows (columns) are printed in full."""
+
+
+def cell_text(x):
+    """How a printout writes one element: ``repr`` for a float, else ``str``."""
     return repr(x) if type(x) is float else str(x)
 
 
-def _grid(rows, shape, edge=3, limit=10):
-    """Rows of right-aligned cells in brackets, like numpy; matrices larger
-    than ``limit`` along an axis show ``edge`` items from each end."""
-    n, m = shape
-    row_ids = list(range(n)) if n <= limit else list(range(edge)) + [None] + list(range(n - edge, n))
-    col_ids = list(range(m)) if m <= limit else list(range(edge)) + [None] + list(range(m - edge, m))
-    cells = [["..." if i is None or j is None else _cell(rows[i][j]) for j in col_ids]
-             for i in row_ids]
-    widths = [max(len(r[c]) for r in cells) for c in range(len(col_ids))]
+def shown_cells(m, edge=EDGE, limit=LIMIT):
+    """The cells a printout of ``m`` shows, as rows of strings (``cell_text``);
+    a matrix larger than ``limit`` along an axis keeps ``edge`` rows (columns)
+    from each end, with ``None`` for the gap between.  ``print(m)`` and the
+    notebook's table (``purenn.notebook``) both draw these.
+
+    >>> shown_cells(Matrix([[1, 2.5]]))
+    [['1', '2.5']]
+    >>> [row[:4] for row in shown_cells(Matrix.zeros(2, 20))]
+    [['0.0', '0.0', '0.0', None], ['0.0', '0.0', '0.0', None]]
+    """
+    n, k = m.shape
+    rows = m._rows
+    return [[None if i is None or j is None else cell_text(rows[i][j])
+             for j in _shown_ids(k, edge, limit)] for i in _shown_ids(n, edge, limit)]
+
+
+def _shown_ids(n, edge, limit):
+    return list(range(n)) if n <= limit else list(range(edge)) + [None] + list(range(n - edge, n))
+
+
+def _grid(m):
+    """Rows of right-aligned cells in brackets, like numpy (``shown_cells``)."""
+    cells = [["..." if c is None else c for c in row] for row in shown_cells(m)]
+    widths = [max(len(r[c]) for r in cells) for c in range(len(cells[0]))]
     lines = []
     for i, r in enumerate(cells):
         body = "  ".join(" " * (w - len(s)) + s for s, w in zip(r, widths))
@@ -1116,23 +1192,23 @@ def where(condition, x, y):
     shape = c._shape
     operands = []
     for v, what in ((x, "x"), (y, "y")):
-        if _is_number(v):
+        if is_number(v):
             operands.append(v)
             continue
         m = as_matrix(v, "where: " + what)
         (n1, m1), (n2, m2) = shape, m._shape
         if (n1 != n2 and 1 not in (n1, n2)) or (m1 != m2 and 1 not in (m1, m2)):
             raise ShapeError("where: condition %s and %s %s: each dimension must be equal "
-                             "or 1 (broadcasting)" % (_fmt(c._shape), what, _fmt(m._shape)))
+                             "or 1 (broadcasting)" % (format_shape(c._shape), what, format_shape(m._shape)))
         shape = (max(n1, n2), max(m1, m2))
         operands.append(m)
     crows = _stretch(c._rows, c._shape, shape)
-    a, b = [v if _is_number(v) else _stretch(v._rows, v._shape, shape) for v in operands]
-    if _is_number(a) and _is_number(b):
+    a, b = [v if is_number(v) else _stretch(v._rows, v._shape, shape) for v in operands]
+    if is_number(a) and is_number(b):
         rows = [[a if k else b for k in cr] for cr in crows]
-    elif _is_number(a):
+    elif is_number(a):
         rows = [[a if k else v for k, v in zip(cr, br)] for cr, br in zip(crows, b)]
-    elif _is_number(b):
+    elif is_number(b):
         rows = [[v if k else b for k, v in zip(cr, ar)] for cr, ar in zip(crows, a)]
     else:
         rows = [[u if k else v for k, u, v in zip(cr, ar, br)]

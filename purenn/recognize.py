@@ -1,15 +1,18 @@
-"""Handwritten digit recognition with a trained network (chapter 3.6).
+"""Handwritten digit recognition with a trained network (chapter 3.6): which
+network, from which file.
 
 ==============================  ==============================================
-``load_network(path)``          a ``Network`` from the book's
-                                ``sample_weight.pkl`` or a purenn weights file
-                                (a saved ``MultiLayerNet`` too)
+``load_network(path)``          a network from the book's ``sample_weight.pkl``
+                                or a purenn weights file: a ``Network``, or the
+                                saved ``MultiLayerNet`` itself (both have the
+                                network protocol of ``purenn.network``)
 ``find_weights()``              the weights ``python -m purenn`` uses when
                                 none are given, or None
-``predict_batches(net, x, n)``  the predicted class of every row of x, n rows
-                                at a time (the book's batch processing)
 ``draw_digit(pixels)``          an image as lines of text
 ==============================  ==============================================
+
+The batch loop and the accuracy are ``purenn.labels.predict_labels`` and
+``purenn.labels.accuracy``.
 
 The book's batch inference (``neuralnet_mnist_batch.py``)::
 
@@ -24,6 +27,7 @@ import re
 
 from purenn import activations
 from purenn.errors import DataError
+from purenn.labels import predict_labels
 from purenn.matrix import Matrix
 from purenn.network import Layer, Network
 from purenn.pickles import load_book_weights
@@ -54,19 +58,6 @@ def find_weights():
 
 
 _LAYER_NAME = re.compile(r"^[Wb][1-9][0-9]*$")
-
-
-class _TrainedNet:
-    """A ``MultiLayerNet`` with dropout or batchnorm, run for inference
-    (dropout off, batchnorm with its running averages), shaped like a
-    ``Network`` for ``main_mnist``: ``predict(x)`` and ``input_size``."""
-
-    def __init__(self, net):
-        self.net = net
-        self.input_size = net.sizes[0]
-
-    def predict(self, x):
-        return self.net.predict(x, train_flg=False)
 
 
 def _check_finite(path, params):
@@ -119,7 +110,7 @@ def _load_multilayer(path, params, config):
     if config.get("use_dropout"):
         parts.append("dropout %g, off when predicting" % config.get("dropout_ratio", 0.5))
     description = "%s (%s)" % ("-".join(str(s) for s in sizes), ", ".join(parts))
-    return _TrainedNet(net), description
+    return net, description
 
 
 def load_network(path):
@@ -128,8 +119,9 @@ def load_network(path):
     - the book's ``sample_weight.pkl`` (a pickle: it starts with byte 0x80):
       W1, b1, ..., b3 with sigmoid, sigmoid, softmax, as in the book;
     - a ``MultiLayerNet`` with batchnorm or dropout saved by
-      ``MultiLayerNet.save``: loaded by ``MultiLayerNet.load`` and run in
-      inference mode (batchnorm's running averages, no dropout);
+      ``MultiLayerNet.save``: returned as loaded by ``MultiLayerNet.load``;
+      its ``predict(x)`` runs in inference mode (batchnorm's running
+      averages, no dropout);
     - purenn's own format (``purenn.weights``): layers W1, b1, W2, b2, ...
       and nothing else; their activations are ``meta["activations"]`` (a
       list of names from ``purenn.activations.ACTIVATIONS``), by default
@@ -170,18 +162,10 @@ def load_network(path):
     return Network(layers), description
 
 
-def predict_batches(network, x, batch_size=100, progress=None):
-    """The class with the highest score for every row of x (a list of ints),
-    computed ``batch_size`` rows at a time; ``progress`` (a
-    ``purenn.progress.Progress``) is told about each batch."""
-    predicted = []
-    n = x.shape[0]
-    for start in range(0, n, batch_size):
-        batch = x[start:start + batch_size]
-        predicted += network.predict(batch).argmax(axis=1)
-        if progress is not None:
-            progress.update(batch.shape[0])
-    return predicted
+# The batch loop and the accuracy live in purenn.labels (one home, used by
+# Network.accuracy and MultiLayerNet.accuracy too); purenn.cli.mnist still
+# imports the loop under its old name from here.
+predict_batches = predict_labels
 
 
 _SHADES = " .:-=+*#%@"

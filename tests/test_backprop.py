@@ -11,7 +11,8 @@ from purenn.layers import (MulLayer, AddLayer, Relu, Sigmoid, Tanh, Affine, Soft
                            Dropout, BatchNormalization)
 from purenn.losses import cross_entropy_error
 from purenn.matrix import Matrix
-from purenn.multilayer import MultiLayerNet, TwoLayerNet, gradient_check, max_abs_difference
+from purenn.gradient_check import max_abs_difference
+from purenn.multilayer import MultiLayerNet, TwoLayerNet
 
 
 # ------------------------------------------------------- book values (5.4)
@@ -156,26 +157,6 @@ def test_layer_errors_name_the_operation_and_shapes():
         Dropout(1.5)
 
 
-# ------------------------------------------------------ whole-network checks
-
-@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
-@pytest.mark.parametrize("use_batchnorm", [False, True], ids=["plain", "batchnorm"])
-def test_gradient_check_every_parameter_below_1e_7(activation, use_batchnorm):
-    worst = gradient_check(activation, use_batchnorm=use_batchnorm, weight_decay_lambda=0.1)
-    assert set(worst) >= {"W1", "b1", "W2", "b2", "W3", "b3"}
-    for key, diff in worst.items():
-        assert diff < 1e-7, (key, diff)
-
-
-def test_book_two_layer_net_gradient_check():
-    # section 5.7.3: TwoLayerNet(784, 50, 10) on 3 MNIST-like inputs, std 0.01
-    net = TwoLayerNet(input_size=20, hidden_size=8, output_size=10)
-    x = Matrix.uniform(3, 20, seed=5)
-    t = [3, 7, 1]
-    diff = max_abs_difference(net.gradient(x, t), net.numerical_gradient(x, t))
-    assert diff < 1e-9
-
-
 def test_network_errors():
     net = MultiLayerNet(4, [3], 2)
     with pytest.raises(ShapeError, match=r"MultiLayerNet.predict: x \(1, 3\) for a network with 4 inputs"):
@@ -298,39 +279,3 @@ def test_network_construction_and_accuracy_errors_are_clear():
     for bad in (0, -1, 1.5):
         with pytest.raises(ValueError, match="batch_size must be a positive int"):
             net.accuracy([[0.0, 1.0]], [0], batch_size=bad)
-
-
-GRADCHECK_CONFIGS = [(a, bn) for a in ("relu", "sigmoid", "tanh") for bn in (False, True)]
-
-
-@settings(max_examples=8, deadline=None)
-@given(st.integers(0, 10 ** 6))
-@example(3)   # relu + batchnorm: plain central differences missed by 1.9e-6
-@example(4)   # relu: a pre-activation 8.3e-5 from the kink, W1 missed by 1.4e-3
-@example(76)  # relu + batchnorm: plain central differences missed by 1.5e-4
-@pytest.mark.parametrize("activation,use_batchnorm", GRADCHECK_CONFIGS)
-def test_gradient_check_below_1e_7_for_any_seed(activation, use_batchnorm, seed):
-    worst = gradient_check(activation, use_batchnorm=use_batchnorm, weight_decay_lambda=0.1,
-                           seed=seed)
-    assert max(worst.values()) < 1e-7, (seed, worst)
-
-
-def test_gradient_check_keeps_relu_inputs_away_from_the_kink():
-    from purenn.multilayer import KINK_MARGIN, relu_inputs
-    from purenn import rng
-    # seed 4's first batch has a ReLU input 8.3e-5 from 0: closer than KINK_MARGIN
-    net = MultiLayerNet(6, [5, 4], 3, weight_decay_lambda=0.1, seed=4)
-    gen = rng.Random(104)
-    first = Matrix.uniform(4, 6, seed=gen)
-    assert min(abs(v) for v in relu_inputs(net, first)) < KINK_MARGIN
-    # and there the plain central difference is no check at all
-    x, t = first, [gen.randrange(3) for _ in range(4)]
-    assert max_abs_difference(net.gradient(x, t), net.numerical_gradient(x, t)) > 1e-4
-
-
-def test_batchnorm_gradient_check_error_is_the_h_squared_truncation_error():
-    # not a backprop bug: the plain difference shrinks 100-fold per 10-fold smaller h
-    plain = [max(gradient_check("relu", use_batchnorm=True, weight_decay_lambda=0.1, seed=3,
-                                h=h, extrapolate=False).values()) for h in (1e-3, 1e-4)]
-    assert plain[1] > 1e-7                         # the plain check fails at h = 1e-4 ...
-    assert 80 < plain[0] / plain[1] < 120          # ... by c h^2

@@ -114,11 +114,11 @@ def test_numerical_gradient_params_restores_when_f_raises():
 # ------------------------------------------------------------------- errors
 
 def test_loss_errors_name_the_operation_and_shapes():
-    with pytest.raises(ShapeError, match=r"cross_entropy_error: y \(2, 3\) and t \(1, 3\)"):
+    with pytest.raises(ShapeError, match=r"cross_entropy_error: 2 inputs but t has 1 one-hot rows \(1, 3\)"):
         cross_entropy_error(Matrix([[0.1, 0.2, 0.7]] * 2), Matrix([[0, 0, 1]]))
-    with pytest.raises(ShapeError, match=r"sum_squared_error: y \(2, 3\) and 3 labels"):
+    with pytest.raises(ShapeError, match=r"sum_squared_error: 2 inputs but 3 labels"):
         sum_squared_error(Matrix([[0.1, 0.2, 0.7]] * 2), [0, 1, 2])
-    with pytest.raises(ValueError, match="label 3 is not a class"):
+    with pytest.raises(ValueError, match="label 0 is 3; a class label is an int from 0 to 1"):
         cross_entropy_error([0.5, 0.5], [3])
     with pytest.raises(TypeError):
         cross_entropy_error("abc", [0])

@@ -101,11 +101,13 @@ def test_sigmoid_network_output_is_exact_with_fraction_inputs_until_exp():
 
 
 @pytest.mark.parametrize("labels, error, words", [
-    ([[0, 0, 0, 1]], ShapeError, r"one-hot labels \(1, 4\) for 2 classes"),
+    ([[0, 0, 0, 1]], ShapeError, r"one-hot t \(1, 4\) for 2 classes"),
     (["1"], ValueError, "label 0 is '1'"),
     ([1.0], ValueError, "label 0 is 1.0"),
-    ([2], ValueError, "class indices 0..1"),
+    ([2], ValueError, "an int from 0 to 1"),
     ([-1], ValueError, "label 0 is -1"),
+    ([[1, 1]], ValueError, r"t row 0 is \[1, 1\], not one-hot"),
+    ([[0.3, 0.7]], ValueError, r"t row 0 is \[0.3, 0.7\], not one-hot"),
 ])
 def test_accuracy_refuses_labels_that_are_not_classes(labels, error, words):
     # found in review: these all gave accuracy 0.0 without a word

@@ -49,13 +49,14 @@ def _unavailable(reason):
     pytest.skip(reason, allow_module_level=True)
 
 
-def require_numpy():
-    """numpy, or skip the calling test module (fail with PURENN_REQUIRE_ORACLE=1)."""
+def require_numpy(book=True):
+    """numpy, or skip the calling test module (fail with PURENN_REQUIRE_ORACLE=1);
+    with ``book`` the book's code folder must be there too."""
     try:
         import numpy
     except ImportError:
-        _unavailable("numpy is not installed; the book's code needs it")
-    if not os.path.isdir(os.path.join(BOOK_CODE, "common")):
+        _unavailable("numpy is not installed; the differential tests need it")
+    if book and not os.path.isdir(os.path.join(BOOK_CODE, "common")):
         _unavailable("the book's code is not at %s (the shared folder beside the project)"
                      % BOOK_CODE)
     return numpy

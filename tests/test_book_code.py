@@ -46,9 +46,6 @@ EXP = 1e-14
 DOT = 1e-11
 SUM = 1e-12
 
-pytestmark = [pytest.mark.ch3, pytest.mark.ch4, pytest.mark.ch5, pytest.mark.ch6]
-
-
 def scores(shape=None, bound=10.0):
     """Matrices of moderate numbers (the book's code overflows beyond ~700)."""
     return matrices(shape if shape is not None else shapes(), min_value=-bound, max_value=bound)
@@ -340,38 +337,42 @@ def _compare_grads(mine, book, keys, rel_tol=1e-9):
         assert_matches(mine[key], want, rel_tol=rel_tol, abs_tol=rel_tol * _scale(want))
 
 
-@pytest.mark.ch5
-@settings(max_examples=25, deadline=None)
-@given(small_batches())
-def test_two_layer_net_of_chapter_5_equals_the_books(case):
+def _twins(case, book_class, make, hidden):
+    """The book's network (of ``book_class``, weights from ``np.random`` seeded
+    by the case) and purenn's (``make(inputs, hidden, classes)``) with the same
+    weights; and the batch, as Matrix and list and as arrays."""
     x, t, k, seed = case
     np.random.seed(seed)
-    book = book_ch05.TwoLayerNet(input_size=x.shape[1], hidden_size=5, output_size=k,
-                                 weight_init_std=1.0)
-    net = TwoLayerNet(input_size=x.shape[1], hidden_size=5, output_size=k)
+    book = book_class(input_size=x.shape[1], hidden_size=hidden, output_size=k,
+                      weight_init_std=1.0)
+    net = make(x.shape[1], hidden, k)
     net.params.update(_book_weights(book.params))
-    xa, ta = np.array(x.tolist()), one_hot_array(t, k)
-    assert_matches(net.predict(x), book.predict(xa), rel_tol=DOT, abs_tol=DOT)
+    return book, net, x, t, np.array(x.tolist()), one_hot_array(t, k)
+
+
+def _sigmoid_net(n_in, hidden, k):
+    return MultiLayerNet(n_in, [hidden], k, activation="sigmoid")
+
+
+TWO_LAYER_NETS = [
+    # ch05's TwoLayerNet: Affine, Relu, Affine, SoftmaxWithLoss; predict gives scores
+    pytest.param(lambda: book_ch05.TwoLayerNet, TwoLayerNet, lambda y: y, marks=pytest.mark.ch5,
+                 id="ch05"),
+    # ch04's: sigmoid, softmax and the gradient written out by hand ((y - t) / N
+    # backwards); predict gives probabilities.  purenn's MultiLayerNet with a
+    # sigmoid computes the same scores and gradients
+    pytest.param(lambda: book_ch04.TwoLayerNet, _sigmoid_net, activations.softmax,
+                 marks=pytest.mark.ch4, id="ch04"),
+]
+
+
+@pytest.mark.parametrize("book_class, make, output", TWO_LAYER_NETS)
+@settings(max_examples=25, deadline=None)
+@given(case=small_batches())
+def test_the_books_two_layer_nets_equal_purenns(book_class, make, output, case):
+    book, net, x, t, xa, ta = _twins(case, book_class(), make, 5)
+    assert_matches(output(net.predict(x)), book.predict(xa), rel_tol=DOT, abs_tol=DOT)
     assert net.accuracy(x, t) == book.accuracy(xa, ta)
-    _compare_grads(net.gradient(x, t), book.gradient(xa, ta), ["W1", "b1", "W2", "b2"])
-
-
-@pytest.mark.ch4
-@settings(max_examples=25, deadline=None)
-@given(small_batches())
-def test_two_layer_net_of_chapter_4_equals_the_books(case):
-    # ch04's TwoLayerNet: sigmoid, softmax, cross_entropy_error, and the
-    # gradient written out by hand ((y - t) / N backwards): purenn's
-    # MultiLayerNet with a sigmoid computes the same scores and gradients
-    x, t, k, seed = case
-    np.random.seed(seed)
-    book = book_ch04.TwoLayerNet(input_size=x.shape[1], hidden_size=5, output_size=k,
-                                 weight_init_std=1.0)
-    net = MultiLayerNet(x.shape[1], [5], k, activation="sigmoid", weight_init_std=1.0)
-    net.params.update(_book_weights(book.params))
-    xa, ta = np.array(x.tolist()), one_hot_array(t, k)
-    assert_matches(activations.softmax(net.predict(x)), book.predict(xa), rel_tol=1e-12,
-                   abs_tol=1e-15)
     _compare_grads(net.gradient(x, t), book.gradient(xa, ta), ["W1", "b1", "W2", "b2"])
 
 
@@ -384,13 +385,8 @@ def test_numerical_gradient_of_a_network_agrees_with_the_books_backprop(case):
     # smooth, no ReLU kink).  Central differences with h = 1e-4 are off by
     # O(h**2) ~ 1e-8; the book's own numerical gradient would differ more, by
     # the slope of the 1e-7 in its loss
-    x, t, k, seed = case
-    np.random.seed(seed)
-    book = book_ch04.TwoLayerNet(input_size=x.shape[1], hidden_size=4, output_size=k,
-                                 weight_init_std=1.0)
-    net = MultiLayerNet(x.shape[1], [4], k, activation="sigmoid")
-    net.params.update(_book_weights(book.params))
-    want = book.gradient(np.array(x.tolist()), one_hot_array(t, k))
+    book, net, x, t, xa, ta = _twins(case, book_ch04.TwoLayerNet, _sigmoid_net, 4)
+    want = book.gradient(xa, ta)
     got = net.numerical_gradient(x, t)
     for key in want:
         assert_matches(got[key], want[key], rel_tol=1e-5, abs_tol=1e-7)

@@ -65,9 +65,18 @@ PINS = {
 PYODIDE_PINS = ["pytest", "hypothesis<=6.155.7"]
 SLOW = "not slow"
 # the tests whose oracle is numpy (the book's code, numpy itself): they skip
-# without numpy, so they get a runtime of their own that has it
-NUMPY_ORACLE_TESTS = ["tests/test_book_code.py", "tests/test_numpy_differential.py"]
+# without numpy, so they get a runtime of their own that has it.  Every
+# tests/test_book*.py joins (the chapter-7 oracle too).
+NUMPY_ORACLE_TESTS = ("tests/test_book*.py", "tests/test_numpy_differential.py")
 NUMPY_ORACLE_PYTHONS = ("3.12", "3.11")
+
+
+def numpy_oracle_tests():
+    """The files of ``NUMPY_ORACLE_TESTS``, relative to the repository."""
+    found = []
+    for pattern in NUMPY_ORACLE_TESTS:
+        found += sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, pattern)))
+    return found
 
 
 # ------------------------------------------------------------------ helpers
@@ -256,7 +265,7 @@ def numpy_oracle_runtime(args):
     python = venv("numpy-oracle", base, test_requirements() + ["numpy"])
     env = clean_env()
     env["PURENN_REQUIRE_ORACLE"] = "1"
-    cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs"] + NUMPY_ORACLE_TESTS \
+    cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs"] + numpy_oracle_tests() \
         + args.pytest_args
     rc, out = tee(cmd, env=env)
     summary = pytest_summary(out)

@@ -3,22 +3,32 @@
 =========================  ================================================
 build                      ``Matrix(rows)``, ``Matrix([1, 2])`` (a (1, 2) row),
                            ``zeros``, ``ones``, ``full``, ``identity``,
-                           ``uniform``, ``randn`` (purenn's own seeded generator)
-look                       ``shape``, ``m[i, j]``, ``m[i]``, ``m[a:b]``,
-                           ``m[:, j]``, ``for row in m``, ``tolist()``, ``T``
+                           ``uniform``, ``randn`` (purenn's own seeded generator),
+                           ``from_rows`` (rows handed over, not copied)
+look                       ``shape``, ``size``, ``ndim``, ``m[i, j]``, ``m[i]``
+                           (a (1, M) row), ``m[a:b]``, ``m[:, j]``, ``for row
+                           in m``, ``tolist()``, ``T``, ``reshape``, ``flatten``
 multiply                   ``a @ b``, ``a.dot(b)``, ``dot(a, b)``:
                            ``(N, K) @ (K, M) -> (N, M)``
 elementwise                ``+ - * / **`` and unary ``-`` with a scalar on either
-                           side, or with a matrix by numpy's broadcasting rules
-reduce                     ``sum``, ``max``, ``argmax`` over all, axis 0 or axis 1
-compare                    ``==`` (exact), ``allclose`` (with tolerances)
+                           side, or with a matrix by numpy's broadcasting rules;
+                           ``sqrt``, ``map``, ``where(mask, a, b)``,
+                           ``with_element``
+reduce                     ``sum``, ``mean``, ``max``, ``min``, ``argmax``,
+                           ``argmin`` over all, axis 0 or axis 1
+compare                    ``< <= > >=`` (masks of booleans), ``==`` (whole
+                           matrices, exact), ``allclose`` (with tolerances)
+hot loops                  ``map_rows``: the one door to the rows themselves
+print                      ``str``, ``repr``; ``shown_cells``, ``format_shape``
 =========================  ================================================
 
 A Matrix is **immutable**: no operation changes a matrix, every operation
 returns a new one, and the lists you build a matrix from are copied, never
 kept.  So a weight matrix you hand to a network cannot change behind your
-back, one matrix can be shared freely, and the transpose a product needs can
-be computed once and cached.
+back, one matrix can be shared freely (rows and slices share their lists),
+and the transpose a product needs can be computed once and cached.  The
+numpy names the book uses are here with numpy's meaning where a 2-D,
+immutable matrix of Python numbers can have it; ``docs/numpy.md`` lists them.
 
 Elements are ``int``, ``float`` or any other real number such as
 ``fractions.Fraction`` (exact arithmetic: hand calculations come out exact).

@@ -137,7 +137,9 @@ class MultiLayerNet:
 
     ``activation`` is ``"relu"``, ``"sigmoid"`` or ``"tanh"``;
     ``weight_init_std`` a number, ``"he"``/``"relu"`` or ``"xavier"``/``"sigmoid"``
-    (by default the one that suits the activation); ``weight_decay_lambda`` >= 0;
+    (by default the one that suits the activation: He for ReLU, Xavier for
+    sigmoid and tanh, where the book's default is ``"relu"`` whatever the
+    activation; pass ``weight_init_std="he"`` for the book's); ``weight_decay_lambda`` >= 0;
     ``use_dropout`` with ``dropout_ratio``; ``use_batchnorm``.  ``seed`` (an int)
     makes the initial weights and the dropout masks reproducible.
     """

@@ -7,7 +7,9 @@ by backpropagation and the optimiser takes one step.  After each epoch the
 trainer measures the accuracy on the training and the test data.
 
 The same ``seed`` gives the same shuffles, so the same run gives the same
-weights, to the last bit, on the same Python.
+weights, to the last bit, on the same Python.  (The book's ``common/trainer.py``
+draws each batch with replacement, ``np.random.choice``; shuffling gives every
+sample exactly once an epoch.)  The progress bar is ``purenn.progress.Progress``.
 
 >>> from purenn.multilayer import MultiLayerNet
 >>> x = Matrix([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 8)

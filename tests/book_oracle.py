@@ -24,7 +24,8 @@ these helpers::
 
 A skipped oracle is no oracle: with ``PURENN_REQUIRE_ORACLE=1`` (set by the
 ``numpy-oracle`` row of ``ci/runtimes.py``) a missing numpy or book folder is a
-failure, not a skip.
+failure, not a skip.  That row runs every ``tests/test_book*.py``: name a new
+oracle file so (``tests/test_book_convnet.py``) and CI runs it with numpy.
 """
 import importlib
 import importlib.util

@@ -1,26 +1,25 @@
-"""A trained network in a few kilobytes: the compact weights format and the
-forward pass that a microcontroller runs (chapter 8.3.4, "bit precision").
+"""A trained network in a few kilobytes: the compact weights format, read
+layer by layer, and the forward pass that a microcontroller runs (chapter
+8.3.4, "bit precision").
 
 ================================  ============================================
-``encode(layers, dtype, ...)``    a network as the bytes of a compact file:
-                                  ``dtype`` "float32", "float16" or "int8"
 ``load(path_or_stream)``          ``-> CompactNetwork``, read layer by layer
+                                  into arrays, every part checked
 ``CompactNetwork.predict(x)``     the output scores of one sample (an
                                   ``array('f')``, reused by the next call)
 ``CompactNetwork.classify(x)``    the index of the highest score
-``int8_scales(W, per)``           the scale factors of int8 weights: one per
-                                  output neuron (``"column"``) or per layer
-``encode_samples(samples)``       test samples (a label and 0..255 values) as
-                                  the bytes of a samples file
-``read_samples(path_or_stream)``  ``-> (label, bytearray)`` one at a time
+``read_samples(path_or_stream)``  ``-> (label, values)``, one sample at a time
+``crc32(data, crc)``              the checksum of the format (zlib's CRC-32)
 ``DataError``                     a file that is not what it must be
 ================================  ============================================
 
-This module runs unchanged on CPython, PyPy and MicroPython (it is part of
-purenn's portable core; ``python -m purenn export`` copies it to a board).
-It imports nothing from purenn that a board would lack: ``struct``,
-``array`` and ``binascii`` only, and ``purenn.errors``/``purenn.files`` when
-they are there.
+This is the module a board runs: ``python -m purenn export`` copies it, as
+it is, beside a ``main.py``.  So it runs unchanged on CPython, PyPy and
+MicroPython (it is part of purenn's portable core) and imports only
+``struct``, ``array`` and ``binascii`` (and ``purenn.errors``/
+``purenn.files`` when they are there).  Files are written on a computer by
+``purenn.precision.encode`` (the weights) and ``purenn.board.encode_samples``
+(test samples), which a board never needs.
 
 Why a format of its own.  purenn's weights files are gzip'd JSON: on a board
 with 100-192 KB of heap neither the gunzip window (32 KB) nor the parsed JSON
@@ -68,21 +67,23 @@ scaled and its bias added.  Batch normalization is folded into W and b when
 a network is exported (see ``purenn.precision``), so a board needs neither
 sqrt nor the epsilon.
 
->>> layers = [([[0.5, -1.0], [0.25, 2.0]], [0.0, 0.5], "relu"),
-...           ([[1.0], [-1.0]], [0.125], "identity")]
->>> data = encode(layers, "float32")
->>> len(data), data[:4]
-(108, b'PNNC')
->>> import io
+A file by hand: one layer, 1 input, 2 outputs, float32, relu::
+
+>>> import io, struct
+>>> W, b = struct.pack("<2f", 0.5, -1.0), struct.pack("<2f", 0.25, 0.0)
+>>> layer = struct.pack("<IIIB3xI", 1, 2, 0, 1, len(W + b))   # 1 x 2, no scales, relu
+>>> layer += struct.pack("<I", crc32(W + b, crc32(layer)))
+>>> head = struct.pack("<4sBBBxIfI", b"PNNC", 1, 1, 1, 24 + len(layer + W + b), 1.0, 0)
+>>> data = head + struct.pack("<I", crc32(head)) + layer + W + b
 >>> net = load(io.BytesIO(data))
 >>> net
-CompactNetwork(2-2-1 float32, 108 bytes)
->>> list(net.predict([1.0, 2.0]))      # a1 = [1.0, 3.5] -> relu -> [1.0, 3.5] -> 1 - 3.5 + 0.125
-[-2.375]
->>> load(io.BytesIO(data[:100]))
+CompactNetwork(1-2 float32, 64 bytes)
+>>> list(net.predict([2.0]))        # relu(2 * [0.5, -1.0] + [0.25, 0.0])
+[1.25, 0.0]
+>>> load(io.BytesIO(data[:40]))
 Traceback (most recent call last):
     ...
-purenn.errors.DataError: <stream>: truncated: the header says 108 bytes, the file has 100
+purenn.errors.DataError: <stream>: truncated: the header says 64 bytes, the file has 40
 """
 import math
 import sys
@@ -113,11 +114,8 @@ DTYPES = ("float32", "float16", "int8")            # codes 1, 2, 3 in the header
 ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "softmax")   # codes 0 .. 4
 MAX_LAYERS = 64
 MAX_BYTES = 64 * 1024 * 1024  # the largest compact file read (the MNIST int8 one is 46 KB)
+BLOCK_BYTES = 1024   # W is held in blocks of whole rows of at most this size (or one row)
 _ITEMSIZE = {"float32": 4, "float16": 2, "int8": 1}
-_FLOAT32_MAX = 3.4028234663852886e38
-_FLOAT32_TINY = 1.1754943508222875e-38   # the smallest normal float32
-_FLOAT16_MAX = 65504.0   # 65520 and above round to infinity
-_INT8_MAX = 127          # symmetric: -127 .. 127 (-128 is never written)
 _LITTLE = sys.byteorder == "little"
 
 
@@ -162,11 +160,6 @@ def crc32(data, crc=0):
 
 
 # --------------------------------------------------------------- numbers
-
-def _f32(x):
-    """x rounded to the nearest float32 (what an ``array('f')`` stores)."""
-    return struct.unpack("<f", struct.pack("<f", x))[0]
-
 
 def _finite(x):
     return x - x == 0.0   # inf - inf and nan - nan are nan
@@ -214,131 +207,6 @@ def _halves_by_hand(buf, n):
         else:
             out.append(sign * math.ldexp(m + 1024, e - 25))
     return tuple(out)
-
-
-# ---------------------------------------------------------- quantization
-
-def int8_scales(W, per="column"):
-    """The scale factors of W (D rows of M numbers) stored as int8: ``max |W|
-    / 127`` over each column (``per="column"``: one per output neuron, M
-    factors) or over the whole layer (``per="layer"``: one), rounded to
-    float32 as the file stores them.  A column of zeros (or of numbers below
-    1.5e-36, whose scale would be no normal float32) gets 1.0: its weights
-    are stored as 0.
-
-    >>> int8_scales([[0.5, -2.54], [-1.27, 1.0]])
-    [0.009999999776482582, 0.019999999552965164]
-    >>> int8_scales([[0.5, -2.54], [-1.27, 1.0]], per="layer")
-    [0.019999999552965164]
-    """
-    if per == "column":
-        tops = [max(abs(row[j]) for row in W) for j in range(len(W[0]))]
-    elif per == "layer":
-        tops = [max(max(abs(v) for v in row) for row in W)]
-    else:
-        raise ValueError("int8_scales: per must be 'column' or 'layer', got %r" % (per,))
-    scales = [_f32(top / _INT8_MAX) for top in tops]
-    # a scale below float32's smallest normal number would lose its digits (or be 0):
-    # weights that small (below 1.5e-36) count as zeros
-    return [s if s >= _FLOAT32_TINY else 1.0 for s in scales]
-
-
-def quantize(w, scale):
-    """The int8 that stands for the weight w: ``round(w / scale)``, kept within
-    -127..127.
-
-    >>> quantize(0.5, 0.01), quantize(-2.54, 0.02), quantize(9.0, 0.02)
-    (50, -127, 127)
-    """
-    q = int(round(w / scale))
-    return -_INT8_MAX if q < -_INT8_MAX else (_INT8_MAX if q > _INT8_MAX else q)
-
-
-# ---------------------------------------------------------------- writing
-
-def _rows(value, what):
-    rows = value.tolist() if hasattr(value, "tolist") else [list(r) for r in value]
-    if not rows or not rows[0] or any(len(r) != len(rows[0]) for r in rows):
-        raise ValueError("encode: %s must be a non-empty rectangle of numbers" % what)
-    return rows
-
-
-def _vector(value, what):
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    value = list(value)
-    if len(value) == 1 and isinstance(value[0], (list, tuple)):
-        value = list(value[0])      # a (1, M) row
-    return value
-
-
-def _check_range(values, limit, dtype, what):
-    for v in values:
-        if not _finite(v) or abs(v) > limit:
-            raise ValueError("encode: %s holds %r, outside %s's range (+-%r)"
-                             % (what, v, dtype, limit))
-
-
-def encode(layers, dtype="int8", input_scale=1.0, per="column"):
-    """The bytes of a compact file for ``layers``, a list of ``(W, b,
-    activation)``: W has D rows of M numbers (a ``Matrix`` or lists), b M
-    numbers (a (1, M) ``Matrix`` or a list), activation a name from
-    ``ACTIVATIONS``.  ``dtype`` is how W is stored: "float32", "float16" or
-    "int8" (with ``int8_scales(W, per)``).  ``input_scale`` multiplies every
-    input (the network then takes raw values, e.g. pixels 0..255).
-
-    A weight that the dtype cannot hold (beyond float16's 65504, say), a
-    non-finite number or layers whose shapes do not chain is a ValueError.
-    """
-    if dtype not in DTYPES:
-        raise ValueError("encode: dtype must be one of %s, got %r" % (", ".join(DTYPES), dtype))
-    if not 1 <= len(layers) <= MAX_LAYERS:
-        raise ValueError("encode: 1 to %d layers, got %d" % (MAX_LAYERS, len(layers)))
-    if not (_finite(input_scale) and 0 < input_scale <= _FLOAT32_MAX):
-        raise ValueError("encode: input_scale must be a finite number > 0, got %r"
-                         % (input_scale,))
-    parts = []
-    previous = None
-    for number, (W, b, activation) in enumerate(layers, 1):
-        what = "layer %d" % number
-        W, b = _rows(W, what + " W"), _vector(b, what + " b")
-        D, M = len(W), len(W[0])
-        if previous is not None and previous != D:
-            raise ValueError("encode: layer %d has %d inputs but layer %d has %d outputs"
-                             % (number, D, number - 1, previous))
-        if len(b) != M:
-            raise ValueError("encode: layer %d: %d biases for %d columns of W" % (number, len(b), M))
-        if activation not in ACTIVATIONS:
-            raise ValueError("encode: layer %d: activation %r; known: %s"
-                             % (number, activation, ", ".join(ACTIVATIONS)))
-        if activation == "softmax" and number != len(layers):
-            raise ValueError("encode: layer %d: softmax only ends a network" % number)
-        previous = M
-        _check_range(b, _FLOAT32_MAX, "float32", what + " b")
-        for row in W:
-            _check_range(row, _FLOAT16_MAX if dtype == "float16" else _FLOAT32_MAX,
-                         "float16" if dtype == "float16" else "float32", what + " W")
-        scales = int8_scales(W, per) if dtype == "int8" else []
-        payload = [struct.pack("<%df" % len(scales), *scales)]
-        for row in W:
-            if dtype == "float32":
-                payload.append(struct.pack("<%df" % M, *row))
-            elif dtype == "float16":
-                payload.append(struct.pack("<%de" % M, *row))
-            elif len(scales) == 1:
-                payload.append(struct.pack("<%db" % M, *[quantize(w, scales[0]) for w in row]))
-            else:
-                payload.append(struct.pack("<%db" % M, *[quantize(w, s)
-                                                         for w, s in zip(row, scales)]))
-        payload.append(struct.pack("<%df" % M, *b))
-        payload = b"".join(payload)
-        head = struct.pack("<IIIB3xI", D, M, len(scales), ACTIVATIONS.index(activation),
-                           len(payload))
-        parts.append(head + struct.pack("<I", crc32(payload, crc32(head))) + payload)
-    body = b"".join(parts)
-    head = struct.pack("<4sBBBxIfI", MAGIC, VERSION, DTYPES.index(dtype) + 1, len(layers),
-                       24 + len(body), input_scale, 0)
-    return head + struct.pack("<I", crc32(head)) + body
 
 
 # ---------------------------------------------------------------- reading
@@ -413,30 +281,36 @@ def _open(source, limit, what):
 class CompactLayer:
     """One layer as a compact file holds it: ``out = h(x @ W * factors + b)``.
 
-    ``weights``: W (D, M) row by row, an ``array('f')`` (float32, float16) or
-    ``array('b')`` (int8); ``factors``: an ``array('f')`` of M numbers that
-    multiply each column's sum (the int8 scales, times the input scale on the
-    first layer), or None; ``biases``, ``out``: ``array('f')`` of M.
+    ``blocks``: W (D, M) row by row, cut into blocks of whole rows of at most
+    ``BLOCK_BYTES`` each (a list of ``array('f')`` for float32 and float16,
+    ``array('b')`` for int8): MicroPython's heap never moves an object, and
+    once the code is compiled its bytecode is scattered over the heap, so a
+    board with 60 KB free may have no 25 KB in one piece.  ``factors``: an
+    ``array('f')`` of M numbers that multiply each column's sum (the int8
+    scales, times the input scale on the first layer), or None; ``biases``,
+    ``out``: ``array('f')`` of M; ``scales``: as stored (0, 1 or M floats).
     """
 
-    def __init__(self, rows, cols, activation, weights, factors, biases, scales):
+    def __init__(self, rows, cols, activation, blocks, factors, biases, scales):
         self.rows, self.cols, self.activation = rows, cols, activation
-        self.weights, self.factors, self.biases = weights, factors, biases
-        self.scales = scales      # as stored: an array('f') of 0, 1 or M floats
+        self.blocks, self.factors, self.biases = blocks, factors, biases
+        self.scales = scales
         self.out = _zeros("f", cols)
 
     def forward(self, x):
-        """``self.out = h(x @ W * factors + b)`` for one sample x of D numbers."""
-        out, W, M = self.out, self.weights, self.cols
+        """``self.out = h(x @ W * factors + b)`` for one sample x of D numbers:
+        ``out[j] += x[i] * W[i][j]`` row by row of W."""
+        out, M = self.out, self.cols
         for j in range(M):
             out[j] = 0.0
-        k = 0
-        for i in range(self.rows):
-            xi = x[i]
-            if xi:                          # most pixels are 0: skip their row
-                for j in range(M):
-                    out[j] += xi * W[k + j]
-            k += M
+        i = 0
+        for block in self.blocks:
+            for k in range(0, len(block), M):    # row i of W is block[k:k + M]
+                xi = x[i]
+                i += 1
+                if xi:                           # most pixels are 0: skip their row
+                    for j in range(M):
+                        out[j] += xi * block[k + j]
         b, f = self.biases, self.factors
         if f is None:
             for j in range(M):
@@ -513,7 +387,8 @@ class CompactNetwork:
     def nbytes(self):
         total = 0
         for layer in self.layers:
-            total += len(layer.weights) * (1 if self.dtype == "int8" else 4)
+            for block in layer.blocks:
+                total += len(block) * (1 if self.dtype == "int8" else 4)
             for a in (layer.factors, layer.biases, layer.out, layer.scales):
                 total += 4 * len(a) if a is not None else 0
         return total
@@ -620,20 +495,23 @@ def _read_layer(r, number, dtype, inputs, input_scale, length):
     if r.offset + payload_length > length:
         raise r.error("%s ends at byte %d, after the end the header says (%d)"
                       % (what, r.offset + payload_length, length))
+    rows_per_block = max(1, BLOCK_BYTES // (M * (1 if dtype == "int8" else 4)))
     try:
         scales = _zeros("f", S)
-        weights = _zeros("b" if dtype == "int8" else "f", D * M)
+        blocks = [_zeros("b" if dtype == "int8" else "f", M * min(rows_per_block, D - i))
+                  for i in range(0, D, rows_per_block)]
         biases = _zeros("f", M)
     except MemoryError:
         raise MemoryError("%s: %s (%d x %d %s) does not fit in the heap"
                           % (r.name, what, D, M, dtype))
     r.fill(scales, 4 * S, what + "'s scales")
     crc = crc32(scales, crc)
-    if dtype == "float16":
-        crc = _read_halves(r, weights, D, M, crc, what)
-    else:
-        r.fill(weights, D * M * itemsize, what + "'s weights")
-        crc = crc32(weights, crc)
+    for block in blocks:
+        if dtype == "float16":
+            crc = _read_halves(r, block, M, crc, what)
+        else:
+            r.fill(block, len(block) * itemsize, what + "'s weights")
+            crc = crc32(block, crc)
     r.fill(biases, 4 * M, what + "'s biases")
     crc = crc32(biases, crc)
     if crc != stored_crc:
@@ -644,66 +522,35 @@ def _read_layer(r, number, dtype, inputs, input_scale, length):
             if not _finite(v) or part == "scale" and v <= 0:
                 raise r.error("%s: a %s of %r" % (what, part, v))
     if dtype != "int8":
-        for v in weights:
-            if not _finite(v):
-                raise r.error("%s: a weight of %r" % (what, v))
+        for block in blocks:
+            for v in block:
+                if not _finite(v):
+                    raise r.error("%s: a weight of %r" % (what, v))
     factors = None
     if S or input_scale != 1.0:
         factors = _zeros("f", M)
         for j in range(M):
             factors[j] = (scales[j] if S == M else (scales[0] if S else 1.0)) * input_scale
-    return CompactLayer(D, M, ACTIVATIONS[act], weights, factors, biases, scales)
+    return CompactLayer(D, M, ACTIVATIONS[act], blocks, factors, biases, scales)
 
 
 _decode_halves = _half_decoder()
 
 
-def _read_halves(r, weights, D, M, crc, what):
-    """float16 weights, read one row of W at a time into float32 ``weights``."""
+def _read_halves(r, block, M, crc, what):
+    """float16 weights, read one row of W at a time into the float32 ``block``."""
     row = bytearray(2 * M)
-    k = 0
-    for i in range(D):
+    for k in range(0, len(block), M):
         r.fill(row, 2 * M, what + "'s weights")
         crc = crc32(row, crc)
         j = k
         for v in _decode_halves(row, M):
-            weights[j] = v
+            block[j] = v
             j += 1
-        k += M
     return crc
 
 
 # ---------------------------------------------------------------- samples
-
-def encode_samples(samples):
-    """The bytes of a samples file: ``samples`` is a list of ``(label,
-    values)`` with labels 0..255 and the same number of values 0..255 in
-    each (raw pixels).  Format: ``b"PNNS"``, version (B), 3 reserved bytes,
-    count (I), values per sample (I), CRC-32 of the records (I); then each
-    record: the label byte and the value bytes.
-
-    >>> data = encode_samples([(7, [0, 255, 3]), (2, [1, 2, 3])])
-    >>> import io
-    >>> [(label, list(values)) for label, values in read_samples(io.BytesIO(data))]
-    [(7, [0, 255, 3]), (2, [1, 2, 3])]
-    """
-    if not samples:
-        raise ValueError("encode_samples: no samples")
-    size = len(samples[0][1])
-    records = []
-    for number, (label, values) in enumerate(samples, 1):
-        if len(values) != size or size < 1:
-            raise ValueError("encode_samples: sample %d has %d values, the first %d"
-                             % (number, len(values), size))
-        try:
-            records.append(bytes([label]) + bytes(values))
-        except (ValueError, TypeError):
-            raise ValueError("encode_samples: sample %d: the label and the values must be "
-                             "ints 0..255" % number)
-    body = b"".join(records)
-    return struct.pack("<4sB3xIII", SAMPLES_MAGIC, VERSION, len(samples), size,
-                       crc32(body)) + body
-
 
 def read_samples(source, limit=MAX_BYTES):
     """``(label, values)`` for each sample of a samples file (a path or a

@@ -7,20 +7,25 @@ and int8 (chapter 8.3.4, "bit precision"; the book's ``half_float_network.py``).
                                             name), batch normalization folded in
 ``fold_batchnorm(W, b, bn)``                ``W * k`` and ``(b - mean) * k + beta``
                                             with ``k = gamma / sqrt(var + eps)``
+``int8_scales(W, per)``, ``quantize(w, s)``  int8: ``s = max |W| / 127`` per
+                                            column or per layer, ``q = round(w/s)``
+``encode(layers, precision, input_scale)``  the bytes of a compact file
+                                            (``purenn.compact`` reads them)
 ``at_precision(layers, precision, ...)``    the layers as a compact file of that
                                             precision stores them, read back as
                                             float64 matrices: the weights a board
                                             runs, exactly
-``DenseModel(layers, input_scale)``         a network to measure and to export
-``ParamsModel(net)``                        any network with ``params`` (a dict of
-                                            Matrix) and ``accuracy(x, t)``, e.g. a
+``DenseModel(layers, input_scale)``         a network to measure and to export:
+                                            ``classes_at(precision, x)``
+``ParamsModel(net, per)``                   any network with ``params`` (a dict of
+                                            Matrix) and ``predict(x)``, e.g. a
                                             convnet: each weight rounded in place
 ``PRECISIONS``                              "float64", "float32", "float16",
                                             "int8" (one scale per output neuron),
                                             "int8-layer" (one scale per layer)
-``NETWORKS``, ``register(name, ...)``       the networks of ``python -m purenn
+``NETWORKS``, ``register(key, name, ...)``  the networks of ``python -m purenn
                                             precision``
-``precision_table(names, precisions, ...)``  their test accuracy at each precision
+``precision_table(keys, precisions, ...)``  their test accuracy at each precision
 ``error_bound(layers, stored, x, ...)``     how far the scores of the stored
                                             weights can be from float64's
 ==========================================  =====================================
@@ -63,6 +68,11 @@ from purenn.network import Layer, Network
 
 PRECISIONS = ("float64", "float32", "float16", "int8", "int8-layer")
 
+_FLOAT32_MAX = 3.4028234663852886e38
+_FLOAT32_TINY = 1.1754943508222875e-38   # the smallest normal float32
+_FLOAT16_MAX = 65504.0   # 65520 and above round to infinity
+_INT8_MAX = 127          # symmetric: -127 .. 127 (-128 is never written)
+
 # precision -> (dtype of the compact file, how int8 scales are shared)
 _STORAGE = {"float32": ("float32", "column"), "float16": ("float16", "column"),
             "int8": ("int8", "column"), "int8-layer": ("int8", "layer")}
@@ -70,6 +80,15 @@ _STORAGE = {"float32": ("float32", "column"), "float16": ("float16", "column"),
 # the activations a compact file knows, as purenn.activations names them
 _NAMES = {"identity": "identity_function", "relu": "relu", "sigmoid": "sigmoid",
           "tanh": "tanh", "softmax": "softmax"}
+
+
+def _f32(x):
+    """x rounded to the nearest float32 (what an ``array('f')`` stores)."""
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def _finite(x):
+    return x - x == 0.0   # inf - inf and nan - nan are nan
 
 
 def _check_precision(precision, what):
@@ -153,14 +172,132 @@ def to_network(layers):
 
 # --------------------------------------------------------- precisions
 
-def encode(layers, precision, input_scale=1.0):
-    """The bytes of the compact file that stores ``layers`` at ``precision``
-    (not "float64": a compact file holds float32 at most)."""
+# ------------------------------------------ int8 and the compact file
+
+def int8_scales(W, per="column"):
+    """The scale factors of W (D rows of M numbers) stored as int8: ``max |W|
+    / 127`` over each column (``per="column"``: one per output neuron, M
+    factors) or over the whole layer (``per="layer"``: one), rounded to
+    float32 as the file stores them.  A column of zeros (or of numbers below
+    1.5e-36, whose scale would be no normal float32) gets 1.0: its weights
+    are stored as 0.
+
+    >>> int8_scales([[0.5, -2.54], [-1.27, 1.0]])
+    [0.009999999776482582, 0.019999999552965164]
+    >>> int8_scales([[0.5, -2.54], [-1.27, 1.0]], per="layer")
+    [0.019999999552965164]
+    """
+    if per == "column":
+        tops = [max(abs(row[j]) for row in W) for j in range(len(W[0]))]
+    elif per == "layer":
+        tops = [max(max(abs(v) for v in row) for row in W)]
+    else:
+        raise ValueError("int8_scales: per must be 'column' or 'layer', got %r" % (per,))
+    scales = [_f32(top / _INT8_MAX) for top in tops]
+    # a scale below float32's smallest normal number would lose its digits (or be 0):
+    # weights that small (below 1.5e-36) count as zeros
+    return [s if s >= _FLOAT32_TINY else 1.0 for s in scales]
+
+
+def quantize(w, scale):
+    """The int8 that stands for the weight w: ``round(w / scale)``, kept within
+    -127..127.
+
+    >>> quantize(0.5, 0.01), quantize(-2.54, 0.02), quantize(9.0, 0.02)
+    (50, -127, 127)
+    """
+    q = int(round(w / scale))
+    return -_INT8_MAX if q < -_INT8_MAX else (_INT8_MAX if q > _INT8_MAX else q)
+
+
+# ---------------------------------------------------------------- writing
+
+def _rows(value, what):
+    rows = value.tolist() if hasattr(value, "tolist") else [list(r) for r in value]
+    if not rows or not rows[0] or any(len(r) != len(rows[0]) for r in rows):
+        raise ValueError("encode: %s must be a non-empty rectangle of numbers" % what)
+    return rows
+
+
+def _vector(value, what):
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    value = list(value)
+    if len(value) == 1 and isinstance(value[0], (list, tuple)):
+        value = list(value[0])      # a (1, M) row
+    return value
+
+
+def _check_range(values, limit, dtype, what):
+    for v in values:
+        if not _finite(v) or abs(v) > limit:
+            raise ValueError("encode: %s holds %r, outside %s's range (+-%r)"
+                             % (what, v, dtype, limit))
+
+
+def encode(layers, precision="int8", input_scale=1.0):
+    """The bytes of a compact file (``purenn.compact``) for ``layers``, a list
+    of ``(W, b, activation)``: W has D rows of M numbers (a ``Matrix`` or
+    lists), b M numbers (a (1, M) ``Matrix`` or a list), activation a name
+    from ``compact.ACTIVATIONS``.  ``precision`` is how W is stored:
+    "float32", "float16", "int8" (``int8_scales(W, "column")``) or
+    "int8-layer" (``int8_scales(W, "layer")``).  ``input_scale`` multiplies
+    every input (the network then takes raw values, e.g. pixels 0..255).
+
+    A weight that the precision cannot hold (beyond float16's 65504, say), a
+    non-finite number or layers whose shapes do not chain is a ValueError.
+    """
     _check_precision(precision, "encode")
     if precision == "float64":
         raise ValueError("encode: a compact file stores float32, float16 or int8 weights")
     dtype, per = _STORAGE[precision]
-    return compact.encode(layers, dtype, input_scale, per)
+    if not 1 <= len(layers) <= compact.MAX_LAYERS:
+        raise ValueError("encode: 1 to %d layers, got %d" % (compact.MAX_LAYERS, len(layers)))
+    if not (_finite(input_scale) and 0 < input_scale <= _FLOAT32_MAX):
+        raise ValueError("encode: input_scale must be a finite number > 0, got %r"
+                         % (input_scale,))
+    parts = []
+    previous = None
+    for number, (W, b, activation) in enumerate(layers, 1):
+        what = "layer %d" % number
+        W, b = _rows(W, what + " W"), _vector(b, what + " b")
+        D, M = len(W), len(W[0])
+        if previous is not None and previous != D:
+            raise ValueError("encode: layer %d has %d inputs but layer %d has %d outputs"
+                             % (number, D, number - 1, previous))
+        if len(b) != M:
+            raise ValueError("encode: layer %d: %d biases for %d columns of W" % (number, len(b), M))
+        if activation not in compact.ACTIVATIONS:
+            raise ValueError("encode: layer %d: activation %r; known: %s"
+                             % (number, activation, ", ".join(compact.ACTIVATIONS)))
+        if activation == "softmax" and number != len(layers):
+            raise ValueError("encode: layer %d: softmax only ends a network" % number)
+        previous = M
+        _check_range(b, _FLOAT32_MAX, "float32", what + " b")
+        for row in W:
+            _check_range(row, _FLOAT16_MAX if dtype == "float16" else _FLOAT32_MAX,
+                         "float16" if dtype == "float16" else "float32", what + " W")
+        scales = int8_scales(W, per) if dtype == "int8" else []
+        payload = [struct.pack("<%df" % len(scales), *scales)]
+        for row in W:
+            if dtype == "float32":
+                payload.append(struct.pack("<%df" % M, *row))
+            elif dtype == "float16":
+                payload.append(struct.pack("<%de" % M, *row))
+            elif len(scales) == 1:
+                payload.append(struct.pack("<%db" % M, *[quantize(w, scales[0]) for w in row]))
+            else:
+                payload.append(struct.pack("<%db" % M, *[quantize(w, s)
+                                                         for w, s in zip(row, scales)]))
+        payload.append(struct.pack("<%df" % M, *b))
+        payload = b"".join(payload)
+        head = struct.pack("<IIIB3xI", D, M, len(scales), compact.ACTIVATIONS.index(activation),
+                           len(payload))
+        parts.append(head + struct.pack("<I", compact.crc32(payload, compact.crc32(head))) + payload)
+    body = b"".join(parts)
+    head = struct.pack("<4sBBBxIfI", compact.MAGIC, compact.VERSION, compact.DTYPES.index(dtype) + 1, len(layers),
+                       24 + len(body), input_scale, 0)
+    return head + struct.pack("<I", compact.crc32(head)) + body
 
 
 def stored_layers(net):
@@ -168,7 +305,8 @@ def stored_layers(net):
     activation)]``: int8 as ``q * scale`` (the input scale is not in them)."""
     out = []
     for layer in net.layers:
-        D, M, w, s = layer.rows, layer.cols, layer.weights, layer.scales
+        D, M, s = layer.rows, layer.cols, layer.scales
+        w = [v for block in layer.blocks for v in block]
         scale = [s[j] if len(s) == M else (s[0] if len(s) else 1.0) for j in range(M)]
         rows = [[w[i * M + j] * scale[j] for j in range(M)] for i in range(D)]
         out.append((Matrix(rows), Matrix([list(layer.biases)]), layer.activation))
@@ -185,14 +323,21 @@ def at_precision(layers, precision, input_scale=1.0):
     return stored_layers(compact.load(io.BytesIO(encode(layers, precision, input_scale))))
 
 
+def classes(scores):
+    """The predicted class of each row of scores (a Matrix): the index of its
+    highest score, or -1 when the row holds a nan (no prediction)."""
+    return [-1 if any(v != v for v in row) else p
+            for p, row in zip(scores.argmax(axis=1), scores.tolist())]
+
+
 class DenseModel:
     """A fully connected network to measure and to export: its dense layers
     (``dense_layers``) and the scale of its raw inputs (1/255 for MNIST
     pixels, 1/16 for optdigits).
 
-    ``accuracy_at(precision, x, t)`` runs ``at_precision``'s weights in
-    float64 (purenn's Matrix); ``file_size(precision)`` is the size of the
-    compact file.
+    ``classes_at(precision, x)`` runs ``at_precision``'s weights in float64
+    (purenn's Matrix, batches of 100) and gives the predicted classes;
+    ``file_size(precision)`` is the size of the compact file.
     """
 
     def __init__(self, layers, input_scale=1.0):
@@ -202,14 +347,16 @@ class DenseModel:
     def from_network(cls, net, input_scale=1.0):
         return cls(dense_layers(net), input_scale)
 
-    def accuracy_at(self, precision, x, t):
-        return to_network(at_precision(self.layers, precision, self.input_scale)).accuracy(x, t)
+    def classes_at(self, precision, x, batch_size=100):
+        net = to_network(at_precision(self.layers, precision, self.input_scale))
+        out = []
+        for start in range(0, x.shape[0], batch_size):
+            out += classes(net.predict(x[start:start + batch_size]))
+        return out
 
     def file_size(self, precision):
-        return None if precision == "float64" else len(self.encode(precision))
-
-    def encode(self, precision):
-        return encode(self.layers, precision, self.input_scale)
+        return None if precision == "float64" else len(encode(self.layers, precision,
+                                                               self.input_scale))
 
 
 def round_value(v, precision):
@@ -238,17 +385,17 @@ def rounded_matrix(m, precision, per="column"):
         per = "layer"
     if per == "row":
         return rounded_matrix(Matrix(rows).T, "int8", "column").T
-    scales = compact.int8_scales(rows, per)
+    scales = int8_scales(rows, per)
     if len(scales) == 1:
         scales = scales * len(rows[0])
-    return Matrix([[compact.quantize(v, s) * s for v, s in zip(row, scales)] for row in rows])
+    return Matrix([[quantize(v, s) * s for v, s in zip(row, scales)] for row in rows])
 
 
 class ParamsModel:
     """Any network with ``params`` (a dict name -> Matrix that its layers read
-    at every forward pass) and ``accuracy(x, t)``, measured the way of the
-    book's ``half_float_network.py``: every weight rounded in place, then
-    ``accuracy``, then the weights put back.
+    at every forward pass) and ``predict(x)``, measured the way of the book's
+    ``half_float_network.py``: every weight rounded in place, ``predict``,
+    then the weights put back.
 
     ``per(name, matrix)`` says how a parameter is stored at int8: "column",
     "row" or "layer" (its scales), or None to keep it float32; at float16 and
@@ -263,58 +410,64 @@ class ParamsModel:
         self.net = net
         self.per = per or (lambda name, m: "column" if name.startswith("W") else None)
 
-    def accuracy_at(self, precision, x, t):
-        _check_precision(precision, "ParamsModel.accuracy_at")
+    def classes_at(self, precision, x, batch_size=100):
+        _check_precision(precision, "ParamsModel.classes_at")
         params = self.net.params
         saved = dict(params)
         try:
-            for name in sorted(saved):
-                per = self.per(name, saved[name])
-                if precision != "float64":
+            if precision != "float64":
+                for name in sorted(saved):
+                    per = self.per(name, saved[name])
                     target = precision if per is not None else "float32"
                     params[name] = rounded_matrix(saved[name], target, per or "column")
-            return self.net.accuracy(x, t)
+            out = []
+            for start in range(0, len(x), batch_size):
+                out += classes(self.net.predict(x[start:start + batch_size]))
+            return out
         finally:
             params.update(saved)
-
-    def file_size(self, precision):
-        return None
 
 
 # ---------------------------------------------------- the networks measured
 
 class Entry:
-    """A network of the precision table: ``model()`` builds something with
-    ``accuracy_at(precision, x, t)`` (a ``DenseModel``, a ``ParamsModel``),
-    ``data()`` gives the test set ``(x, t)``."""
+    """A network of the precision table: ``key`` (a short name for the
+    command line), ``name``, ``model()`` that builds something with
+    ``classes_at(precision, x)`` (a ``DenseModel``, a ``ParamsModel``) and
+    ``data()`` that gives its test set ``(x, t)``."""
 
-    def __init__(self, name, model, data, note=""):
-        self.name, self.model, self.data, self.note = name, model, data, note
+    def __init__(self, key, name, model, data, note=""):
+        self.key, self.name, self.model, self.data, self.note = key, name, model, data, note
 
 
 NETWORKS = []
 
 
-def register(name, model, data, note=""):
+def register(key, name, model, data, note=""):
     """Add a network to the precision table (``python -m purenn precision``):
     ``model`` and ``data`` are functions of no arguments, called when the
-    table is made (so that registering loads nothing)."""
-    if any(e.name == name for e in NETWORKS):
-        raise ValueError("register: a network named %r is registered already" % name)
-    NETWORKS.append(Entry(name, model, data, note))
+    table is made (so that registering loads nothing).
 
-
-def _shipped(filename, input_scale):
-    def model():
-        from purenn.recognize import load_network
-        return DenseModel.from_network(load_network(shipped_path(filename))[0], input_scale)
-    return model
+    >>> [e.key for e in NETWORKS]
+    ['optdigits', 'mnist-sigmoid', 'mnist-relu']
+    """
+    if any(e.key == key for e in NETWORKS):
+        raise ValueError("register: a network %r is registered already" % key)
+    NETWORKS.append(Entry(key, name, model, data, note))
 
 
 def shipped_path(filename):
     """The path of a network file that ships in ``purenn/data/``."""
     import os
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", filename)
+
+
+def shipped_model(filename, input_scale):
+    """A function that loads the shipped network ``filename`` as a DenseModel."""
+    def model():
+        from purenn.recognize import load_network
+        return DenseModel.from_network(load_network(shipped_path(filename))[0], input_scale)
+    return model
 
 
 def _mnist():
@@ -331,22 +484,33 @@ OPTDIGITS_NETWORK = "optdigits-64-100-10-relu-batchnorm.json.gz"
 MNIST_INPUT_SCALE = 1.0 / 255.0
 DIGITS_INPUT_SCALE = 1.0 / 16.0
 
-register("optdigits 64-100-10 relu+bn", _shipped(OPTDIGITS_NETWORK, DIGITS_INPUT_SCALE), _digits,
+register("optdigits", "optdigits 64-100-10 relu + batchnorm",
+         shipped_model(OPTDIGITS_NETWORK, DIGITS_INPUT_SCALE), _digits,
          "1,797 optdigits test images")
-register("MNIST 784-50-100-10 sigmoid", _shipped("mnist-784-50-100-10-sigmoid.json.gz",
-                                                 MNIST_INPUT_SCALE), _mnist,
+register("mnist-sigmoid", "MNIST 784-50-100-10 sigmoid",
+         shipped_model("mnist-784-50-100-10-sigmoid.json.gz", MNIST_INPUT_SCALE), _mnist,
          "10,000 MNIST test images")
-register("MNIST 784-50-100-10 relu", _shipped("mnist-784-50-100-10-relu.json.gz",
-                                              MNIST_INPUT_SCALE), _mnist,
+register("mnist-relu", "MNIST 784-50-100-10 relu",
+         shipped_model("mnist-784-50-100-10-relu.json.gz", MNIST_INPUT_SCALE), _mnist,
          "10,000 MNIST test images")
 
 
-def precision_table(names=None, precisions=PRECISIONS, limit=None, progress=None):
-    """``[(entry, {precision: accuracy}, {precision: compact file bytes or
-    None})]`` for the registered networks named (all by default), on their
-    test sets (the first ``limit`` samples).  ``progress(name, precision,
-    accuracy)`` is called after each measurement."""
-    chosen = NETWORKS if names is None else [_entry(n) for n in names]
+class Measured:
+    """One network of the table: ``accuracy``, ``changed`` (test samples
+    whose predicted class differs from float64's) and ``size`` (bytes of
+    the compact file, None for float64 or a model that has none), each a
+    dict precision -> number; ``count``: the test samples."""
+
+    def __init__(self, entry, count):
+        self.entry, self.count = entry, count
+        self.accuracy, self.changed, self.size = {}, {}, {}
+
+
+def precision_table(keys=None, precisions=PRECISIONS, limit=None, progress=None):
+    """A ``Measured`` for each registered network (``keys``: all by default)
+    on its test set (the first ``limit`` samples).  ``progress(measured,
+    precision)`` is called after each measurement."""
+    chosen = NETWORKS if keys is None else [_entry(k) for k in keys]
     for p in precisions:
         _check_precision(p, "precision_table")
     rows = []
@@ -359,22 +523,25 @@ def precision_table(names=None, precisions=PRECISIONS, limit=None, progress=None
         x, t = data_cache[entry.data]
         if limit is not None:
             x, t = x[:limit], t[:limit]
-        acc, sizes = {}, {}
+        row = Measured(entry, len(t))
+        reference = model.classes_at("float64", x)
         for p in precisions:
-            acc[p] = model.accuracy_at(p, x, t)
-            sizes[p] = model.file_size(p) if hasattr(model, "file_size") else None
+            got = reference if p == "float64" else model.classes_at(p, x)
+            row.accuracy[p] = sum(1 for c, label in zip(got, t) if c == label) / float(len(t))
+            row.changed[p] = sum(1 for c, r in zip(got, reference) if c != r)
+            row.size[p] = model.file_size(p) if hasattr(model, "file_size") else None
             if progress is not None:
-                progress(entry.name, p, acc[p])
-        rows.append((entry, acc, sizes))
+                progress(row, p)
+        rows.append(row)
     return rows
 
 
-def _entry(name):
+def _entry(key):
     for e in NETWORKS:
-        if e.name == name:
+        if e.key == key:
             return e
-    raise ValueError("precision_table: no network named %r; registered: %s"
-                     % (name, ", ".join(e.name for e in NETWORKS)))
+    raise ValueError("precision_table: no network %r; registered: %s"
+                     % (key, ", ".join(e.key for e in NETWORKS)))
 
 
 # ------------------------------------------------------ how far off, at most

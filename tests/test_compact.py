@@ -11,7 +11,8 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from purenn import DataError, Matrix, compact
-from purenn.precision import error_bound, stored_layers, to_network
+from purenn.board import encode_samples
+from purenn.precision import encode, error_bound, int8_scales, stored_layers, to_network
 from purenn.testing import assert_allclose
 
 pytestmark = pytest.mark.ch8
@@ -34,8 +35,12 @@ def small_layers():
     return [(W1, [0.1, -0.2, 0.0, 0.3], "relu"), (W2, [0.05, -0.05], "softmax")]
 
 
-SMALL = {dtype: compact.encode(small_layers(), dtype, input_scale=0.5)
-         for dtype in compact.DTYPES}
+SMALL = {dtype: encode(small_layers(), dtype, input_scale=0.5) for dtype in compact.DTYPES}
+
+
+def weights(net, k=0):
+    """Layer k's W, row by row, as one list (out of its blocks)."""
+    return [v for block in net.layers[k].blocks for v in block]
 
 
 class Unseekable:
@@ -103,9 +108,9 @@ def layer_strategy():
 @given(layer=layer_strategy())
 @example(layer=([[0.1, -0.0], [1e-9, 3.0]], [0.5, -0.5], "relu"))
 def test_float32_stores_each_weight_rounded_to_float32(layer):
-    net = compact.load(io.BytesIO(compact.encode([layer], "float32")))
+    net = compact.load(io.BytesIO(encode([layer], "float32")))
     W = layer[0]
-    assert list(net.layers[0].weights) == [f32(v) for row in W for v in row]
+    assert weights(net) == [f32(v) for row in W for v in row]
     assert list(net.layers[0].biases) == [f32(v) for v in layer[1]]
 
 
@@ -113,8 +118,8 @@ def test_float32_stores_each_weight_rounded_to_float32(layer):
 @given(layer=layer_strategy())
 @example(layer=([[1e-7], [65504.0 / 65536]], [0.0], "identity"))  # a float16 subnormal
 def test_float16_stores_each_weight_rounded_to_float16(layer):
-    net = compact.load(io.BytesIO(compact.encode([layer], "float16")))
-    assert list(net.layers[0].weights) == [f16(v) for row in layer[0] for v in row]
+    net = compact.load(io.BytesIO(encode([layer], "float16")))
+    assert weights(net) == [f16(v) for row in layer[0] for v in row]
 
 
 @settings(max_examples=40, deadline=None)
@@ -123,10 +128,10 @@ def test_float16_stores_each_weight_rounded_to_float16(layer):
 @example(layer=([[4.645386328334962e-42]], [0.0], "identity"), per="column")  # a subnormal scale
 @example(layer=([[1e-300, 1.0]], [0.0, 0.0], "identity"), per="column")  # scale 0 in float32
 def test_int8_weights_are_within_half_a_scale(layer, per):
-    net = compact.load(io.BytesIO(compact.encode([layer], "int8", per=per)))
+    net = compact.load(io.BytesIO(encode([layer], "int8" if per == "column" else "int8-layer")))
     (V, _, _), = stored_layers(net)
     W = layer[0]
-    scales = compact.int8_scales(W, per)
+    scales = int8_scales(W, per)
     for i, row in enumerate(W):
         for j, w in enumerate(row):
             s = scales[j] if per == "column" else scales[0]
@@ -135,14 +140,32 @@ def test_int8_weights_are_within_half_a_scale(layer, per):
 
 @pytest.mark.parametrize("per, count", [("column", 4), ("layer", 1)])
 def test_int8_scales_are_one_per_column_or_one_per_layer(per, count):
-    net = compact.load(io.BytesIO(compact.encode(small_layers(), "int8", per=per)))
+    net = compact.load(io.BytesIO(encode(small_layers(), "int8" if per == "column"
+                                         else "int8-layer")))
     assert len(net.layers[0].scales) == count
 
 
 def test_int8_largest_weight_of_a_column_is_127():
     net = compact.load(io.BytesIO(SMALL["int8"]))
-    w = net.layers[0].weights
+    w = weights(net)
     assert [max(abs(w[i * 4 + j]) for i in range(3)) for j in range(4)] == [127, 127, 127, 127]
+
+
+@pytest.mark.parametrize("block_bytes, rows", [(1024, [3]), (32, [2, 1]), (16, [1, 1, 1]),
+                                               (1, [1, 1, 1])])
+def test_w_is_held_in_blocks_of_whole_rows(monkeypatch, block_bytes, rows):
+    monkeypatch.setattr(compact, "BLOCK_BYTES", block_bytes)
+    net = compact.load(io.BytesIO(SMALL["float32"]))
+    assert [len(block) // 4 for block in net.layers[0].blocks] == rows
+    assert weights(net) == [f32(v) for row in small_layers()[0][0] for v in row]
+
+
+@pytest.mark.parametrize("dtype", compact.DTYPES)
+@pytest.mark.parametrize("block_bytes", [1, 16, 1024])
+def test_predict_does_not_depend_on_the_blocks(monkeypatch, dtype, block_bytes):
+    one = list(compact.load(io.BytesIO(SMALL[dtype])).predict([3, 0, 5]))
+    monkeypatch.setattr(compact, "BLOCK_BYTES", block_bytes)
+    assert list(compact.load(io.BytesIO(SMALL[dtype])).predict([3, 0, 5])) == one
 
 
 # ------------------------------------------------------------ bad files
@@ -267,27 +290,27 @@ def test_load_refuses_a_file_above_the_limit(tmp_path):
     ([([[1.0]], [0.0], "softmax"), ([[1.0]], [0.0], "relu")], "int8", "softmax only ends"),
     ([([[1.0, 2.0]], [0.0, 0.0], "relu"), ([[1.0]], [0.0], "relu")], "int8", "has 1 inputs"),
     ([([[1.0, 2.0]], [0.0], "relu")], "int8", "1 biases for 2 columns"),
-    ([([[1.0]], [0.0], "relu")], "int4", "dtype must be one of"),
+    ([([[1.0]], [0.0], "relu")], "int4", "precision must be one of"),
+    ([([[1.0]], [0.0], "relu")], "float64", "stores float32, float16 or int8"),
     ([], "int8", "1 to 64 layers"),
 ])
 def test_encode_refuses_what_no_file_can_hold(layers, dtype, message):
     with pytest.raises(ValueError, match=message):
-        compact.encode(layers, dtype)
+        encode(layers, dtype)
 
 
 def test_encode_takes_matrices():
     W, b, act = small_layers()[0]
-    assert compact.encode([(Matrix(W), Matrix([b]), act)], "int8") == \
-        compact.encode([(W, b, act)], "int8")
+    assert encode([(Matrix(W), Matrix([b]), act)], "int8") == encode([(W, b, act)], "int8")
 
 
 def test_encode_is_deterministic():
-    assert compact.encode(small_layers(), "float16") == compact.encode(small_layers(), "float16")
+    assert encode(small_layers(), "float16") == encode(small_layers(), "float16")
 
 
 # -------------------------------------------------------------- samples
 
-SAMPLES = compact.encode_samples([(3, [0, 1, 2, 255]), (9, [7, 7, 7, 7]), (0, [0] * 4)])
+SAMPLES = encode_samples([(3, [0, 1, 2, 255]), (9, [7, 7, 7, 7]), (0, [0] * 4)])
 
 
 def test_samples_come_back_in_order():
@@ -315,7 +338,7 @@ def test_a_corrupt_sample_is_a_data_error_after_the_last():
 ])
 def test_encode_samples_refuses_what_is_not_bytes(samples, message):
     with pytest.raises(ValueError, match=message):
-        compact.encode_samples(samples)
+        encode_samples(samples)
 
 
 # ----------------------------------------------- the forward pass, checked
@@ -376,7 +399,7 @@ inputs = st.lists(st.integers(0, 255), min_size=6, max_size=6)
 def test_compact_predict_is_network_predict_within_the_stated_error(layers, x, dtype):
     layers = [(Matrix(W), Matrix([b]), name) for W, b, name in layers]
     x = x[:layers[0][0].shape[0]]
-    net = compact.load(io.BytesIO(compact.encode(layers, dtype, input_scale=1 / 255)))
+    net = compact.load(io.BytesIO(encode(layers, dtype, input_scale=1 / 255)))
     stored = stored_layers(net)
     got = list(net.predict(bytes(x)))
     want = to_network(layers).predict(Matrix([x]) * (1 / 255)).tolist()[0]
@@ -390,7 +413,7 @@ def test_compact_predict_is_network_predict_within_the_stated_error(layers, x, d
 def test_a_float32_board_computes_the_compact_scores_within_float32_rounding(layers, x, dtype):
     layers = [(Matrix(W), Matrix([b]), name) for W, b, name in layers]
     x = x[:layers[0][0].shape[0]]
-    net = compact.load(io.BytesIO(compact.encode(layers, dtype, input_scale=1 / 255)))
+    net = compact.load(io.BytesIO(encode(layers, dtype, input_scale=1 / 255)))
     stored = stored_layers(net)
     board = board_float32(stored, x, 1 / 255)
     want = to_network(stored).predict(Matrix([x]) * (1 / 255)).tolist()[0]
@@ -401,20 +424,20 @@ def test_a_float32_board_computes_the_compact_scores_within_float32_rounding(lay
 
 def test_sigmoid_of_large_negative_sums_is_exp_not_overflow():
     layers = [([[1.0]], [-120.0], "sigmoid")]
-    net = compact.load(io.BytesIO(compact.encode(layers, "float32")))
+    net = compact.load(io.BytesIO(encode(layers, "float32")))
     assert list(net.predict([0.0])) == [f32(math.exp(-120.0))]
     assert list(net.predict([1000.0])) == [1.0]
 
 
 def test_softmax_of_large_scores_sums_to_one():
     layers = [([[1000.0, 0.0, -1000.0]], [0.0, 0.0, 0.0], "softmax")]
-    net = compact.load(io.BytesIO(compact.encode(layers, "float32")))
+    net = compact.load(io.BytesIO(encode(layers, "float32")))
     assert_allclose(list(net.predict([1.0])), [1.0, 0.0, 0.0], abs_tol=1e-30)
 
 
 def test_classify_is_the_first_highest_score():
     layers = [([[1.0, 1.0, 0.5]], [0.0, 0.0, 0.0], "identity")]
-    net = compact.load(io.BytesIO(compact.encode(layers, "float32")))
+    net = compact.load(io.BytesIO(encode(layers, "float32")))
     assert net.classify([1.0]) == 0
 
 

@@ -23,7 +23,7 @@ unix port, CPython).
 Exit status (where there is one): 0, or 1 when a file is missing or corrupt
 (``error: ...`` says which).
 """
-import gc
+import gc  # portable: import -- every MicroPython port has gc, and so has CPython
 import sys
 
 try:

@@ -192,7 +192,7 @@ def _halves_by_hand(buf, n):
     """n float16 values from the bytes of ``buf``: sign, 5 exponent bits
     (bias 15), 10 fraction bits; exponent 0 is subnormal, 31 inf/nan.
 
-    >>> _halves_by_hand(b"\\x00\\x3e\\x01\\x00\\x00\\xfc\\xff\\x7b", 4)
+    >>> _halves_by_hand(bytes([0x00, 0x3e, 0x01, 0x00, 0x00, 0xfc, 0xff, 0x7b]), 4)
     (1.5, 5.960464477539063e-08, -inf, 65504.0)
     """
     out = []

@@ -458,3 +458,21 @@ def test_the_probe_is_called_after_each_layer():
                                            ("int8", 12 + 8 + 4 * 3 * (4 + 2) + 4 * (4 + 2))])
 def test_nbytes_counts_the_arrays(dtype, nbytes):
     assert compact.load(io.BytesIO(SMALL[dtype])).nbytes == nbytes
+
+
+# ------------------------------------------ the bytes MicroPython checks
+
+def _mpy_checks():
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mpy_core_checks.py")
+    spec = importlib.util.spec_from_file_location("mpy_core_checks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_micropython_checks_hold_the_bytes_purenn_writes():
+    checks = _mpy_checks()
+    assert bytes.fromhex(checks.COMPACT_INT8) == encode(checks.COMPACT_LAYERS, "int8",
+                                                        input_scale=0.5)
+    assert bytes.fromhex(checks.COMPACT_SAMPLES_FILE) == encode_samples(checks.COMPACT_SAMPLES)

@@ -80,6 +80,8 @@ def cmd_export(args):
         args.dtype, " --weights %s" % args.weights if args.weights else "",
         " --samples %d" % args.samples if args.samples is not None else "", args.out_dir)
     try:
+        # the board runs batch normalization folded into the affine weights
+        description = description.replace("batchnorm", "batchnorm folded into W and b")
         lines = board.export(args.out_dir, model, args.dtype, samples,
                              "%s, %s" % (os.path.basename(path), description), command)
     except (OSError, ValueError) as e:

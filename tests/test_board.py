@@ -215,3 +215,43 @@ def test_precision_command_prints_the_table(capsys):
 def test_precision_command_refuses_with_one_line(capsys, args, message):
     assert main(["precision"] + args) == 2
     assert message in capsys.readouterr().err
+
+
+# ------------------------------------------- the CI rows under a board's heap
+
+def _runtimes():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("runtimes", os.path.join(ROOT, "ci",
+                                                                           "runtimes.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+RUN = ("network: CompactNetwork(64-100-10 int8, 8352 bytes), arrays 9160 bytes\n"
+       "accuracy: %s\nheap: %d bytes at most (gc.mem_alloc() high-water mark), of %d; "
+       "64-bit floats\n")
+EXPORT_TXT = "precision: int8\nfloat64 accuracy: 0.9722 (1747 of 1797)\n"
+
+
+@pytest.mark.parametrize("output, ok, says", [
+    (RUN % ("0.9716 (1746 of 1797)", 30912, 101120), True,
+     "accuracy 0.9716 (1746 of 1797; float64 0.9722), heap 30912 of 101120 bytes"),
+    (RUN % ("0.9666 (1737 of 1797)", 30912, 101120), False, "more than 0.5 points"),
+    (RUN % ("0.9716 (194 of 200)", 30912, 101120), False, "not the samples"),
+    (RUN % ("0.9716 (1746 of 1797)", 30912, 194304), False, "beyond the heap"),
+    ("network: ...\naccuracy: 0.9716 (1746 of 1797)\n", False, "no heap line"),
+    ("error: ./network.bin: layer 1 (784 x 50 float32) does not fit in the heap\n", False,
+     "does not fit in the heap"),
+])
+def test_a_board_row_passes_only_when_it_fits_and_keeps_its_accuracy(output, ok, says):
+    got_ok, summary = _runtimes().board_outcome(output, EXPORT_TXT, 100 * 1024)
+    assert got_ok is ok and says in summary, summary
+
+
+def test_the_board_rows_cover_both_heaps_and_the_int8_mnist_network():
+    runs = _runtimes().BOARD_RUNS
+    for need in [("192K", "optdigits", "int8"), ("192K", "optdigits", "float32"),
+                 ("100K", "optdigits", "int8"), ("100K", "optdigits", "float32"),
+                 ("192K", "mnist-sigmoid", "int8")]:
+        assert need in runs

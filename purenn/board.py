@@ -20,10 +20,14 @@ The folder::
     export.txt    what was exported, by which command, and the accuracy that
                   float64 and the stored weights have on these samples
 
-Copy it to a board and run it (``mpremote``, MicroPython's own tool)::
+Copy it to a board and run it (``mpremote``, MicroPython's own tool:
+``pip install mpremote``; ``:`` is the board's current folder, its root)::
 
-    mpremote cp -r OUT_DIR/. :        # the folder's files to the board's /
-    mpremote run OUT_DIR/main.py       # or press reset: main.py runs at boot
+    cd OUT_DIR
+    mpremote cp main.py compact.py network.bin samples.bin : + run main.py
+
+``run`` shows main.py's output here; on the board main.py also runs at every
+reset (``mpremote rm :main.py`` stops that).
 
 >>> samples = [(7, [0, 255, 3]), (2, [1, 2, 3])]
 >>> import io
@@ -41,6 +45,8 @@ from purenn.files import read_limited, write_atomic
 from purenn.precision import encode
 
 FILES = ("main.py", "compact.py", "network.bin", "samples.bin", "export.txt")
+# copy the four files the board needs, then run main.py (inside the folder)
+MPREMOTE = "mpremote cp main.py compact.py network.bin samples.bin : + run main.py"
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 # the data sets whose test samples a folder can carry: input size -> (name,
@@ -135,7 +141,7 @@ def export(out_dir, model, precision, samples, network_name="", command=""):
                        model.classes_at(precision, samples.x), samples.t),
         "made with: %s %s" % (sys.implementation.name,
                               ".".join(str(v) for v in sys.version_info[:3])),
-        "run: mpremote cp -r %s/. : && mpremote run %s/main.py" % (out_dir, out_dir),
+        "on a board: cd %s && %s" % (out_dir, MPREMOTE),
     ]
     os.makedirs(out_dir, exist_ok=True)
     for name, source in (("main.py", "board_main.py"), ("compact.py", "compact.py")):

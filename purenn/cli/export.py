@@ -89,8 +89,7 @@ def cmd_export(args):
         return 1
     print("\n".join(lines[2:-1]))
     print("wrote %s: %s" % (args.out_dir, ", ".join(board.FILES)))
-    print("on a board:  mpremote cp -r %s/. :  then  mpremote run %s/main.py  (or reset it)"
-          % (args.out_dir, args.out_dir))
+    print("on a board:  cd %s && %s" % (args.out_dir, board.MPREMOTE))
     print("here:        cd %s && micropython -X heapsize=100K main.py   (or python main.py)"
           % args.out_dir)
     return 0

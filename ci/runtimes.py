@@ -411,11 +411,11 @@ def _heap_bytes(text):
     return int(text[:-1]) * 1024 if text.endswith("K") else int(text)
 
 
-def board_runtime(heap, network, dtype, args):
-    """Export ``network`` at ``dtype`` and run the folder on the unix port with
-    ``-X heapsize=heap``: the row fails unless it fits and keeps its accuracy."""
+def _board_folder(name, args, export_args, run_it):
+    """``python -m purenn export EXPORT_ARGS`` into a temporary folder, then
+    ``run_it(micropython, folder, t0)`` -> Result; a missing unix port or a
+    failed export is the row's result."""
     import tempfile
-    name = "board-%s-%s-%s" % (heap, network, dtype)
     t0 = time.time()
     exe = micropython_unix()
     if exe is None:
@@ -423,39 +423,39 @@ def board_runtime(heap, network, dtype, args):
                       ok=args.allow_missing)
     folder = tempfile.mkdtemp(prefix="purenn-board-")
     try:
-        cmd = [sys.executable, "-m", "purenn", "export", "--dtype", dtype]
-        if BOARD_WEIGHTS[network]:
-            cmd += ["--weights", os.path.join(ROOT, BOARD_WEIGHTS[network])]
-        export = run(cmd + [folder], env=clean_env(), check=False, capture=True)
+        export = run([sys.executable, "-m", "purenn", "export"] + export_args + [folder],
+                     env=clean_env(), check=False, capture=True)
         if export.returncode != 0:
             return Result(name, "", "", "export failed: " + export.stdout.strip()[-200:],
                           time.time() - t0, False)
+        return run_it(exe, folder, t0)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def board_runtime(heap, network, dtype, args):
+    """Export ``network`` at ``dtype`` and run the folder on the unix port with
+    ``-X heapsize=heap``: the row fails unless it fits and keeps its accuracy."""
+    weights = BOARD_WEIGHTS[network]
+    export_args = ["--dtype", dtype] + (["--weights", os.path.join(ROOT, weights)]
+                                        if weights else [])
+
+    def run_it(exe, folder, t0):
         rc, out = tee([exe, "-X", "heapsize=" + heap, "main.py"], cwd=folder, timeout=600)
         with open(os.path.join(folder, "export.txt")) as f:
             ok, summary = board_outcome(out, f.read(), _heap_bytes(heap))
-        return Result(name, "MicroPython unix, heap %s" % heap, "%s %s folder" % (network, dtype),
+        return Result("board-%s-%s-%s" % (heap, network, dtype),
+                      "MicroPython unix, heap %s" % heap, "%s %s folder" % (network, dtype),
                       summary, time.time() - t0, ok and rc == 0,
                       "python -m purenn export --dtype %s%s; micropython -X heapsize=%s main.py"
-                      % (dtype, " --weights " + BOARD_WEIGHTS[network]
-                         if BOARD_WEIGHTS[network] else "", heap))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+                      % (dtype, " --weights " + weights if weights else "", heap))
+    return _board_folder("board-%s-%s-%s" % (heap, network, dtype), args, export_args, run_it)
 
 
 def board_corrupt_runtime(args):
     """A folder whose network.bin is damaged: on MicroPython too, one error
     line and exit status 1, never a traceback."""
-    import tempfile
-    name = "board-corrupt-file"
-    t0 = time.time()
-    exe = micropython_unix()
-    if exe is None:
-        return Result(name, "", "", "missing: needs a CPython 3.11 for the wheel",
-                      ok=args.allow_missing)
-    folder = tempfile.mkdtemp(prefix="purenn-board-")
-    try:
-        run([sys.executable, "-m", "purenn", "export", "--samples", "10", folder],
-            env=clean_env(), capture=True)
+    def run_it(exe, folder, t0):
         path = os.path.join(folder, "network.bin")
         outcomes = []
         with open(path, "rb") as f:
@@ -468,12 +468,11 @@ def board_corrupt_runtime(args):
             line = out.strip().splitlines()[-1] if out.strip() else ""
             outcomes.append((what, rc == 1 and line.startswith("error: ")
                              and "Traceback" not in out, line))
-        ok = all(good_run for _, good_run, _ in outcomes)
-        return Result(name, "MicroPython unix, heap 100K", "damaged network.bin",
+        return Result("board-corrupt-file", "MicroPython unix, heap 100K", "damaged network.bin",
                       "; ".join("%s: %s" % (what, line[:60]) for what, _, line in outcomes),
-                      time.time() - t0, ok, "one error line and exit status 1 for each")
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+                      time.time() - t0, all(fine for _, fine, _ in outcomes),
+                      "one error line and exit status 1 for each")
+    return _board_folder("board-corrupt-file", args, ["--samples", "10"], run_it)
 
 
 def portable_check(args):

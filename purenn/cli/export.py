@@ -44,20 +44,20 @@ def precision_text(rows):
     float64; then the sizes of the compact files."""
     names = precision.PRECISIONS
     width = max(len(r.entry.name) for r in rows)
-    head = "%-*s  %7s" % (width, "network", "samples") + "".join("%18s" % n for n in names)
+    head = "%-*s  %7s" % (width, "network", "samples") + "".join("%15s" % n for n in names)
     lines = ["Test accuracy at each precision (in brackets: test samples whose predicted",
              "class differs from float64's). Weights as a compact file stores them, biases",
              "and scales float32; int8: one scale per output neuron, int8-layer: one per layer.",
              "", head, "-" * len(head)]
     for r in rows:
-        cells = "".join("%18s" % ("%.2f %%" % (100 * r.accuracy[n]) if n == "float64" else
+        cells = "".join("%15s" % ("%.2f %%" % (100 * r.accuracy[n]) if n == "float64" else
                                   "%.2f %% (%d)" % (100 * r.accuracy[n], r.changed[n]))
                         for n in names)
         lines.append("%-*s  %7d" % (width, r.entry.name, r.count) + cells)
     lines += ["", "compact file, bytes", "-" * len(head)]
     for r in rows:
         lines.append("%-*s  %7s" % (width, r.entry.name, "") + "".join(
-            "%18s" % ("-" if r.size[n] is None else "{:,}".format(r.size[n])) for n in names))
+            "%15s" % ("-" if r.size[n] is None else "{:,}".format(r.size[n])) for n in names))
     return "\n".join(lines)
 
 

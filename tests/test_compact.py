@@ -441,6 +441,12 @@ def test_classify_is_the_first_highest_score():
     assert net.classify([1.0]) == 0
 
 
+def test_classify_of_a_nan_score_is_no_prediction():
+    layers = [([[1.0, -1.0]], [0.0, 0.0], "identity"), ([[1.0], [1.0]], [0.0], "identity")]
+    net = compact.load(io.BytesIO(encode(layers, "float32")))
+    assert net.classify([float("inf")]) == -1           # inf - inf
+
+
 def test_predict_refuses_a_sample_of_the_wrong_size():
     net = compact.load(io.BytesIO(SMALL["int8"]))
     with pytest.raises(ValueError, match="a sample of 2 values for a network with 3 inputs"):
@@ -476,3 +482,24 @@ def test_micropython_checks_hold_the_bytes_purenn_writes():
     assert bytes.fromhex(checks.COMPACT_INT8) == encode(checks.COMPACT_LAYERS, "int8",
                                                         input_scale=0.5)
     assert bytes.fromhex(checks.COMPACT_SAMPLES_FILE) == encode_samples(checks.COMPACT_SAMPLES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float32", "int8"])
+def test_a_float32_board_classifies_the_optdigits_test_set_as_float64_does(dtype):
+    # the shipped network on its 1,797 test images, every operation rounded to float32
+    from purenn.datasets import load_digits
+    from purenn.precision import DenseModel, OPTDIGITS_NETWORK, shipped_path
+    from purenn.recognize import load_network
+    model = DenseModel.from_network(load_network(shipped_path(OPTDIGITS_NETWORK))[0], 1 / 16)
+    raw, t = load_digits(normalize=False)
+    net = compact.load(io.BytesIO(encode(model.layers, dtype, 1 / 16)))
+    stored = stored_layers(net)
+    board = [max(range(10), key=board_float32(stored, x, 1 / 16).__getitem__)
+             for x in raw.tolist()]
+    x = raw * (1 / 16)
+    same_weights = model.classes_at(dtype, x)       # float64 arithmetic, the stored weights
+    assert sum(1 for b, e in zip(board, same_weights) if b != e) <= 1   # a near tie at most
+    float64 = model.classes_at("float64", x)
+    correct = [sum(1 for c, label in zip(cs, t) if c == label) for cs in (board, float64)]
+    assert abs(correct[0] - correct[1]) / len(t) <= 0.005, correct

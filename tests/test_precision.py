@@ -22,12 +22,17 @@ pytestmark = pytest.mark.ch8
 FOLD_TOL = 1e-12   # folding batchnorm reorders float64 operations: a few ulps
 
 
+def batchnorms(net):
+    from purenn.layers import BatchNormalization
+    return [layer for layer in net.layers if isinstance(layer, BatchNormalization)]
+
+
 def trained_like(net, seed):
     """``net`` with batchnorm's parameters and running averages as training
     leaves them (not 1 and 0): gamma, beta, mean, var drawn from ``seed``."""
     from purenn.rng import Random
     gen = Random(seed)
-    for layer in net._batchnorms():
+    for layer in batchnorms(net):
         cols = net.params[layer.gamma_key].shape[1]
         net.params[layer.gamma_key] = Matrix([[gen.uniform(0.5, 2.0) for _ in range(cols)]])
         net.params[layer.beta_key] = Matrix([[gen.uniform(-1, 1) for _ in range(cols)]])
@@ -85,7 +90,7 @@ def test_batchnorm_never_run_cannot_be_folded():
 @pytest.mark.parametrize("eps", [1e-7, 1e-6, 0.5])
 def test_folding_uses_the_layers_own_epsilon(eps):
     net = trained_like(MultiLayerNet(3, [2], 2, use_batchnorm=True), 5)
-    bn = net._batchnorms()[0]
+    bn = batchnorms(net)[0]
     bn.EPS = eps                                   # what BatchNormalization.forward adds
     bn.running_var = Matrix([[0.0, 1e-6]])        # where eps matters most
     x = Matrix.uniform(3, 3, seed=2)

@@ -221,28 +221,31 @@ class _Reader:
         return DataError("%s: %s" % (self.name, text))
 
     def read(self, n, what):
-        data = self.stream.read(n)
-        if data is None or len(data) != n:
-            raise self.error("truncated: %s needs %d bytes at offset %d, only %d are left"
-                             % (what, n, self.offset, len(data or b"")))
+        data = self.stream.read(n) or b""
+        while len(data) < n:         # a short read: the end of the file, a pipe, a socket
+            more = self.stream.read(n - len(data))
+            if not more:
+                raise self.error("truncated: %s needs %d bytes at offset %d, only %d are left"
+                                 % (what, n, self.offset, len(data)))
+            data += more
         self.offset += n
         return data
 
     def fill(self, buf, nbytes, what):
         """Read ``nbytes`` straight into ``buf`` (a bytearray or an array)."""
-        view = memoryview(buf)
-        itemsize = 1
-        if hasattr(view, "cast"):
-            view = view.cast("B")         # CPython: count in bytes
-        elif nbytes:
-            itemsize = nbytes // len(view)  # MicroPython: a memoryview counts items
-        got = 0
-        while got < nbytes:
-            n = self.stream.readinto(view[got // itemsize:]) if got % itemsize == 0 else 0
-            if not n:
+        # the whole buffer in one call (PyPy refuses a slice of a memoryview here)
+        got = (self.stream.readinto(buf) or 0) if nbytes else 0
+        while got < nbytes:          # a short read: the end of the file, a pipe, a socket
+            more = self.stream.read(nbytes - got)
+            if not more:
                 raise self.error("truncated: %s needs %d bytes at offset %d, only %d are left"
                                  % (what, nbytes, self.offset, got))
-            got += n
+            view = memoryview(buf)
+            if not hasattr(view, "cast"):   # MicroPython reads a file whole or to its end
+                raise self.error("%s: a stream that gives %s in pieces; read it from a file"
+                                 % (what, nbytes))
+            view.cast("B")[got:got + len(more)] = more
+            got += len(more)
         self.offset += nbytes
         if not _LITTLE and hasattr(buf, "byteswap"):
             buf.byteswap()  # the file is little-endian, this machine is not

@@ -547,6 +547,7 @@ def _entry(key):
 # ------------------------------------------------------ how far off, at most
 
 _U32 = 2.0 ** -24     # float32's unit roundoff
+_ETA32 = 2.0 ** -149  # float32's smallest subnormal: what a rounding near 0 may lose
 
 
 def _gamma(n):
@@ -565,10 +566,11 @@ def error_bound(layers, stored, x, input_scale=1.0, arithmetic="float32"):
     Layer by layer, with z the float64 input, z' the stored network's and
     |z' - z| <= d::
 
-        |a' - a| <= d |V| + |z| |V - W| + |b' - b| + gamma(D + 5) (|z'| |V| + |b'|)
+        |a' - a| <= d |V| + |z| |V - W| + |b' - b| + gamma(n) (|z'| |V| + |b'|) + n eta
 
-    (V the stored W; the last term is float32 rounding of a sum of D
-    products, the scale, the bias and the stores), then through the
+    (V the stored W; the last terms are the float32 rounding of n = D + 5
+    operations: a sum of D products, the scale, the bias and the stores;
+    ``eta`` = 2**-149 for results below float32's normal range), then through the
     activation: relu and tanh are 1-Lipschitz, sigmoid 1/4-Lipschitz (each
     plus a rounding of its value), and softmax moves each probability p by
     at most ``p (exp(2 max|a' - a|) - 1)``.
@@ -585,9 +587,10 @@ def error_bound(layers, stored, x, input_scale=1.0, arithmetic="float32"):
         zs = abs(z) + d                       # a bound on |z'|
         da = d @ abs(V) + abs(z) @ abs(V - W) + abs(c - b)
         if arithmetic == "float32":
-            da = da + _gamma(W.shape[0] + 5) * (zs @ abs(V) + abs(c))
+            n = W.shape[0] + 5
+            da = da + _gamma(n) * (zs @ abs(V) + abs(c)) + n * _ETA32
         z = activations.ACTIVATIONS[_NAMES[name]](a)
-        u = _U32 if arithmetic == "float32" else 0.0
+        u = _U32 + _ETA32 if arithmetic == "float32" else 0.0
         if name == "relu":
             d = da
         elif name == "sigmoid":

@@ -52,6 +52,22 @@ class Unseekable:
         self.read, self.readinto = self._f.read, self._f.readinto
 
 
+class Dribble(io.RawIOBase):
+    """A stream that gives at most 3 bytes a call (a slow pipe)."""
+
+    def __init__(self, data):
+        self.data, self.at = data, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        chunk = self.data[self.at:self.at + min(3, len(memoryview(b).cast("B")))]
+        self.at += len(chunk)
+        memoryview(b).cast("B")[:len(chunk)] = chunk
+        return len(chunk)
+
+
 # ----------------------------------------------------------- the layout
 
 # header + per layer: its header, scales, weights, biases
@@ -181,7 +197,7 @@ def test_every_flipped_bit_is_a_data_error(dtype):
                 compact.load(io.BytesIO(bytes(bad)))
 
 
-@pytest.mark.parametrize("stream", [io.BytesIO, Unseekable])
+@pytest.mark.parametrize("stream", [io.BytesIO, Unseekable, Dribble])
 @pytest.mark.parametrize("dtype", compact.DTYPES)
 def test_every_truncation_is_a_data_error_that_says_so(dtype, stream):
     data = SMALL[dtype]
@@ -190,7 +206,13 @@ def test_every_truncation_is_a_data_error_that_says_so(dtype, stream):
             compact.load(stream(data[:n]))
 
 
-@pytest.mark.parametrize("stream", [io.BytesIO, Unseekable])
+@pytest.mark.parametrize("dtype", compact.DTYPES)
+def test_a_stream_that_gives_a_few_bytes_at_a_time_is_read_whole(dtype):
+    assert weights(compact.load(Dribble(SMALL[dtype]))) == weights(compact.load(
+        io.BytesIO(SMALL[dtype])))
+
+
+@pytest.mark.parametrize("stream", [io.BytesIO, Unseekable, Dribble])
 def test_bytes_after_the_last_layer_are_a_data_error(stream):
     with pytest.raises(DataError, match="not one compact file"):
         compact.load(stream(SMALL["float32"] + b"\x00"))
@@ -396,6 +418,8 @@ inputs = st.lists(st.integers(0, 255), min_size=6, max_size=6)
 @given(layers=network_strategy(), x=inputs, dtype=st.sampled_from(compact.DTYPES))
 @example(layers=(([[100.0]], [-100.0], "sigmoid"), ([[1.0, -1.0]], [0.0, 0.0], "softmax")),
          x=[255, 0, 0, 0, 0, 0], dtype="float32")  # exp(-a) beyond float32 at a = -100
+@example(layers=(([[1.401298464324817e-45]], [0.0], "identity"),), x=[1, 0, 0, 0, 0, 0],
+         dtype="float32")  # 1.4e-45 / 255 is below float32's smallest subnormal: 0
 def test_compact_predict_is_network_predict_within_the_stated_error(layers, x, dtype):
     layers = [(Matrix(W), Matrix([b]), name) for W, b, name in layers]
     x = x[:layers[0][0].shape[0]]

@@ -242,8 +242,8 @@ class _Reader:
                                  % (what, nbytes, self.offset, got))
             view = memoryview(buf)
             if not hasattr(view, "cast"):   # MicroPython reads a file whole or to its end
-                raise self.error("%s: a stream that gives %s in pieces; read it from a file"
-                                 % (what, nbytes))
+                raise self.error("%s: the stream gave %d of %d bytes at once; on MicroPython "
+                                 "read a file" % (what, got, nbytes))
             view.cast("B")[got:got + len(more)] = more
             got += len(more)
         self.offset += nbytes

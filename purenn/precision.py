@@ -144,7 +144,10 @@ def dense_layers(net):
         return out
     kinds = {Relu: "relu", Sigmoid: "sigmoid", Tanh: "tanh"}
     out, keep = [], 1.0
-    for layer in getattr(net, "layers", None) or []:
+    layers = getattr(net, "layers", None) or []
+    if hasattr(layers, "values"):   # the book's OrderedDict of layers, name -> layer
+        layers = list(layers.values())
+    for layer in layers:
         if isinstance(layer, Affine):
             W = layer.params[layer.w_key]
             out.append([W * keep if keep != 1.0 else W, layer.params[layer.b_key], "identity"])
@@ -154,7 +157,8 @@ def dense_layers(net):
         elif type(layer) in kinds:
             out[-1][2] = kinds[type(layer)]
         elif isinstance(layer, Dropout):
-            keep *= 1.0 - layer.ratio
+            # the book names it dropout_ratio
+            keep *= 1.0 - getattr(layer, "dropout_ratio", getattr(layer, "ratio", None))
         else:
             raise ValueError("dense_layers: a %s layer cannot be exported"
                              % type(layer).__name__)

@@ -24,7 +24,8 @@ FOLD_TOL = 1e-12   # folding batchnorm reorders float64 operations: a few ulps
 
 def batchnorms(net):
     from purenn.layers import BatchNormalization
-    return [layer for layer in net.layers if isinstance(layer, BatchNormalization)]
+    layers = net.layers.values() if hasattr(net.layers, "values") else net.layers
+    return [layer for layer in layers if isinstance(layer, BatchNormalization)]
 
 
 def trained_like(net, seed):

@@ -344,8 +344,9 @@ class _Machine:
         """Record a new container's depth: one more than its deepest item."""
         depth = 1 + max([self.depths.get(id(x), 0) for x in items] or [0])
         if depth > DEPTH_LIMIT:
-            raise DataError("containers nested more than %d deep at offset %d; numpy's "
-                            "arrays need 4" % (DEPTH_LIMIT, self.pos - 1))
+            raise DataError("containers nested more than %d deep at offset %d: nested "
+                            "containers are refused (numpy's arrays need 4 levels)"
+                            % (DEPTH_LIMIT, self.pos - 1))
         for x in items:
             if isinstance(x, (list, dict)):
                 self.nested.add(id(x))
@@ -362,8 +363,9 @@ class _Machine:
                             % (what, self.pos - 1))
         depth = 1 + max([self.depths.get(id(x), 0) for x in items] or [0])
         if depth > DEPTH_LIMIT:
-            raise DataError("containers nested more than %d deep at offset %d; numpy's "
-                            "arrays need 4" % (DEPTH_LIMIT, self.pos - 1))
+            raise DataError("containers nested more than %d deep at offset %d: nested "
+                            "containers are refused (numpy's arrays need 4 levels)"
+                            % (DEPTH_LIMIT, self.pos - 1))
         for x in items:
             if isinstance(x, (list, dict)):
                 self.nested.add(id(x))
@@ -511,7 +513,8 @@ class _Machine:
     # ------------------------------------------- opcodes: containers
     def op_mark(self, name):
         if len(self.marks) >= DEPTH_LIMIT:
-            raise DataError("MARKs nested more than %d deep at offset %d"
+            raise DataError("MARKs nested more than %d deep at offset %d: nested containers "
+                            "are refused (numpy's arrays need 4 levels)"
                             % (DEPTH_LIMIT, self.pos - 1))
         self.marks.append(self.stack)
         self.stack = []

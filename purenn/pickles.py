@@ -340,8 +340,9 @@ class _Machine:
         items, self.stack = self.stack, self.marks.pop()
         return items
 
-    def container(self, value, items):
-        """Record a new container's depth: one more than its deepest item."""
+    def _holding(self, items):
+        """The depth of a container holding ``items`` (one more than the
+        deepest), checked; the lists and dicts among them are now nested."""
         depth = 1 + max([self.depths.get(id(x), 0) for x in items] or [0])
         if depth > DEPTH_LIMIT:
             raise DataError("containers nested more than %d deep at offset %d: nested "
@@ -350,7 +351,11 @@ class _Machine:
         for x in items:
             if isinstance(x, (list, dict)):
                 self.nested.add(id(x))
-        self.depths[id(value)] = depth
+        return depth
+
+    def container(self, value, items):
+        """A new container ``value`` of ``items``, its depth recorded."""
+        self.depths[id(value)] = self._holding(items)
         self.keep.append(value)
         return value
 
@@ -361,15 +366,7 @@ class _Machine:
         if id(target) in self.nested:
             raise DataError("%s at offset %d: fills a container already inside another"
                             % (what, self.pos - 1))
-        depth = 1 + max([self.depths.get(id(x), 0) for x in items] or [0])
-        if depth > DEPTH_LIMIT:
-            raise DataError("containers nested more than %d deep at offset %d: nested "
-                            "containers are refused (numpy's arrays need 4 levels)"
-                            % (DEPTH_LIMIT, self.pos - 1))
-        for x in items:
-            if isinstance(x, (list, dict)):
-                self.nested.add(id(x))
-        self.depths[id(target)] = max(self.depths.get(id(target), 1), depth)
+        self.depths[id(target)] = max(self.depths.get(id(target), 1), self._holding(items))
 
     # --------------------------------------------------------- running
     def run(self):

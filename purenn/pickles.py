@@ -6,7 +6,9 @@
                                 convnets' ``params.pkl`` of chapters 7-8)
 ``Array``                       ``.shape``, ``.values`` (flat, C order),
                                 ``.dtype``, ``.matrix()``
-``load_numpy_pickle(path)``     the same, 1-D and 2-D arrays as Matrices
+``arrays_from_bytes(data)``     ``load_arrays`` of a pickle in memory
+``load_numpy_pickle(path)``     ``load_arrays``, 1-D and 2-D arrays as Matrices
+``is_pickle(data)``             does ``data`` look like a pickle (any protocol)?
 ``load_book_weights(path)``     ``-> {"W1": Matrix (784, 50), "b1": (1, 50),
                                 ..., "b3": (1, 10)}``: ``sample_weight.pkl``
 ``BOOK_WEIGHTS_HELP``           how to get the book's file
@@ -773,11 +775,16 @@ def load_arrays(path):
     (other objects, nested containers, a name of a function that is not
     numpy's array builder), or a file that is no pickle, is a ``DataError``
     naming the file."""
-    data = read_limited(path, PICKLE_LIMIT, "numpy pickle")
+    return arrays_from_bytes(read_limited(path, PICKLE_LIMIT, "numpy pickle"), path)
+
+
+def arrays_from_bytes(data, name="pickle"):
+    """``load_arrays`` of a pickle already in memory (``bytes``); ``name``
+    (the file's path) starts every message."""
     try:
         return _arrays_of(_Machine(data).run())
     except DataError as e:
-        raise DataError("%s: %s" % (path, e))
+        raise DataError("%s: %s" % (name, e))
 
 
 def load_numpy_pickle(path):

@@ -1,10 +1,7 @@
 """The restricted unpickler: numpy arrays in, Matrices out, nothing else runs."""
-import itertools
 import os
 import pickle
 import struct
-import sys
-import types
 
 import pytest
 from hypothesis import example, given, settings, strategies as st
@@ -13,80 +10,13 @@ from purenn import DataError, Matrix, Network, sigmoid, softmax
 from purenn.datasets import load_mnist
 from purenn.pickles import load_arrays, load_book_weights, load_numpy_pickle
 
+from fake_numpy import fake_numpy  # noqa: F401 (a fixture)
+
 BOOK_PKL = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         "..", "..", "shared", "book", "sample_weight.pkl")
 
 
-# ---------------------------------------------- numpy-shaped pickles, no numpy
-# A stand-in "numpy" module whose objects pickle exactly as numpy's arrays do
-# (ndarray.__reduce__), so the tests need no numpy.
-
-STRUCT_CODES = {"f8": "d", "f4": "f", "f2": "e", "i1": "b", "u1": "B", "i2": "h", "u2": "H",
-                "i4": "i", "u4": "I", "i8": "q", "u8": "Q", "b1": "?"}
-
-
-def fortran_order(values, shape):
-    """C-order values of an array of ``shape``, listed column-major (the
-    first index fastest): what numpy stores for a Fortran-order array."""
-    strides = [1] * len(shape)
-    for k in range(len(shape) - 2, -1, -1):
-        strides[k] = strides[k + 1] * shape[k + 1]
-    index = itertools.product(*[range(d) for d in reversed(shape)])
-    return [values[sum(i * s for i, s in zip(reversed(ix), strides))] for ix in index]
-
-
-@pytest.fixture
-def fake_numpy(monkeypatch):
-    np = types.ModuleType("numpy")
-    core = types.ModuleType("numpy.core")
-    multiarray = types.ModuleType("numpy.core.multiarray")
-    numeric = types.ModuleType("numpy.core.numeric")
-
-    class ndarray:
-        """``values`` in C order; pickled in Fortran order when ``fortran``."""
-
-        def __init__(self, shape, spec, values, fortran=False, order="<"):
-            self.shape, self.spec, self.values = shape, spec, values
-            self.fortran, self.order = fortran, order
-
-        def raw(self):
-            stored = fortran_order(self.values, self.shape) if self.fortran else self.values
-            return struct.pack("%s%d%s" % (self.order, len(stored), STRUCT_CODES[self.spec]),
-                               *stored)
-
-        def __reduce_ex__(self, protocol):
-            kind = dtype(self.spec, order=self.order)
-            if protocol >= 5:  # as numpy does for an array stored in one piece
-                return (numeric._frombuffer, (pickle.PickleBuffer(self.raw()), kind, self.shape,
-                                              "F" if self.fortran else "C"))
-            return (multiarray._reconstruct, (ndarray, (0,), b"b"),
-                    (1, self.shape, kind, self.fortran, self.raw()))
-
-    class dtype:
-        def __init__(self, spec, order="<"):
-            self.spec, self.order = spec, order
-
-        def __reduce__(self):
-            return (dtype, (self.spec, False, True),
-                    (3, self.order, None, None, None, -1, -1, 0))
-
-    def _reconstruct(cls, shape, typecode):
-        raise AssertionError("never called when pickling")
-
-    def _frombuffer(buf, dtype, shape, order):
-        raise AssertionError("never called when pickling")
-
-    for obj, mod in ((ndarray, "numpy"), (dtype, "numpy"), (_reconstruct, "numpy.core.multiarray"),
-                     (_frombuffer, "numpy.core.numeric")):
-        obj.__module__, obj.__qualname__ = mod, obj.__name__
-    np.ndarray, np.dtype, np.core = ndarray, dtype, core
-    multiarray._reconstruct = _reconstruct
-    numeric._frombuffer = _frombuffer
-    core.multiarray, core.numeric = multiarray, numeric
-    for name, mod in (("numpy", np), ("numpy.core", core), ("numpy.core.multiarray", multiarray),
-                      ("numpy.core.numeric", numeric)):
-        monkeypatch.setitem(sys.modules, name, mod)
-    return np
+# numpy-shaped pickles without numpy: the fake_numpy fixture (tests/fake_numpy.py)
 
 
 def dump(tmp_path, obj, protocol=3):

@@ -310,7 +310,7 @@ def test_book_network_gets_9352_of_the_mnist_test_set():
     params = load_book_weights(BOOK_PKL)
     assert params["W1"].shape == (784, 50) and params["b3"].shape == (1, 10)
     net = Network.from_dict(params, (sigmoid, sigmoid, softmax))
-    x, t = load_mnist()
+    x, t = load_mnist(kind="test")
     predictions = []
     for start in range(0, 10000, 100):
         predictions += net.predict(x[start:start + 100]).argmax(axis=1)

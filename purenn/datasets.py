@@ -82,9 +82,10 @@ MNIST_SIZES = {
 
 MNIST_ENV = "PURENN_MNIST_DIR"
 
-# The most data bytes read_idx reads (the MNIST training images have 47 MB),
-# and the most bytes an IDX or optdigits file may have on disk.
-IDX_LIMIT = 64 << 20
+# The most data bytes read_idx reads: the MNIST training images (60,000 of
+# 28x28), the largest file purenn reads; and the most bytes an IDX or
+# optdigits file may have on disk (gzip can grow what it cannot compress).
+IDX_LIMIT = 60000 * 28 * 28
 FILE_LIMIT = IDX_LIMIT + (1 << 20)
 
 DIGITS_FILES = {"train": "optdigits.tra.gz", "test": "optdigits.tes.gz"}
@@ -105,9 +106,10 @@ def read_idx(path, ndim=None):
     dimensions the caller expects.
 
     The header is read first, and only the bytes it announces are read (or
-    decompressed) after it: at most ``IDX_LIMIT`` (64 MiB), so a gzip'd file
-    that expands to gigabytes stops there, with a message.  The file itself
-    must be a regular file of at most ``FILE_LIMIT`` bytes.
+    decompressed) after it: at most ``IDX_LIMIT`` (47,040,000 bytes: the
+    MNIST training images), so a gzip'd file that expands to gigabytes stops
+    there, with a message.  The file itself must be a regular file of at most
+    ``FILE_LIMIT`` bytes.
 
     >>> dims, data = read_idx(os.path.join(DATA_DIR, "t10k-labels-idx1-ubyte.gz"))
     >>> dims, list(data[:3])

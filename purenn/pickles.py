@@ -141,6 +141,9 @@ class Array:
                             "dimensions, every dimension at least 1"
                             % (_describe(shape), MAX_DIMS))
         size = struct.calcsize(dtype.code)
+        if _product(shape) > ELEMENTS_LIMIT:  # (before a list of them is built)
+            raise DataError("numpy array of shape %s: more than the %d elements purenn reads "
+                            "from a pickle" % (shape, ELEMENTS_LIMIT))
         if len(raw) % size or len(raw) // size != _product(shape):
             raise DataError("numpy array of shape %s (%s) needs %d bytes, the pickle holds %d"
                             % (shape, dtype.name, _product(shape) * size, len(raw)))
@@ -256,7 +259,7 @@ _ALLOWED = {
 PICKLE_LIMIT = 64 << 20        # bytes in a pickle file (the book's largest: 3.5 MB)
 OPERATIONS_LIMIT = 200000      # opcodes (a numpy array takes about 25)
 DEPTH_LIMIT = 32               # containers within containers, MARKs within MARKs
-ELEMENTS_LIMIT = 1 << 24       # array elements in one file (16.7 million)
+ELEMENTS_LIMIT = 1 << 22       # array elements in one file (4.2 million; the convnet: 0.45)
 _TEXT_NUMBER_LIMIT = 40        # characters of a protocol-0 INT, LONG, FLOAT, PUT, GET
 _LONG_BYTES_LIMIT = 64         # bytes of a LONG1/LONG4 integer (numpy's need 8 at most)
 

@@ -8,8 +8,9 @@
                                      content: purenn's JSON (gzip'd or not) or
                                      a numpy pickle (protocols 0-5, the book's
                                      ``sample_weight.pkl``) ``-> WeightsFile``
-``WEIGHTS_LIMIT``                    the most bytes a weights file (and the JSON
-                                     it decompresses to) may hold: 64 MiB
+``WEIGHTS_LIMIT``, ``VALUES_LIMIT``  the most bytes a weights file (and the JSON
+                                     it decompresses to) may hold, 64 MiB, and
+                                     the most values in it, 4,194,304
 ==================================  ==========================================
 
 Why not pickle: a pickle is a program, and opening one runs it.  A JSON file
@@ -57,6 +58,10 @@ FORMAT = "purenn-weights"
 _FLOAT_MAX = sys.float_info.max
 VERSION = 1
 WEIGHTS_LIMIT = 64 << 20  # bytes of a weights file, and of the JSON it decompresses to
+# Values in that JSON (every number, list, string... counts): a tiny gzip'd
+# file of "[]," or "1.5," would otherwise become gigabytes of Python objects.
+# A 784-1000-1000-10 network has 1.8 million numbers.
+VALUES_LIMIT = 1 << 22
 
 
 def _rows_of(name, value):
@@ -121,6 +126,13 @@ def load_params(path):
 
 
 def _from_json(path, raw):
+    # counted before parsing: every value but the last is followed by a comma,
+    # every list or object starts with a bracket (in strings too: an upper bound)
+    values = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+    if values > VALUES_LIMIT:
+        raise DataError("%s: %d commas and brackets, so up to as many values (numbers, lists, "
+                        "...) in the JSON: more than the %d a purenn weights file may have"
+                        % (path, values, VALUES_LIMIT))
     try:
         doc = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:

@@ -414,3 +414,12 @@ def test_files_that_are_not_regular_are_refused_before_reading(tmp_path, special
         pytest.skip("%s does not exist here" % path)
     with pytest.raises(DataError, match="not a regular file"):
         load_arrays(path)
+
+
+def test_an_array_of_more_elements_than_the_limit_is_refused_before_it_is_built(tmp_path):
+    from purenn.pickles import ELEMENTS_LIMIT
+    shape = (ELEMENTS_LIMIT + 1,)
+    p = tmp_path / "big.pkl"
+    p.write_bytes(_array_pickle(shape, bytes(4 * (ELEMENTS_LIMIT + 1))))
+    with pytest.raises(DataError, match="more than the 4194304 elements"):
+        load_arrays(str(p))

@@ -347,3 +347,14 @@ def test_read_weights_refuses_other_content_quoting_its_start(tmp_path, content)
     with pytest.raises(DataError, match="not a weights file: neither purenn's JSON") as e:
         read_weights(str(path))
     assert str(e.value).isprintable()
+
+
+@pytest.mark.parametrize("item", [b"[],", b"1.5,", b'"ab",', b"{},"])
+def test_a_small_file_of_many_tiny_values_is_refused_before_parsing(tmp_path, item):
+    # 1 KB of gzip that would be millions of Python objects
+    path = tmp_path / "many.json.gz"
+    count = weights.VALUES_LIMIT + 1
+    path.write_bytes(gzip.compress(b'{"format": "purenn-weights", "x": [' + item * count
+                                   + b"0]}"))
+    with pytest.raises(DataError, match="more than the 4194304 a purenn weights file"):
+        load_params(str(path))

@@ -139,17 +139,18 @@ def read_idx(path, ndim=None):
     size = 1
     for d in dims:
         size *= d
+    shown = quote(dims, 60)  # (an IDX file may have 255 dimensions: not all in a message)
     if size > IDX_LIMIT:
         raise DataError("%s: dimensions %s make %d data bytes, more than the %d purenn reads "
-                        "from an IDX file" % (path, dims, size, IDX_LIMIT))
+                        "from an IDX file" % (path, shown, size, IDX_LIMIT))
     data = stream.read(size)
     if len(data) < size:
         raise DataError("%s: truncated: dimensions %s need %d data bytes, the file has %d"
-                        % (path, dims, size, len(data)))
+                        % (path, shown, size, len(data)))
     extra = len(stream.read(1 << 20))  # (to the end of a gzip stream: its checksum too)
     if extra:
         raise DataError("%s: %s%d unexpected bytes after the %d data bytes of dimensions %s"
-                        % (path, "at least " if extra == 1 << 20 else "", extra, size, dims))
+                        % (path, "at least " if extra == 1 << 20 else "", extra, size, shown))
     return dims, data
 
 

@@ -141,6 +141,9 @@ class _Raw:
         return piece
 
 
+_STEP = 1 << 20
+
+
 class _Gunzip:
     """``read(n)`` over gzip'd bytes: decompresses just enough for ``n`` bytes,
     so a gzip bomb costs what the caller asked for, never what it expands to.
@@ -159,6 +162,8 @@ class _Gunzip:
                          % (self._name, why))
 
     def read(self, n):
+        # at most _STEP bytes a zlib call: a bomb stopped at the limit costs
+        # the limit, not twice it (zlib's own output buffer, then the copy)
         pieces, have = [], 0
         while have < n:
             if self._inflate.eof:
@@ -170,7 +175,7 @@ class _Gunzip:
                 self._pending = rest
                 self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
             try:
-                piece = self._inflate.decompress(self._pending, n - have)
+                piece = self._inflate.decompress(self._pending, min(n - have, _STEP))
             except zlib.error as e:
                 raise self._broken(e)
             self._pending = self._inflate.unconsumed_tail
@@ -216,12 +221,16 @@ def gunzip(data, limit, what="file", name=None):
             raise DataError("%s: %d bytes, more than the %d a %s may have"
                             % (name, len(data), limit, what))
         return data
-    stream = _Gunzip(data, name)
-    out = stream.read(limit + 1)
-    if len(out) > limit:
-        raise DataError("%s: more than %d bytes once decompressed (the limit for a %s)"
-                        % (name, limit, what))
-    return out
+    stream, pieces, size = _Gunzip(data, name), [], 0
+    while True:
+        piece = stream.read(_STEP)
+        if not piece:
+            return b"".join(pieces)
+        size += len(piece)
+        if size > limit:  # (refused before the pieces are joined: a bomb costs the limit)
+            raise DataError("%s: more than %d bytes once decompressed (the limit for a %s)"
+                            % (name, limit, what))
+        pieces.append(piece)
 
 
 def read_data(path, limit, what="file"):

@@ -121,7 +121,7 @@ class Array:
                             % _describe(state))
         _version, shape, dtype, fortran, raw = state
         if isinstance(raw, str):  # a pickle from Python 2, read with latin-1
-            raw = raw.encode("latin-1")
+            raw = _latin1(raw)
         if fortran not in (True, False):  # also 0 and 1, as protocol 0 writes them
             raise DataError("numpy array state: the Fortran-order flag is %s, not a bool"
                             % _describe(fortran))
@@ -233,7 +233,17 @@ def _encode(text, encoding="utf-8"):
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
         raise DataError("_codecs.encode(%s, %s): only latin-1 text to bytes is accepted"
                         % (_describe(text), _describe(encoding)))
-    return text.encode("latin-1")
+    return _latin1(text)
+
+
+def _latin1(text):
+    """Text of code points 0..255 as the bytes it stands for (how pickles of
+    protocols 0-2 carry bytes)."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError as e:
+        raise DataError("bytes written as text hold the character U+%04X, beyond latin-1"
+                        % ord(text[e.start]))
 
 
 # module, name -> stand-in; numpy 2 pickles say numpy._core

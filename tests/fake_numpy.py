@@ -28,8 +28,8 @@ def fortran_order(values, shape):
     return [values[sum(i * s for i, s in zip(reversed(ix), strides))] for ix in index]
 
 
-@pytest.fixture
-def fake_numpy(monkeypatch):
+def _modules():
+    """The fake "numpy" and its submodules: ``-> {module name: module}``."""
     np = types.ModuleType("numpy")
     core = types.ModuleType("numpy.core")
     multiarray = types.ModuleType("numpy.core.multiarray")
@@ -76,7 +76,32 @@ def fake_numpy(monkeypatch):
     multiarray._reconstruct = _reconstruct
     numeric._frombuffer = _frombuffer
     core.multiarray, core.numeric = multiarray, numeric
-    for name, mod in (("numpy", np), ("numpy.core", core), ("numpy.core.multiarray", multiarray),
-                      ("numpy.core.numeric", numeric)):
+    return {"numpy": np, "numpy.core": core, "numpy.core.multiarray": multiarray,
+            "numpy.core.numeric": numeric}
+
+
+@pytest.fixture
+def fake_numpy(monkeypatch):
+    """The fake numpy, in ``sys.modules`` for one test."""
+    modules = _modules()
+    for name, mod in modules.items():
         monkeypatch.setitem(sys.modules, name, mod)
-    return np
+    return modules["numpy"]
+
+
+def fake_numpy_module():
+    """The fake numpy, installed in ``sys.modules`` until its ``uninstall()``
+    (for building test data at import time, outside a test)."""
+    modules = _modules()
+    saved = dict((name, sys.modules.get(name)) for name in modules)
+    sys.modules.update(modules)
+
+    def uninstall():
+        for name, mod in saved.items():
+            if mod is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = mod
+
+    modules["numpy"].uninstall = uninstall
+    return modules["numpy"]

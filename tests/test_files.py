@@ -1,6 +1,7 @@
 """purenn.files: atomic writes, bounded reads, bounded gunzip, safe quoting."""
 import gzip
 import os
+import sys
 import threading
 import zlib
 
@@ -40,6 +41,7 @@ def test_an_interrupted_write_keeps_the_old_file_and_removes_its_temporary(tmp_p
     assert open(path, "rb").read() == b"old" and leftovers(tmp_path) == []
 
 
+@pytest.mark.skipif(sys.platform == "emscripten", reason="Pyodide (WebAssembly) has no threads")
 def test_writers_at_once_each_write_a_whole_file(tmp_path):
     path = str(tmp_path / "shared.bin")
     contents = [bytes([i]) * (1 << 18) for i in range(8)]

@@ -289,6 +289,7 @@ class _Machine:
 
     def __init__(self, data):
         self.data, self.pos = data, 0
+        self.frame_end = None     # where the current FRAME ends (protocol 4+), if in one
         self.stack, self.marks, self.memo = [], [], {}
         self.depths = {}          # id(container) -> nesting depth (containers are kept alive)
         self.keep = []
@@ -300,6 +301,7 @@ class _Machine:
         if n < 0 or n > len(self.data) - self.pos:
             raise DataError("truncated: %s of %d bytes at offset %d, the file has %d more"
                             % (what, n, self.pos, len(self.data) - self.pos))
+        self.within_frame(self.pos + n, what)
         piece = self.data[self.pos:self.pos + n]
         self.pos += n
         return piece
@@ -314,14 +316,29 @@ class _Machine:
         if limit is not None and end - self.pos > limit:
             raise DataError("%s at offset %d: %d characters, more than the %d purenn reads"
                             % (what, self.pos, end - self.pos, limit))
+        self.within_frame(end + 1, what)
         text = self.data[self.pos:end]
         self.pos = end + 1
         return text
 
-    def text_int(self, what):
+    def within_frame(self, end, what):
+        """An argument ending at ``end`` must not cross the end of its frame
+        (as Python's unpickler says: the frame's length was a lie)."""
+        if self.frame_end is not None and end > self.frame_end:
+            raise DataError("%s at offset %d runs past the end of its FRAME at offset %d"
+                            % (what, self.pos, self.frame_end))
+
+    def text_int(self, what, base=10):
+        """An integer written as a line of text (protocol 0), as Python's
+        unpickler reads it: INT ``00``/``01`` are False/True, LONG ends in
+        ``L``; INT and LONG are read in ``base`` 0 (``0x..`` too)."""
         text = self.line(what, _TEXT_NUMBER_LIMIT)
+        if what == "INT" and text in (b"00", b"01"):
+            return text == b"01"
+        if what == "LONG" and text.endswith(b"L"):
+            text = text[:-1]
         try:
-            return int(text.rstrip(b"L"), 0) if text not in (b"00", b"01") else text == b"01"
+            return int(text, base)
         except ValueError:
             raise DataError("%s: %s is not an integer" % (what, quote(text, 40)))
 
@@ -394,6 +411,8 @@ class _Machine:
             if self.pos >= len(self.data):
                 raise DataError("truncated: the pickle ends at offset %d without its STOP "
                                 "opcode" % self.pos)
+            if self.pos == self.frame_end:
+                self.frame_end = None
             code = self.data[self.pos:self.pos + 1]
             self.pos += 1
             step = _OPCODES.get(code)
@@ -420,10 +439,14 @@ class _Machine:
             raise DataError("pickle protocol %d; purenn reads protocols 0 to 5" % protocol)
 
     def op_frame(self, name):
-        self.take(0, name)
-        if self.unpack("<Q", name) > len(self.data) - self.pos:
+        if self.frame_end is not None:
+            raise DataError("a FRAME at offset %d inside the FRAME that ends at offset %d"
+                            % (self.pos - 1, self.frame_end))
+        size = self.unpack("<Q", name)
+        if size > len(self.data) - self.pos:
             raise DataError("truncated: a FRAME longer than the rest of the file at offset %d"
                             % self.pos)
+        self.frame_end = self.pos + size
 
     def op_stop(self, name):
         self.result = self.pop(name)
@@ -439,11 +462,8 @@ class _Machine:
     def op_false(self, name):
         self.push(False)
 
-    def op_int(self, name):
-        self.push(self.text_int(name))
-
-    def op_long(self, name):
-        self.push(self.text_int(name))
+    def op_int(self, name):  # INT and LONG
+        self.push(self.text_int(name, 0))
 
     def op_binint(self, name):
         self.push(self.unpack("<i", name))
@@ -710,7 +730,7 @@ class _Machine:
 _OPCODES = dict((code.encode("latin-1"), (name, method)) for code, name, method in [
     ("\x80", "PROTO", "op_proto"), ("\x95", "FRAME", "op_frame"), (".", "STOP", "op_stop"),
     ("N", "NONE", "op_none"), ("\x88", "NEWTRUE", "op_true"), ("\x89", "NEWFALSE", "op_false"),
-    ("I", "INT", "op_int"), ("L", "LONG", "op_long"), ("J", "BININT", "op_binint"),
+    ("I", "INT", "op_int"), ("L", "LONG", "op_int"), ("J", "BININT", "op_binint"),
     ("K", "BININT1", "op_binint1"), ("M", "BININT2", "op_binint2"),
     ("\x8a", "LONG1", "op_long1"), ("\x8b", "LONG4", "op_long4"),
     ("F", "FLOAT", "op_float"), ("G", "BINFLOAT", "op_binfloat"),

@@ -306,19 +306,6 @@ def test_bytes_after_the_gzip_stream_are_refused(tmp_path):
         read_idx(write(tmp_path, "x.gz", data))
 
 
-@pytest.mark.parametrize("special", ["/dev/zero", "/dev/urandom", "fifo"])
-def test_data_files_that_are_not_regular_are_refused(tmp_path, special):
-    if special == "fifo":
-        if not hasattr(os, "mkfifo"):
-            pytest.skip("no FIFOs here")
-        special = str(tmp_path / "fifo")
-        os.mkfifo(special)
-    if not os.path.exists(special):
-        pytest.skip("no %s here" % special)
-    with pytest.raises(DataError, match="not a regular file"):
-        read_idx(special)
-
-
 def test_a_broken_digits_line_is_quoted_escaped(tmp_path, monkeypatch):
     (tmp_path / "optdigits.tes.gz").write_bytes(gzip.compress(b"1,2,\x1b[2J" + b"9" * 500))
     monkeypatch.setattr(datasets, "DATA_DIR", str(tmp_path))

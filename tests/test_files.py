@@ -9,7 +9,10 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from purenn import files
+from purenn.datasets import read_idx
 from purenn.errors import DataError
+from purenn.pickles import load_arrays
+from purenn.weights import load_params, read_weights
 from purenn.files import (cache_dir, gunzip, open_data, quote, read_data, read_limited,
                           read_numbers, write_atomic)
 
@@ -82,8 +85,9 @@ def specials(tmp_path):
     lambda p: read_limited(p, 100, "data file"),
     lambda p: read_data(p, 100, "data file"),
     lambda p: open_data(p, 100, "data file"),
-    lambda p: read_numbers(p),
-], ids=["read_limited", "read_data", "open_data", "read_numbers"])
+    read_numbers, read_idx, load_params, read_weights, load_arrays,
+], ids=["read_limited", "read_data", "open_data", "read_numbers", "read_idx", "load_params",
+        "read_weights", "load_arrays"])
 def test_what_is_not_a_regular_file_is_refused_at_once(specials, kind, reader):
     if kind not in specials:
         pytest.skip("no %s on this system" % kind)

@@ -398,24 +398,6 @@ def test_hostile_small_pickles_are_data_errors(tmp_path, data, words):
         load_arrays(_write(tmp_path, data))
 
 
-@pytest.mark.parametrize("special", ["/dev/zero", "/dev/urandom", "fifo", "link to /dev/zero"])
-def test_files_that_are_not_regular_are_refused_before_reading(tmp_path, special):
-    if special == "fifo":
-        if not hasattr(os, "mkfifo"):
-            pytest.skip("no FIFOs on this system")
-        path = str(tmp_path / "fifo")
-        os.mkfifo(path)
-    elif special == "link to /dev/zero":
-        path = str(tmp_path / "link.pkl")
-        os.symlink("/dev/zero", path)
-    else:
-        path = special
-    if not os.path.exists(path):
-        pytest.skip("%s does not exist here" % path)
-    with pytest.raises(DataError, match="not a regular file"):
-        load_arrays(path)
-
-
 def test_an_array_of_more_elements_than_the_limit_is_refused_before_it_is_built(tmp_path):
     from purenn.pickles import ELEMENTS_LIMIT
     shape = (ELEMENTS_LIMIT + 1,)

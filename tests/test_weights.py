@@ -266,16 +266,6 @@ def test_a_gzip_bomb_stops_at_the_weights_limit(tmp_path, monkeypatch):
         load_params(str(path))
 
 
-@pytest.mark.parametrize("special", ["/dev/zero", "/dev/urandom"])
-def test_a_device_is_refused_before_reading(special):
-    if not os.path.exists(special):
-        pytest.skip("no %s here" % special)
-    with pytest.raises(DataError, match="not a regular file"):
-        load_params(special)
-    with pytest.raises(DataError, match="not a regular file"):
-        read_weights(special)
-
-
 def test_messages_quote_file_content_with_a_cap(tmp_path):
     path = dump(tmp_path, {"format": "purenn-weights", "version": 1,
                            "params": {"W": {"shape": [1, 1], "data": [["x" * 100000]]}}})

@@ -241,6 +241,10 @@ def download_mnist(kind="train", folder=None, mirrors=None, timeout=15, out=None
         raise ValueError("download_mnist: kind must be 'train' or 'test', got %s" % quote(kind))
     if urllib_request is None:  # pragma: no cover
         raise DownloadError("this Python has no urllib: download the files by hand")
+    for what, seconds in (("timeout", timeout), ("deadline", deadline)):
+        if type(seconds) not in (int, float) or not 0 < seconds < 1e9:
+            raise ValueError("download_mnist: %s must be a positive number of seconds, got %s"
+                             % (what, quote(seconds)))
     folder = folder or mnist_cache_dir()
     mirrors = list(MIRRORS if mirrors is None else mirrors)
     if not mirrors:

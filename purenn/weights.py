@@ -69,12 +69,14 @@ def _rows_of(name, value):
     try:
         rows = value.tolist() if isinstance(value, Matrix) else Matrix(value).tolist()
     except (TypeError, ValueError) as e:
-        raise TypeError("save_params: parameter %r is not a matrix of numbers: %s" % (name, e))
+        raise TypeError("save_params: parameter %s is not a matrix of numbers: %s"
+                        % (quote(name, 40), e))
     for row in rows:
         for x in row:
             if type(x) is not int and type(x) is not float:
-                raise TypeError("save_params: parameter %r holds %r (%s); the weights format "
-                                "stores ints and floats only" % (name, x, type(x).__name__))
+                raise TypeError("save_params: parameter %s holds %s (%s); the weights format "
+                                "stores ints and floats only"
+                                % (quote(name, 40), quote(x, 40), type(x).__name__))
     return rows
 
 
@@ -97,7 +99,8 @@ def save_params(path, params, meta=None):
              % (json.dumps(FORMAT), VERSION, meta_text)]
     for i, (name, value) in enumerate(params.items()):
         if not isinstance(name, str):
-            raise TypeError("save_params: parameter names must be strings, got %r" % (name,))
+            raise TypeError("save_params: parameter names must be strings, got %s"
+                            % quote(name, 40))
         rows = _rows_of(name, value)
         parts.append('%s\n  %s: {"shape": [%d, %d], "data": [\n   %s]}'
                      % ("" if i == 0 else ",", json.dumps(name), len(rows), len(rows[0]),
@@ -207,7 +210,8 @@ class WeightsFile:
 
     def __repr__(self):
         return "WeightsFile(%r, kind=%r, params=[%s])" % (
-            self.path, self.kind, ", ".join("%s %s" % (n, self.shapes[n]) for n in self.params))
+            self.path, self.kind,
+            ", ".join("%s %s" % (quote(n, 40), self.shapes[n]) for n in self.params))
 
 
 _JSON_START = re.compile(b"[ \t\r\n]*{")

@@ -244,3 +244,10 @@ def test_two_downloads_into_one_folder_at_once_both_succeed(tmp_path, mirror):
             for name in names:
                 assert datasets.verify_mnist(os.path.join(folder, name), name[:-3])
                 os.remove(os.path.join(folder, name))   # the next round downloads again
+
+
+@pytest.mark.parametrize("limits", [{"timeout": 0}, {"deadline": -1}, {"deadline": float("nan")},
+                                    {"timeout": "15"}, {"deadline": float("inf")}])
+def test_time_limits_must_be_positive_numbers(tmp_path, limits):
+    with pytest.raises(ValueError, match="must be a positive number of seconds"):
+        download_mnist("test", str(tmp_path / "d"), ["http://127.0.0.1:9/"], **limits)

@@ -79,6 +79,10 @@ APPS = ("lab", "notebooks", "tree", "repl")
 
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
 
+SIZE_BUDGET = 40 * 2 ** 20
+"""The site may take 40 MiB (41.9 MB; source maps are left out): it goes onto USB sticks and
+school servers, and every learner's browser downloads it.  A build over it fails."""
+
 SOURCE_DATE_EPOCH = 1767225600
 """2026-01-01: the time stamp written into the built files (reproducible builds)."""
 
@@ -356,7 +360,12 @@ def build(out):
             os.remove(os.path.join(out, junk))
     size, count = folder_size(out)
     log("shipped wheels: " + ", ".join(shipped))
-    log("built %s: %d files, %.1f MB, in %.0f s" % (out, count, size / 1e6, time.time() - t0))
+    log("built %s: %d files, %.1f MB (%.1f MiB of the %d MiB budget), in %.0f s"
+        % (out, count, size / 1e6, size / 2 ** 20, SIZE_BUDGET // 2 ** 20, time.time() - t0))
+    if size > SIZE_BUDGET:
+        raise SystemExit("site/build.py: the site is %.1f MiB, over its budget of %d MiB "
+                         "(SIZE_BUDGET in site/build.py): what grew?"
+                         % (size / 2 ** 20, SIZE_BUDGET // 2 ** 20))
     return out
 
 

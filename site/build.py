@@ -319,6 +319,17 @@ def check_notebooks_in_sync():
     run([sys.executable, os.path.join(NOTEBOOKS, "sync.py"), "--check"])
 
 
+def make_readable(path):
+    """Every file 0644 and folder 0755: a web server running as another user must read them
+    (copies keep the mode of their source, and a temporary file's is 0600)."""
+    for base, dirs, files in os.walk(path):
+        for d in dirs:
+            os.chmod(os.path.join(base, d), 0o755)
+        for f in files:
+            os.chmod(os.path.join(base, f), 0o644)
+    os.chmod(path, 0o755)
+
+
 def folder_size(path):
     total, count = 0, 0
     for base, _, files in os.walk(path):
@@ -358,6 +369,7 @@ def build(out):
     for junk in (".jupyterlite.doit.db",):
         if os.path.exists(os.path.join(out, junk)):
             os.remove(os.path.join(out, junk))
+    make_readable(out)
     size, count = folder_size(out)
     log("shipped wheels: " + ", ".join(shipped))
     log("built %s: %d files, %.1f MB (%.1f MiB of the %d MiB budget), in %.0f s"

@@ -134,6 +134,11 @@ async function notebookState(page) {
   });
 }
 
+// An error output (a traceback) or anything on stderr: the notebooks write nothing there.
+function isError(o) {
+  return o.mime.includes("stderr") || /Traceback \(most recent call last\)/.test(o.text);
+}
+
 async function runNotebook(page, base, name, codeCells) {
   const t0 = Date.now();
   await page.goto(`${base}notebooks/index.html?path=${encodeURIComponent(name)}`);
@@ -145,7 +150,9 @@ async function runNotebook(page, base, name, codeCells) {
   for (;;) {
     state = await notebookState(page);
     const done = state.length === codeCells && state.every((c) => /^\[\d+\]:$/.test(c.prompt));
-    if (done) break;
+    // Run All stops at a cell that raises: the cells after it are never run
+    const stopped = state.some((c) => c.outputs.some(isError)) && !state.some((c) => c.prompt === "[*]:");
+    if (done || stopped) break;
     if (Date.now() - t0 > NOTEBOOK_TIMEOUT) {
       throw new Error(`${name}: not finished after ${NOTEBOOK_TIMEOUT / 1000} s; prompts: ` +
         state.map((c) => c.prompt).join(" "));
@@ -155,10 +162,10 @@ async function runNotebook(page, base, name, codeCells) {
   const problems = [];
   const text = state.flatMap((c) => c.outputs.map((o) => o.text)).join("\n");
   state.forEach((c, i) => c.outputs.forEach((o) => {
-    if (o.mime.includes("stderr") || /Traceback \(most recent call last\)/.test(o.text)) {
-      problems.push(`code cell ${i + 1} ${c.prompt}: ${o.text.slice(0, 400)}`);
-    }
+    if (isError(o)) problems.push(`code cell ${i + 1} ${c.prompt}: ${o.text.slice(0, 400)}`);
   }));
+  const notRun = state.filter((c) => !/^\[\d+\]:$/.test(c.prompt)).length;
+  if (notRun) problems.push(`${notRun} code cells did not run`);
   for (const want of EXPECTED[name] || []) {
     if (!text.includes(want)) problems.push(`the output ${JSON.stringify(want)} is missing`);
   }

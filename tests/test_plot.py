@@ -13,11 +13,11 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from purenn import Matrix, ShapeError
+from purenn.datasets import DATA_DIR
 from purenn.plot import (plot_bars, plot_digit, plot_functions, plot_lines, plot_softmax)
 
 SVG = "{http://www.w3.org/2000/svg}"
-MNIST_TEST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist",
-                          "t10k-images-idx3-ubyte.gz")
+MNIST_TEST = os.path.join(DATA_DIR, "t10k-images-idx3-ubyte.gz")  # ships inside purenn
 
 
 def parse(svg):
@@ -224,7 +224,6 @@ def test_digit_8x8_optdigits_with_vmax():
     assert text.split("\n") == ["█" * 16] * 8
 
 
-@pytest.mark.skipif(not os.path.exists(MNIST_TEST), reason="../shared MNIST test set not present")
 def test_real_mnist_digit_seven():
     data = gzip.open(MNIST_TEST).read()
     text = plot_digit(list(data[16:16 + 784]), label=7).to_text()

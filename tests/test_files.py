@@ -254,3 +254,20 @@ def test_zlib_errors_never_escape_gunzip():
     with pytest.raises(DataError, match="broken gzip data"):
         gunzip(broken, 100)
     assert issubclass(DataError, ValueError) and not issubclass(zlib.error, DataError)
+
+
+@pytest.mark.skipif(not hasattr(os, "umask") or sys.platform == "win32",
+                    reason="POSIX permissions")
+def test_a_new_file_gets_the_usual_permissions_and_a_rewritten_one_keeps_its_own(tmp_path):
+    old_umask = os.umask(0o022)
+    try:
+        fresh = str(tmp_path / "fresh.bin")
+        write_atomic(fresh, b"x")
+        assert os.stat(fresh).st_mode & 0o777 == 0o644      # as open() makes it, not 0o600
+        kept = str(tmp_path / "kept.bin")
+        write_atomic(kept, b"x")
+        os.chmod(kept, 0o640)
+        write_atomic(kept, b"y")
+        assert os.stat(kept).st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old_umask)

@@ -79,6 +79,7 @@ def test_datasets_errors_are_value_errors():
 
 # ------------------------------------------------------------- bundled MNIST
 
+@pytest.mark.ch3
 def test_bundled_mnist_test_set_has_the_book_shapes_and_labels():
     x, t = load_mnist(kind="test")
     assert x.shape == (10000, 784)
@@ -229,6 +230,7 @@ def test_idx_round_trip_and_every_cut_is_an_error(tmp_path_factory, dims, data):
 
 # -------------------------------------------------- the book's load_mnist form
 
+@pytest.mark.ch3
 def test_load_mnist_gives_the_books_pair_of_pairs(tmp_path, monkeypatch):
     make_mnist(tmp_path / "mine", count=3, kind="train")
     monkeypatch.setenv(datasets.MNIST_ENV, str(tmp_path / "mine"))
@@ -252,6 +254,7 @@ def test_without_the_training_set_the_book_form_says_what_to_do(tmp_path, monkey
 
 @needs_shared_mnist
 @pytest.mark.slow
+@pytest.mark.ch3
 def test_the_book_form_with_the_real_training_set(monkeypatch):
     monkeypatch.setenv(datasets.MNIST_ENV, SHARED_MNIST)
     (x_train, t_train), (x_test, t_test) = load_mnist(normalize=False)

@@ -169,11 +169,13 @@ BOOK_FILES = {
 
 
 @pytest.mark.parametrize("name, layout, dtype", [
-    ("sample_weight.pkl", "sample_weight.pkl", "float32"),
-    ("simple_convnet_params_2016.pkl", "simple_convnet", "float64"),
-    ("simple_convnet_params_2022.pkl", "simple_convnet", "float64"),
-    ("deep_convnet_params_2016.pkl", "deep_convnet", "float64"),
-    ("deep_convnet_params_2022.pkl", "deep_convnet", "float64"),
+    pytest.param("sample_weight.pkl", "sample_weight.pkl", "float32", marks=pytest.mark.ch3),
+    pytest.param("simple_convnet_params_2016.pkl", "simple_convnet", "float64",
+                 marks=pytest.mark.ch7),
+    pytest.param("simple_convnet_params_2022.pkl", "simple_convnet", "float64",
+                 marks=pytest.mark.ch7),
+    pytest.param("deep_convnet_params_2016.pkl", "deep_convnet", "float64", marks=pytest.mark.ch8),
+    pytest.param("deep_convnet_params_2022.pkl", "deep_convnet", "float64", marks=pytest.mark.ch8),
 ])
 def test_the_books_weight_files_load_with_their_shapes(name, layout, dtype):
     path = os.path.join(BOOK, name)
@@ -304,6 +306,7 @@ def test_wrong_network_is_named(tmp_path, fake_numpy):
 @pytest.mark.skipif(not os.path.isfile(BOOK_PKL),
                     reason="the book's sample_weight.pkl is not in ../shared/book "
                            "(it is not shipped with purenn; see purenn.pickles.BOOK_WEIGHTS_HELP)")
+@pytest.mark.ch3
 def test_book_network_gets_9352_of_the_mnist_test_set():
     # Chapter 3.6.3, neuralnet_mnist_batch.py: sigmoid, sigmoid, softmax,
     # pixels / 255.0, batch size 100 -> "Accuracy:0.9352".

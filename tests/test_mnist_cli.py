@@ -59,7 +59,7 @@ def test_purenn_format_gives_the_same_predictions_as_the_pickle(tmp_path):
     save_params(path, params, meta={"activations": ["sigmoid", "sigmoid", "softmax"],
                                     "source": "the book's sample_weight.pkl"})
     from purenn.datasets import load_mnist
-    x, t = load_mnist()
+    x, t = load_mnist(kind="test")
     x = x[:200]
     net_pkl, _ = load_network(BOOK_PKL)
     net_json, description = load_network(path)

@@ -53,7 +53,7 @@ def main_mnist(weights=None, batch_size=100, limit=None, show=3, out=None, err=N
                   % (path, network.input_size))
         return 1
     try:
-        x, t = load_mnist()
+        x, t = load_mnist(kind="test")
     except (OSError, ValueError) as e:  # DataError is a ValueError
         err.write("purenn mnist: cannot read the MNIST test set: %s\n" % e)
         return 1

@@ -2,7 +2,7 @@
 ``network``, ``explain`` and ``plot``."""
 
 from purenn import activations as act
-from purenn.cli.common import charset as _charset, number as _numbers
+from purenn.cli.common import CommandError, charset as _charset, number as _numbers, usage_error
 from purenn.matrix import Matrix
 from purenn.network import init_network
 from purenn.perceptron import GATES, truth_table
@@ -49,8 +49,8 @@ def cmd_network(args):
     net = init_network()
     x = Matrix(args.x or [1.0, 0.5])
     if x.shape[1] != 2:
-        raise SystemExit("purenn network: --x needs 2 numbers (the network has 2 inputs), "
-                         "got %d" % x.shape[1])
+        raise usage_error("--x needs 2 numbers (the network has 2 inputs), got %d"
+                          % x.shape[1])
     print("x = %s  shape %s" % (x.tolist(), _shape(x)))
     z = x
     hs = [("sigmoid", act.sigmoid), ("sigmoid", act.sigmoid),
@@ -77,9 +77,9 @@ def _exact(values):
     from fractions import Fraction
     for v in values:
         if isinstance(v, float) and not math.isfinite(v):
-            raise SystemExit("purenn explain: --exact needs finite numbers, got %r "
-                             "(NaN, inf and numbers beyond the float range such as 1e400 "
-                             "have no exact fraction)" % v)
+            raise usage_error("--exact needs finite numbers, got %r (NaN, inf and numbers "
+                              "beyond the float range such as 1e400 have no exact fraction)"
+                              % v)
     return [Fraction(repr(v)) if isinstance(v, float) else v for v in values]
 
 
@@ -112,8 +112,8 @@ def cmd_explain(args):
             a, b = [_exact(r) for r in a], [_exact(r) for r in b]
         try:
             print(ex.explain_matmul(a, b).to_text(charset))
-        except ValueError as e:  # ShapeError included: say it, no traceback
-            raise SystemExit("purenn explain matmul: %s" % e)
+        except ValueError as e:  # ShapeError included: the two matrices do not fit
+            raise usage_error(str(e))
     print()
 
 
@@ -121,14 +121,19 @@ def _literal_matrix(text, name):
     import json
     try:
         rows = json.loads(text)
-    except ValueError:
-        raise SystemExit("purenn explain matmul: %s must be a list such as [[1, 2], [3, 4]], "
-                         "got %r" % (name, text))
+    except (ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
+        raise usage_error("matmul: %s must be a list such as [[1, 2], [3, 4]], got %s"
+                          % (name, _quote(text)))
     try:
         m = Matrix(rows)
     except (TypeError, ValueError) as e:
-        raise SystemExit("purenn explain matmul: %s: %s" % (name, e))
+        raise usage_error("matmul: %s: %s" % (name, e))
     return m.tolist()
+
+
+def _quote(text, limit=60):
+    """``text`` quoted for a message, shortened when long."""
+    return repr(text) if len(text) <= limit else "%r... (%d characters)" % (text[:limit], len(text))
 
 
 # ------------------------------------------------------------------- plot
@@ -144,22 +149,22 @@ def cmd_plot(args):
             text = p.to_text(charset=charset)
         elif names == ["digit"]:
             if not args.pixels:
-                raise SystemExit("purenn plot digit: give --pixels FILE with 784 numbers "
-                                 "(0-255 or 0-1), separated by spaces, commas or newlines")
+                raise usage_error("digit: give --pixels FILE with 784 numbers (0-255 or 0-1), "
+                                  "separated by spaces, commas or newlines")
             p = plot.plot_digit(_read_numbers(args.pixels))
             text = p.to_text(charset=charset)
         else:
             if "softmax" in names or "digit" in names:
-                raise SystemExit("purenn plot: softmax and digit are plotted on their own")
+                raise usage_error("softmax and digit are plotted on their own")
             p = plot.plot_functions(*names, xmin=args.xmin, xmax=args.xmax)
             text = p.to_text(width=args.width, height=args.height, charset=charset)
-    except (ValueError, TypeError) as e:  # ShapeError included: a message, no traceback
-        raise SystemExit("purenn plot: %s" % e)
+    except (ValueError, TypeError) as e:  # ShapeError included: what was asked cannot be drawn
+        raise usage_error(str(e))
     if args.svg:
         try:
             p.save_svg(args.svg)
         except OSError as e:  # a folder, a missing parent folder, no permission
-            raise SystemExit("purenn plot: cannot write %s: %s" % (args.svg, e.strerror or e))
+            raise CommandError("cannot write %s: %s" % (args.svg, e.strerror or e))
         print("wrote %s" % args.svg)
     else:
         print(text)
@@ -171,11 +176,11 @@ def _read_numbers(path):
         with open(path) as f:
             text = f.read()
     except OSError as e:
-        raise SystemExit("purenn plot digit: cannot read %s: %s" % (path, e.strerror))
+        raise CommandError("digit: cannot read %s: %s" % (path, e.strerror or e))
     try:
         return [float(t) for t in text.replace(",", " ").split()]
     except ValueError as e:
-        raise SystemExit("purenn plot digit: %s: %s" % (path, e))
+        raise CommandError("digit: %s: %s" % (path, e))
 
 
 def add_commands(sub):

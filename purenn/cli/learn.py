@@ -6,6 +6,7 @@
 import sys
 import time
 
+from purenn.cli.common import CommandError, usage_error
 from purenn.gradients import numerical_diff, numerical_gradient, gradient_descent
 from purenn.layers import MulLayer, AddLayer
 from purenn.multilayer import ACTIVATION_LAYERS, MultiLayerNet, gradient_check
@@ -69,8 +70,12 @@ def cmd_gradcheck(args):
     rows = []
     for activation in sorted(ACTIVATION_LAYERS):
         for bn in (False, True):
-            worst = gradient_check(activation, use_batchnorm=bn, weight_decay_lambda=0.1,
-                                   seed=args.seed, extrapolate=not plain)
+            try:
+                worst = gradient_check(activation, use_batchnorm=bn, weight_decay_lambda=0.1,
+                                       seed=args.seed, extrapolate=not plain)
+            except ValueError as e:  # a check that cannot be made says why
+                raise CommandError("%s%s, seed %d: %s" % (activation, " + batchnorm" if bn
+                                                          else "", args.seed, e))
             if names is None:
                 names = [k for k in worst if k[0] in "Wb"]
             label = activation + (" + batchnorm" if bn else "")
@@ -102,9 +107,8 @@ def cmd_optimizers(args):
     """Chapter 6.1.7: six optimisers on f(x, y) = x^2/20 + y^2 from (-7, 2)."""
     if not 1 <= args.steps <= MAX_COMPARE_STEPS:
         # the table has a column every 5 steps: more than this helps nobody
-        sys.stderr.write("purenn optimizers: --steps must be between 1 and %d, got %d\n"
-                         % (MAX_COMPARE_STEPS, args.steps))
-        return 2
+        raise usage_error("--steps must be between 1 and %d, got %d"
+                          % (MAX_COMPARE_STEPS, args.steps))
     paths = compare_optimizers(steps=args.steps)
     rates = dict(COMPARE_RATES)
     print("f(x, y) = x^2/20 + y^2 from (-7, 2), %d steps; (x, y) every 5 steps" % args.steps)
@@ -154,20 +158,17 @@ def cmd_train(args):
     if epochs < 1 or batch < 1 or not 0 < lr < inf or not 0 <= args.dropout < 1 \
             or not 0 <= args.weight_decay < inf:
         # ``not 0 < lr < inf`` also refuses NaN
-        sys.stderr.write("purenn train: need --epochs >= 1, --batch-size >= 1, a finite "
-                         "--lr > 0, a finite --weight-decay >= 0 and 0 <= --dropout < 1\n")
-        return 2
+        raise usage_error("need --epochs >= 1, --batch-size >= 1, a finite --lr > 0, a finite "
+                          "--weight-decay >= 0 and 0 <= --dropout < 1")
     for path, what in ((args.save, "--save"), (args.svg, "--svg")):
         problem = path and _not_writable(path)
         if problem:  # say so now, not after minutes of training
-            sys.stderr.write("purenn train: %s %s: %s\n" % (what, path, problem))
-            return 2
+            raise usage_error("%s %s: %s" % (what, path, problem))
     start = time.time()
     try:
         (x_train, t_train), (x_test, t_test) = _load(args.dataset, args.mnist_path)
     except (OSError, ValueError) as e:  # not found, or a corrupt file (DataError)
-        sys.stderr.write("purenn train: %s\n" % (e,))
-        return 1
+        raise CommandError(str(e))
     net = MultiLayerNet(x_train.shape[1], hidden, 10, activation=activation,
                         weight_decay_lambda=args.weight_decay,
                         use_dropout=args.dropout > 0, dropout_ratio=args.dropout or 0.5,
@@ -185,8 +186,7 @@ def cmd_train(args):
     try:
         history = trainer.train()
     except TrainingDiverged as e:
-        sys.stderr.write("purenn train: %s\n" % (e,))
-        return 1
+        raise CommandError(str(e))
     seconds = time.time() - start
     print("test accuracy %.4f after %d epochs; %.1f s of training (%.1f s an epoch), "
           "%.1f s in all on %s %s" % (history["test_acc"][-1], epochs, sum(history["seconds"]),

@@ -6,6 +6,7 @@ import sys
 import time
 
 from purenn import kernels
+from purenn.cli.common import CommandError, describe, usage_error
 from purenn.datasets import load_mnist
 from purenn.pickles import BOOK_WEIGHTS_HELP
 from purenn.progress import Progress
@@ -19,8 +20,15 @@ def cmd_mnist(args):
 
 def cmd_download_mnist(args):
     """Download and verify the MNIST training set."""
-    from purenn.download import main_download
-    return main_download(args.dir, args.kind, args.mirror and [args.mirror], args.quiet)
+    from purenn.download import DownloadError, download_mnist
+    mirrors = None if args.mirror is None else [args.mirror]
+    try:
+        paths = download_mnist(args.kind, args.dir, mirrors,
+                               out=None if args.quiet else sys.stderr)
+    except (DownloadError, OSError, ValueError) as e:
+        raise CommandError(describe(e))
+    for p in paths:
+        print("verified %s" % p)
 
 
 def _side_by_side(blocks, gap="   "):
@@ -30,40 +38,35 @@ def _side_by_side(blocks, gap="   "):
     return out
 
 
-def main_mnist(weights=None, batch_size=100, limit=None, show=3, out=None, err=None):
-    """``python -m purenn mnist``: 0 after the report, 1 when there are no weights."""
-    out = out or sys.stdout
-    err = err or sys.stderr
+def main_mnist(weights=None, batch_size=100, limit=None, show=3):
+    """``python -m purenn mnist``: the report on stdout, the progress bar on
+    stderr; a ``CommandError`` when there are no weights or they do not fit."""
+    out = sys.stdout
     path = weights or find_weights()
     if path is None:
-        err.write("purenn mnist: no trained weights.\n%s\n(or set %s=FILE, or put the file "
-                  "at ~/.cache/purenn/sample_weight.pkl; purenn's own weight files work too)\n"
-                  % (BOOK_WEIGHTS_HELP, WEIGHTS_ENV))
-        return 1
+        raise CommandError("no trained weights.\n%s\n(or set %s=FILE, or put the file at "
+                           "~/.cache/purenn/sample_weight.pkl; purenn's own weight files work "
+                           "too)" % (BOOK_WEIGHTS_HELP, WEIGHTS_ENV))
     if batch_size < 1 or (limit is not None and limit < 1):
-        err.write("purenn mnist: --batch-size and --limit must be at least 1\n")
-        return 1
+        raise usage_error("--batch-size and --limit must be at least 1")
     try:
         network, description = load_network(path)
     except (OSError, ValueError, KeyError) as e:  # DataError is a ValueError
-        err.write("purenn mnist: cannot use %s as weights: %s\n" % (path, e))
-        return 1
+        raise CommandError("cannot use %s as weights: %s" % (path, describe(e)))
     if network.input_size != 784:
-        err.write("purenn mnist: the network in %s takes %d inputs; MNIST images have 784\n"
-                  % (path, network.input_size))
-        return 1
+        raise CommandError("the network in %s takes %d inputs; MNIST images have 784"
+                           % (path, network.input_size))
     try:
         x, t = load_mnist()
     except (OSError, ValueError) as e:  # DataError is a ValueError
-        err.write("purenn mnist: cannot read the MNIST test set: %s\n" % e)
-        return 1
+        raise CommandError("cannot read the MNIST test set: %s" % describe(e))
     if limit:
         x, t = x[:limit], t[:limit]
     n = x.shape[0]
     out.write("MNIST test set: %d images; network %s from %s\n"
               % (n, description, os.path.basename(path)))
     out.flush()
-    bar = Progress(n, "images", out=err)
+    bar = Progress(n, "images", out=sys.stderr)
     started = time.perf_counter()
     predicted = predict_batches(network, x, batch_size, bar)
     seconds = time.perf_counter() - started
@@ -82,7 +85,6 @@ def main_mnist(weights=None, batch_size=100, limit=None, show=3, out=None, err=N
         drawings = [draw_digit(x[i]) for i in wrong]
         out.write("\n".join(_side_by_side([[s] for s in titles])) + "\n")
         out.write("\n".join(_side_by_side(drawings)) + "\n")
-    return 0
 
 
 def add_commands(sub):

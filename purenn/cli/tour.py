@@ -3,7 +3,7 @@ with no command, or ``python -m purenn tour``)."""
 import argparse
 
 from purenn.cli import chapters, learn
-from purenn.cli.common import charset as _charset
+from purenn.cli.common import CommandError, charset as _charset, say
 
 
 def _tour_by_hand(args):
@@ -58,7 +58,10 @@ def _tour_mnist():
         print("(skipped: no trained weights. To include it, get the book's sample_weight.pkl\n"
               " and set PURENN_WEIGHTS=/path/to/sample_weight.pkl; see python -m purenn mnist)")
         return
-    main_mnist(weights)
+    try:
+        main_mnist(weights)
+    except CommandError as e:  # say it, and go on with the tour
+        say("mnist", e.message)
 
 
 def add_commands(sub):

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from purenn.cli import main
+from purenn.cli import build_parser, main
+from purenn.cli.tour import TOUR
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -54,3 +55,10 @@ def test_bad_arguments_get_usage_and_exit_2_not_a_traceback(args):
 def test_help():
     r = run("--help")
     assert r.returncode == 0 and "gates" in r.stdout and "network" in r.stdout
+
+
+@pytest.mark.parametrize("words", [w for _, lines in TOUR for w in lines], ids=" ".join)
+def test_every_part_of_the_tour_is_a_command_line_the_parser_accepts(words):
+    # the tour runs command lines, so every setting it uses is its command's default
+    args = build_parser().parse_args(words)
+    assert args.command == words[0] and callable(args.func)

@@ -237,14 +237,14 @@ def test_the_tour_goes_on_past_a_broken_mnist_test_set(broken_mnist, capsys, mon
     from purenn.cli import mnist as mnist_cli
     real, calls = mnist_cli.main_mnist, []
 
-    def first_ten(weights):           # the tour runs all 10,000; 10 say the same
+    def first_ten(weights, batch_size, limit, show):   # the tour runs all 10,000
         calls.append(weights)
-        return real(weights, limit=10)
+        return real(weights, batch_size, 10, show)
 
     monkeypatch.setattr(mnist_cli, "main_mnist", first_ten)
-    assert main([]) == 0
+    assert main([]) == 1                          # a part failed
     captured = capsys.readouterr()
-    assert calls and "cannot read the MNIST test set" in captured.err
+    assert calls and "purenn mnist: cannot read the MNIST test set" in captured.err
     assert "Chapter 6.1" in captured.out          # the tour went on after the message
 
 

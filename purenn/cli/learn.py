@@ -64,7 +64,7 @@ def cmd_backprop(args):
 def cmd_gradcheck(args):
     """Chapter 5.7.3: backprop against numerical gradients, for each activation."""
     tol = args.tol
-    plain = getattr(args, "plain", False)  # the tour (purenn.cli) passes no --plain
+    plain = args.plain
     worst_all = 0.0
     names = None
     rows = []

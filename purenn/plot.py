@@ -13,23 +13,27 @@ Every function returns a plot object with two back ends:
 
 * ``str(p)`` / ``p.to_text(width, height, charset)``: text for the terminal,
   drawn with Unicode braille dots (one curve) or one marker character per
-  curve (several), with axes and labels; ``charset="ascii"`` uses ASCII only.
+  curve (several; where curves share a character, ``◆``, in ASCII ``&``,
+  marks the overlap), with axes and labels; ``charset="ascii"`` uses ASCII
+  only.
 * ``p.to_svg()`` / ``p.save_svg(path)``: a standalone SVG document; Jupyter
-  shows it through ``_repr_svg_``.  Each curve is one ``<path>``.
+  shows it through ``_repr_svg_``.  Each curve is one ``<path>``; the
+  second and later ones are dashed, so a curve lying on another shows
+  through its gaps.
 
 >>> p = plot_functions("sigmoid", "step_function")
 >>> print(p.to_text(width=30, height=6, charset="ascii"))
            sigmoid vs step_function
-     1 |               ooooooooooooooo
+     1 |               oooooooo&&&&&&&
        |               o ******
-   0.5 |              *o**
+   0.5 |              *&**
        |            ***o
        |       ******  o
-     0 |ooooooooooooooo
+     0 |&&&&&&&oooooooo
        +------------------------------
           -4    -2    0     2     4
                                      x
-        * sigmoid  o step_function
+        * sigmoid  o step_function  & overlap
 >>> svg = p.to_svg()
 >>> svg.count("<path ")
 2
@@ -108,6 +112,9 @@ def _esc(text):
 # Colours that stay apart for colour-blind readers (Okabe-Ito).
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 MARKERS = {"unicode": ("•", "o", "+", "x", "*", "#"), "ascii": ("*", "o", "+", "x", "#", "@")}
+# Where two or more curves share a character cell (relu on leaky_relu, a
+# test accuracy on the training accuracy): none of their markers, this one.
+OVERLAP = {"unicode": "◆", "ascii": "&"}
 
 
 class _Plot:
@@ -184,9 +191,10 @@ class LinePlot(_Plot):
         """The chart as text: ``width`` x ``height`` characters of plot area.
 
         ``style`` is ``"braille"`` (2x4 dots per character, fine curves),
-        ``"markers"`` (one character per curve, so curves stay apart) or
-        ``"auto"``: braille for one curve, markers for several.  ASCII has
-        markers only.
+        ``"markers"`` (one character per curve, so curves stay apart; where
+        two or more share a character it is ``OVERLAP``, ``◆`` or ``&``,
+        named in the legend) or ``"auto"``: braille for one curve, markers
+        for several.  ASCII has markers only.
         """
         _check_size(width, height, 8, 3, "to_text")
         if charset not in ("unicode", "ascii"):
@@ -201,7 +209,7 @@ class LinePlot(_Plot):
         if style == "braille":
             grid = _braille(self, width, height)
         else:
-            grid = _markers(self, width, height, MARKERS[charset])
+            grid = _markers(self, width, height, MARKERS[charset], OVERLAP[charset])
         return _frame(self, grid, charset, style)
 
     # ------------------------------------------------------------- svg
@@ -342,11 +350,16 @@ def _to_grid(plot, gw, gh):
     return curves
 
 
-def _markers(plot, width, height, markers):
-    grid = [[" "] * width for _ in range(height)]
+def _markers(plot, width, height, markers, overlap):
+    """One marker character per curve; a cell that two or more curves pass
+    through gets ``overlap`` instead, so that no curve hides another."""
+    curves_at = {}  # (column, row) -> the curves passing through it
     for i, cells in enumerate(_to_grid(plot, width, height)):
-        for c, r in cells:
-            grid[r][c] = markers[i % len(markers)]
+        for cell in cells:
+            curves_at.setdefault(cell, set()).add(i)
+    grid = [[" "] * width for _ in range(height)]
+    for (c, r), curves in curves_at.items():
+        grid[r][c] = overlap if len(curves) > 1 else markers[min(curves) % len(markers)]
     return ["".join(row) for row in grid]
 
 
@@ -403,6 +416,8 @@ def _frame(plot, grid, charset, style):
             m = MARKERS[charset]
             legend = "  ".join("%s %s" % (m[i % len(m)], label)
                                for i, (label, _, _) in enumerate(plot.series))
+            if any(OVERLAP[charset] in row for row in grid):
+                legend += "  %s overlap" % OVERLAP[charset]
         lines.append(" " * (margin + 1) + legend)
     if plot.ylabel:
         lines.insert(1 if plot.title else 0, plot.ylabel)

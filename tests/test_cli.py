@@ -62,3 +62,63 @@ def test_every_part_of_the_tour_is_a_command_line_the_parser_accepts(words):
     # the tour runs command lines, so every setting it uses is its command's default
     args = build_parser().parse_args(words)
     assert args.command == words[0] and callable(args.func)
+
+
+# --------------------------------------------- what a newcomer types first
+
+@pytest.mark.parametrize("argv", [["explain", "--exact"], ["explain", "network", "--exact"],
+                                  ["explain", "gates", "--exact"],
+                                  ["explain", "gate", "NAND", "1", "1", "--exact"],
+                                  ["explain", "--exact", "gate", "NAND", "1", "1"],
+                                  ["explain", "matmul", "[[0.1]]", "[[3]]", "--exact"]],
+                         ids=" ".join)
+def test_explain_takes_exact_with_every_what(capsys, argv):
+    assert main(argv) == 0
+    assert "/10" in capsys.readouterr().out           # 0.1 and 0.7 as tenths
+
+
+@pytest.mark.parametrize("gate, x, line", [
+    ("NAND", ("1", "1"), "NAND: w·x + b = (-1/2)×1 + (-1/2)×1 + 7/10 = -3/10 <= 0 -> 0"),
+    ("and", ("1", "1"), "AND: w·x + b = (1/2)×1 + (1/2)×1 - 7/10 = 3/10 > 0 -> 1"),
+    ("XOR", ("1", "0"), "  y = AND: w·x + b = (1/2)×1 + (1/2)×1 - 7/10 = 3/10 > 0 -> 1"),
+])
+def test_explain_gate_exact_writes_the_weights_as_fractions(capsys, gate, x, line):
+    assert main(["explain", "gate", gate, x[0], x[1], "--exact"]) == 0
+    assert line in capsys.readouterr().out.split("\n")
+
+
+def test_explain_network_exact_keeps_the_input_given_before_the_word_network(capsys):
+    assert main(["explain", "--x", "0.1", "0.2", "network", "--exact"]) == 0
+    assert "x = [[1/10, 1/5]]" in capsys.readouterr().out
+
+
+def test_explain_gate_help_names_its_inputs(capsys):
+    assert main(["explain", "gate", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "GATE X1 X2" in out and "AND, OR, NAND or XOR" in out
+    assert "the first input, 0 or 1" in out and "the second input, 0 or 1" in out
+
+
+def test_version_is_the_version_in_pyproject(capsys):
+    import re
+    with open(os.path.join(ROOT, "pyproject.toml")) as f:
+        version = re.search(r'^version = "([^"]+)"', f.read(), re.M).group(1)
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == "purenn %s\n" % version
+
+
+def test_the_console_script_says_usage_purenn(capsys):
+    assert main(["--help"]) == 0                      # what the `purenn` script runs
+    assert capsys.readouterr().out.startswith("usage: purenn [-h]")
+
+
+@pytest.mark.processes
+def test_python_m_purenn_says_usage_python_m_purenn():
+    r = run("--help")
+    assert r.returncode == 0 and r.stdout.startswith("usage: python -m purenn [-h]")
+
+
+@pytest.mark.parametrize("tol", ["-1", "0", "nan", "inf", "-inf"])
+def test_gradcheck_refuses_a_tolerance_that_is_not_a_positive_number(capsys, tol):
+    assert main(["gradcheck", "--tol=" + tol]) == 2
+    assert "purenn gradcheck: argument --tol: need a" in capsys.readouterr().err

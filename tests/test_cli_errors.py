@@ -57,7 +57,7 @@ def test_a_usage_error_of_a_command_is_one_line_and_status_2(capsys):
 @pytest.mark.parametrize("argv, line", [
     (["bogus"], "purenn: argument COMMAND: invalid choice: 'bogus'"),
     (["network", "--x", "1"], "purenn network: argument --x: expected 2 arguments"),
-    (["explain", "gate", "NOR", "1", "1"], "purenn explain gate: argument gate: invalid choice"),
+    (["explain", "gate", "NOR", "1", "1"], "purenn explain gate: argument GATE: invalid choice"),
 ])
 def test_argparse_errors_print_the_usage_then_the_same_one_line(capsys, argv, line):
     status, lines = failure(capsys, argv)

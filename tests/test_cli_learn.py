@@ -59,14 +59,13 @@ def test_train_without_the_mnist_training_set_says_where_to_get_it(tmp_path, mon
     assert "download-mnist" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("words", [["--epochs", "-1"], ["--epochs", "0"],
-                                   ["--weight-decay", "-1", "--epochs", "0"],
-                                   ["--weight-decay", "-1"], ["--weight-decay", "nan"],
-                                   ["--lr", "0"], ["--lr", "-1"], ["--lr", "nan"], ["--lr", "inf"],
-                                   ["--batch-size", "0"], ["--dropout", "1"]])
-def test_train_refuses_bad_settings(capsys, words):
-    assert main(["train"] + words) == 2
-    assert "need --epochs >= 1" in capsys.readouterr().err
+@pytest.mark.parametrize("option, value", [
+    ("--epochs", "-1"), ("--epochs", "0"), ("--weight-decay", "-1"), ("--weight-decay", "nan"),
+    ("--lr", "0"), ("--lr", "-1"), ("--lr", "nan"), ("--lr", "inf"), ("--batch-size", "0"),
+    ("--dropout", "1"), ("--dropout", "-0.1")])
+def test_train_refuses_bad_settings_naming_the_option(capsys, option, value):
+    assert main(["train", "%s=%s" % (option, value)]) == 2
+    assert "purenn train: argument %s: need " % option in capsys.readouterr().err
 
 
 def test_train_checks_the_save_and_svg_targets_before_training(tmp_path, capsys):
@@ -96,7 +95,7 @@ def test_train_stops_with_an_error_when_training_diverges(capsys):
 @pytest.mark.parametrize("steps", ["-3", "0", "100000000"])
 def test_optimizers_command_refuses_steps_out_of_range(capsys, steps):
     assert main(["optimizers", "--steps", steps]) == 2
-    assert "--steps must be between 1 and 1000" in capsys.readouterr().err
+    assert "argument --steps: need 1 to 1000, got %s" % steps in capsys.readouterr().err
 
 
 def test_train_shows_the_curves_and_writes_them_as_svg(tmp_path, capsys):
@@ -112,3 +111,33 @@ def test_train_shows_the_curves_and_writes_them_as_svg(tmp_path, capsys):
     curves = [e for e in root.iter("{http://www.w3.org/2000/svg}path")
               if e.get("class") == "curve"]
     assert [c.get("data-label") for c in curves] == ["train loss", "train acc", "test acc"]
+
+
+def test_train_mnist_path_needs_the_mnist_dataset(tmp_path, capsys):
+    assert main(["train", "--mnist-path", str(tmp_path)]) == 2
+    assert "purenn train: --mnist-path is for --dataset mnist" in capsys.readouterr().err
+
+
+def test_train_mnist_path_that_is_no_folder_is_a_usage_error(tmp_path, capsys):
+    missing = str(tmp_path / "x")
+    assert main(["train", "--dataset", "mnist", "--mnist-path", missing]) == 2
+    assert capsys.readouterr().err == "purenn train: --mnist-path %s: no such folder\n" % missing
+
+
+def test_train_mnist_path_without_the_files_answers_in_command_line_words(tmp_path, capsys):
+    assert main(["train", "--dataset", "mnist", "--mnist-path", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("purenn train: no MNIST training set in %s: it needs "
+                          "train-images-idx3-ubyte and train-labels-idx1-ubyte" % tmp_path)
+    assert "`purenn download-mnist --dir %s`" % tmp_path in err
+    assert "path=" not in err                       # the Python API's words
+
+
+def test_train_without_the_mnist_training_set_names_the_options(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PURENN_MNIST_DIR", str(tmp_path / "env"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert main(["train", "--dataset", "mnist"]) == 1
+    err = capsys.readouterr().err
+    assert "not in %s (PURENN_MNIST_DIR) nor in %s" % (tmp_path / "env",
+                                                       tmp_path / "purenn" / "mnist") in err
+    assert "--mnist-path FOLDER" in err and "path=" not in err

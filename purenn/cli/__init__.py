@@ -49,11 +49,13 @@ class _Parser(argparse.ArgumentParser):
 def build_parser(prog="purenn"):
     """The parser of every command; ``prog`` is how the user started it
     (``purenn`` for the console script, ``python -m purenn``)."""
+    from purenn import __version__
     parser = _Parser(
         prog=prog,
         description="purenn: neural networks from first principles in pure Python. "
                     "With no command, runs the whole tour.")
-    parser.set_defaults(func=None)
+    parser.add_argument("--version", action="version", version="purenn " + __version__)
+    parser.set_defaults(func=None, prog=prog)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module("purenn.cli." + name).add_commands(sub)

@@ -12,7 +12,9 @@
                             control characters escaped, length capped
 ``charset()``               'unicode' or 'ascii': what the terminal can show
 ``number``, ``finite``,     argparse types: a float; a finite float; a
-``positive``, ``integer``   finite float > 0; an int in a range
+``positive``,               finite float > 0, >= 0; a share in [0, 1); an
+``non_negative``, ``ratio`` int in a range
+``integer(least, most)``
 ==========================  ==================================================
 
 The exit statuses: 0 done, 1 the job failed (a file that cannot be read or
@@ -141,6 +143,22 @@ def positive(text):
     v = finite(text)
     if not v > 0:
         raise argparse.ArgumentTypeError("need a number > 0, got %r" % text)
+    return v
+
+
+def non_negative(text):
+    """An argparse type: a finite float >= 0."""
+    v = finite(text)
+    if not v >= 0:
+        raise argparse.ArgumentTypeError("need a number >= 0, got %r" % text)
+    return v
+
+
+def ratio(text):
+    """An argparse type: a share from 0 up to, not including, 1 (a dropout ratio)."""
+    v = finite(text)
+    if not 0 <= v < 1:
+        raise argparse.ArgumentTypeError("need 0 <= ratio < 1, got %r" % text)
     return v
 
 

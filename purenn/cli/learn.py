@@ -3,10 +3,12 @@
 ``python -m purenn gradients | backprop | gradcheck | optimizers | train``;
 ``purenn.cli`` adds these sub-commands with ``add_commands``.
 """
+import os
 import sys
 import time
 
-from purenn.cli.common import CommandError, usage_error
+from purenn.cli.common import (CommandError, integer, non_negative, positive, ratio,
+                               usage_error)
 from purenn.gradients import numerical_diff, numerical_gradient, gradient_descent
 from purenn.layers import MulLayer, AddLayer
 from purenn.multilayer import ACTIVATION_LAYERS, MultiLayerNet, gradient_check
@@ -105,10 +107,6 @@ MAX_COMPARE_STEPS = 1000
 
 def cmd_optimizers(args):
     """Chapter 6.1.7: six optimisers on f(x, y) = x^2/20 + y^2 from (-7, 2)."""
-    if not 1 <= args.steps <= MAX_COMPARE_STEPS:
-        # the table has a column every 5 steps: more than this helps nobody
-        raise usage_error("--steps must be between 1 and %d, got %d"
-                          % (MAX_COMPARE_STEPS, args.steps))
     paths = compare_optimizers(steps=args.steps)
     rates = dict(COMPARE_RATES)
     print("f(x, y) = x^2/20 + y^2 from (-7, 2), %d steps; (x, y) every 5 steps" % args.steps)
@@ -126,11 +124,32 @@ def cmd_optimizers(args):
         print()
 
 
-def _load(dataset, mnist_path):
+def _load(args):
+    """((x_train, t_train), (x_test, t_test)) of the data set ``args`` ask for."""
     from purenn.datasets import load_digits, load_mnist
-    if dataset == "digits":
+    if args.dataset == "digits":
         return load_digits(kind="train"), load_digits(kind="test")
-    return load_mnist(kind="train", path=mnist_path), load_mnist(kind="test")
+    try:
+        train = load_mnist(kind="train", path=args.mnist_path)
+    except FileNotFoundError:  # not in the folders find_mnist looked in
+        raise CommandError(_no_mnist(args))
+    return train, load_mnist(kind="test")
+
+
+def _no_mnist(args):
+    """Where the MNIST training set was looked for, and how to get it, in
+    the command line's words (the API's message speaks of ``path=``)."""
+    from purenn.datasets import MNIST_ENV, MNIST_FILES, mnist_cache_dir
+    files = " and ".join(MNIST_FILES["train"]) + " (.gz or raw)"
+    if args.mnist_path:
+        return ("no MNIST training set in %s: it needs %s. Get it with `%s download-mnist "
+                "--dir %s`" % (args.mnist_path, files, args.prog, args.mnist_path))
+    folders = [mnist_cache_dir()]
+    if os.environ.get(MNIST_ENV):
+        folders.insert(0, "%s (%s)" % (os.environ[MNIST_ENV], MNIST_ENV))
+    return ("the MNIST training set is not in %s: it needs %s. Get it with `%s download-mnist`, "
+            "or name the folder that has it with --mnist-path FOLDER (or %s=FOLDER)"
+            % (" nor in ".join(folders), files, args.prog, MNIST_ENV))
 
 
 TRAIN_DEFAULTS = {
@@ -154,19 +173,19 @@ def cmd_train(args):
     lr = args.lr if args.lr is not None else lr
     epochs = args.epochs if args.epochs is not None else epochs
     batch = args.batch_size if args.batch_size is not None else batch
-    inf = float("inf")
-    if epochs < 1 or batch < 1 or not 0 < lr < inf or not 0 <= args.dropout < 1 \
-            or not 0 <= args.weight_decay < inf:
-        # ``not 0 < lr < inf`` also refuses NaN
-        raise usage_error("need --epochs >= 1, --batch-size >= 1, a finite --lr > 0, a finite "
-                          "--weight-decay >= 0 and 0 <= --dropout < 1")
+    if args.mnist_path is not None:
+        if args.dataset != "mnist":
+            raise usage_error("--mnist-path is for --dataset mnist (the default data set, "
+                              "digits, ships with purenn)")
+        if not os.path.isdir(args.mnist_path):
+            raise usage_error("--mnist-path %s: no such folder" % args.mnist_path)
     for path, what in ((args.save, "--save"), (args.svg, "--svg")):
         problem = path and _not_writable(path)
         if problem:  # say so now, not after minutes of training
             raise usage_error("%s %s: %s" % (what, path, problem))
     start = time.time()
     try:
-        (x_train, t_train), (x_test, t_test) = _load(args.dataset, args.mnist_path)
+        (x_train, t_train), (x_test, t_test) = _load(args)
     except (OSError, ValueError) as e:  # not found, or a corrupt file (DataError)
         raise CommandError(str(e))
     net = MultiLayerNet(x_train.shape[1], hidden, 10, activation=activation,
@@ -233,7 +252,6 @@ def learning_curves(history):
 def _not_writable(path):
     """Why ``path`` cannot be written (a str), or None if it can: we open it
     for appending (which changes nothing) and remove it again if it is new."""
-    import os
     if os.path.isdir(path):
         return "is a folder; give a file name"
     existed = os.path.exists(path)
@@ -279,14 +297,17 @@ def add_commands(sub):
     p = sub.add_parser("backprop", help="chapter 5.4: the apple and orange example, backwards")
     p.set_defaults(func=cmd_backprop)
     p = sub.add_parser("gradcheck", help="chapter 5.7: backprop vs numerical gradients")
-    p.add_argument("--tol", type=float, default=1e-7, help="largest allowed difference (1e-7)")
+    p.add_argument("--tol", type=positive, default=1e-7,
+                   help="largest allowed difference, a number > 0 (1e-7)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random network (0)")
     p.add_argument("--plain", action="store_true",
                    help="plain central differences, without the extrapolation: with "
                         "batchnorm they miss by up to about 1e-4")
     p.set_defaults(func=cmd_gradcheck)
     p = sub.add_parser("optimizers", help="chapter 6.1: SGD ... Adam on x^2/20 + y^2")
-    p.add_argument("--steps", type=int, default=30, help="number of steps (30)")
+    # the table has a column every 5 steps: more than MAX_COMPARE_STEPS helps nobody
+    p.add_argument("--steps", type=integer(1, MAX_COMPARE_STEPS), default=30,
+                   help="number of steps, 1 to %d (30)" % MAX_COMPARE_STEPS)
     p.add_argument("--plot", action="store_true", help="draw each path in text")
     p.set_defaults(func=cmd_optimizers)
     p = sub.add_parser("train", help="chapter 6: train a network on optdigits or MNIST")
@@ -298,11 +319,12 @@ def add_commands(sub):
     p.add_argument("--activation", choices=sorted(ACTIVATION_LAYERS))
     p.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adagrad",
                                            "rmsprop", "adam"])
-    p.add_argument("--lr", type=float, help="learning rate")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--weight-decay", type=float, default=0.0, help="lambda (0)")
-    p.add_argument("--dropout", type=float, default=0.0, help="dropout ratio (0: none)")
+    p.add_argument("--lr", type=positive, help="learning rate, a number > 0")
+    p.add_argument("--epochs", type=integer(1))
+    p.add_argument("--batch-size", type=integer(1))
+    p.add_argument("--weight-decay", type=non_negative, default=0.0, help="lambda >= 0 (0)")
+    p.add_argument("--dropout", type=ratio, default=0.0,
+                   help="dropout ratio, 0 <= ratio < 1 (0: none)")
     p.add_argument("--batchnorm", dest="batchnorm", action="store_true", default=None,
                    help="batch normalization after each hidden Affine (default for digits)")
     p.add_argument("--no-batchnorm", dest="batchnorm", action="store_false",

@@ -6,7 +6,7 @@ import sys
 import time
 
 from purenn import kernels
-from purenn.cli.common import CommandError, describe, usage_error
+from purenn.cli.common import CommandError, describe, integer
 from purenn.datasets import load_mnist
 from purenn.pickles import BOOK_WEIGHTS_HELP
 from purenn.progress import Progress
@@ -47,8 +47,6 @@ def main_mnist(weights=None, batch_size=100, limit=None, show=3):
         raise CommandError("no trained weights.\n%s\n(or set %s=FILE, or put the file at "
                            "~/.cache/purenn/sample_weight.pkl; purenn's own weight files work "
                            "too)" % (BOOK_WEIGHTS_HELP, WEIGHTS_ENV))
-    if batch_size < 1 or (limit is not None and limit < 1):
-        raise usage_error("--batch-size and --limit must be at least 1")
     try:
         network, description = load_network(path)
     except (OSError, ValueError, KeyError) as e:  # DataError is a ValueError
@@ -95,10 +93,11 @@ def add_commands(sub):
                    help="the book's sample_weight.pkl or a purenn weights file "
                         "(default: $PURENN_WEIGHTS, then ~/.cache/purenn/sample_weight.pkl, "
                         "then the network purenn trained itself and ships)")
-    p.add_argument("--batch-size", type=int, default=100, help="images per batch (100)")
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N test images")
-    p.add_argument("--show", type=int, default=3, metavar="N",
-                   help="misclassified digits to draw (3)")
+    p.add_argument("--batch-size", type=integer(1), default=100, metavar="N",
+                   help="images per batch (100)")
+    p.add_argument("--limit", type=integer(1), metavar="N", help="only the first N test images")
+    p.add_argument("--show", type=integer(0), default=3, metavar="N",
+                   help="misclassified digits to draw, 0 for none (3)")
     p.set_defaults(func=cmd_mnist)
     p = sub.add_parser("download-mnist", help="download the MNIST training set (60,000 images) "
                                               "and verify its sha256")

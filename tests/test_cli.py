@@ -1,5 +1,6 @@
 """``python -m purenn``: the tour and its parts."""
 import os
+import re
 import subprocess
 import sys
 
@@ -122,3 +123,62 @@ def test_python_m_purenn_says_usage_python_m_purenn():
 def test_gradcheck_refuses_a_tolerance_that_is_not_a_positive_number(capsys, tol):
     assert main(["gradcheck", "--tol=" + tol]) == 2
     assert "purenn gradcheck: argument --tol: need a" in capsys.readouterr().err
+
+
+# --------------------------------------- the README's command table stays true
+
+def readme_commands():
+    """(command, the table's first cell) for each row of the README's command table."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    table = text[text.index("## The main job"):]
+    table = table[:table.index("\n\n", table.index("| command |"))]
+    rows = re.findall(r"^\| `python -m purenn ([a-z-]+)([^`]*)`", table, re.M)
+    return [(name, name + rest) for name, rest in rows]
+
+
+# a short run of each (the README's commands with their defaults take minutes)
+QUICK = {"mnist": ["--limit", "200"], "train": ["--epochs", "1", "--hidden", "8", "--quiet"]}
+
+
+@pytest.mark.parametrize("name", [n for n, _ in readme_commands() if n != "download-mnist"])
+def test_every_command_of_the_readme_table_runs(capsys, name):
+    assert main([name] + QUICK.get(name, [])) == 0, capsys.readouterr().err
+
+
+@pytest.mark.processes
+def test_the_readme_download_command_runs(tmp_path, capsys):
+    # from a mirror on 127.0.0.1 that serves the test set purenn ships
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from purenn.datasets import DATA_DIR
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=DATA_DIR))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        status = main(["download-mnist", "--kind", "test", "--dir", str(tmp_path), "--quiet",
+                       "--mirror", "http://127.0.0.1:%d/" % server.server_address[1]])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert status == 0, capsys.readouterr().err
+    assert sorted(os.listdir(str(tmp_path))) == ["t10k-images-idx3-ubyte.gz",
+                                                 "t10k-labels-idx1-ubyte.gz"]
+
+
+@pytest.mark.parametrize("name, cell", readme_commands(), ids=[n for n, _ in readme_commands()])
+def test_every_option_the_readme_table_shows_exists(capsys, name, cell):
+    assert main([name, "--help"]) == 0
+    shown = capsys.readouterr().out
+    for option in re.findall(r"--[a-z][a-z-]*", cell):
+        assert option in shown, option
+
+
+def test_the_readme_table_lists_every_command():
+    commands = set(build_parser().commands) - {"tour"}
+    assert sorted(n for n, _ in readme_commands()) == sorted(commands)

@@ -48,7 +48,8 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser(prog="purenn"):
     """The parser of every command; ``prog`` is how the user started it
-    (``purenn`` for the console script, ``python -m purenn``)."""
+    (``purenn`` for the console script, ``python -m purenn``).  Its
+    ``commands`` is a dict: command name -> that command's parser."""
     from purenn import __version__
     parser = _Parser(
         prog=prog,
@@ -59,6 +60,7 @@ def build_parser(prog="purenn"):
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module("purenn.cli." + name).add_commands(sub)
+    parser.commands = sub.choices
     return parser
 
 

@@ -279,6 +279,13 @@ def _command(dataset, hidden, activation, optimizer, lr, epochs, batch, batchnor
     return " ".join(words)
 
 
+def _defaults(k, show=str):
+    """Setting ``k`` of TRAIN_DEFAULTS for each data set, as --help says it
+    (e.g. 'digits: 100, mnist: 50,100')."""
+    return ", ".join("%s: %s" % (name, show(TRAIN_DEFAULTS[name][k]))
+                     for name in sorted(TRAIN_DEFAULTS))
+
+
 def _hidden(text):
     import argparse
     try:
@@ -314,14 +321,17 @@ def add_commands(sub):
     p.add_argument("--dataset", choices=sorted(TRAIN_DEFAULTS), default="digits",
                    help="digits: UCI optdigits 8x8, bundled (default); mnist: needs the "
                         "training set (see download-mnist / PURENN_MNIST_DIR)")
-    p.add_argument("--mnist-path", metavar="FOLDER", help="folder with the MNIST files")
-    p.add_argument("--hidden", type=_hidden, metavar="N,N,...", help="hidden layer sizes")
-    p.add_argument("--activation", choices=sorted(ACTIVATION_LAYERS))
+    p.add_argument("--mnist-path", metavar="FOLDER",
+                   help="for --dataset mnist: the folder with the MNIST training set "
+                        "(default: $PURENN_MNIST_DIR, then ~/.cache/purenn/mnist)")
+    p.add_argument("--hidden", type=_hidden, metavar="N,N,...",
+                   help="hidden layer sizes (%s)" % _defaults(0, lambda h: ",".join(map(str, h))))
+    p.add_argument("--activation", choices=sorted(ACTIVATION_LAYERS), help="(%s)" % _defaults(1))
     p.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adagrad",
-                                           "rmsprop", "adam"])
-    p.add_argument("--lr", type=positive, help="learning rate, a number > 0")
-    p.add_argument("--epochs", type=integer(1))
-    p.add_argument("--batch-size", type=integer(1))
+                                           "rmsprop", "adam"], help="(%s)" % _defaults(2))
+    p.add_argument("--lr", type=positive, help="learning rate, a number > 0 (%s)" % _defaults(3))
+    p.add_argument("--epochs", type=integer(1), metavar="N", help="(%s)" % _defaults(4))
+    p.add_argument("--batch-size", type=integer(1), metavar="N", help="(%s)" % _defaults(5))
     p.add_argument("--weight-decay", type=non_negative, default=0.0, help="lambda >= 0 (0)")
     p.add_argument("--dropout", type=ratio, default=0.0,
                    help="dropout ratio, 0 <= ratio < 1 (0: none)")
@@ -329,7 +339,8 @@ def add_commands(sub):
                    help="batch normalization after each hidden Affine (default for digits)")
     p.add_argument("--no-batchnorm", dest="batchnorm", action="store_false",
                    help="no batch normalization (default for mnist)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the initial weights and the shuffling (0)")
     p.add_argument("--save", metavar="FILE", help="save the trained network (.json.gz)")
     p.add_argument("--svg", metavar="FILE", help="write the loss and accuracy curves as SVG")
     p.add_argument("--quiet", action="store_true",

@@ -129,9 +129,11 @@ class _Plot:
         return self.to_svg()
 
     def save_svg(self, path):
-        """Write the SVG document to ``path`` (UTF-8) and return the path."""
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(self.to_svg())
+        """Write the SVG document to ``path`` (UTF-8) and return the path.
+        The write is atomic (``purenn.files.write_atomic``): ``path`` is the
+        old file or the whole new one, never half of it."""
+        from purenn.files import write_atomic
+        write_atomic(path, self.to_svg().encode("utf-8"))
         return path
 
     def _svg_open(self, width, height):

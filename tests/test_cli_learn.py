@@ -1,4 +1,5 @@
 """The learning sub-commands of ``python -m purenn``."""
+import os
 import subprocess
 import sys
 
@@ -141,3 +142,115 @@ def test_train_without_the_mnist_training_set_names_the_options(tmp_path, monkey
     assert "not in %s (PURENN_MNIST_DIR) nor in %s" % (tmp_path / "env",
                                                        tmp_path / "purenn" / "mnist") in err
     assert "--mnist-path FOLDER" in err and "path=" not in err
+
+
+# ------------------------------------------ networks that cannot fit
+
+def test_train_refuses_a_network_too_large_for_memory_before_building_it(monkeypatch, capsys):
+    from purenn.cli import learn
+    built = []
+    monkeypatch.setattr(learn, "MultiLayerNet", lambda *a, **kw: built.append(a))
+    assert main(["train", "--hidden", "100000000"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("purenn train: a 64-100000000-10 network in batches of 32 needs about "
+                          "6.8 TB of memory")
+    assert "choose smaller --hidden sizes" in err and built == []
+
+
+def test_train_measures_the_need_against_this_machines_memory(monkeypatch, capsys):
+    from purenn.cli import learn
+    monkeypatch.setattr(learn, "memory_size", lambda: 10 ** 6)     # a 1 MB machine
+    assert main(["train", "--epochs", "1", "--quiet"]) == 2
+    assert "more than this machine's 1.0 MB" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sizes, batch", [([64, 100, 10], 32), ([784, 50, 100, 10], 100),
+                                          ([784, 1000, 10], 1)])
+def test_training_bytes_grow_with_the_weights_and_the_batch(sizes, batch):
+    from purenn.cli.learn import BYTES_PER_ACTIVATION, BYTES_PER_WEIGHT, training_bytes
+    weights = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    assert training_bytes(sizes, batch) == (BYTES_PER_WEIGHT * weights + BYTES_PER_ACTIVATION
+                                            * max(batch, 100) * sum(sizes[1:]))
+
+
+# --------------------------------------- a save that fails after training
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """MultiLayerNet.save fails for the files named in the returned set."""
+    from purenn.multilayer import MultiLayerNet
+    real, failing = MultiLayerNet.save, set()
+
+    def save(self, path, **notes):
+        if path in failing or "*" in failing:
+            raise OSError(28, "No space left on device", path)
+        return real(self, path, **notes)
+
+    monkeypatch.setattr(MultiLayerNet, "save", save)
+    return failing
+
+
+def test_a_failed_save_keeps_the_trained_network_in_the_current_folder(
+        tmp_path, monkeypatch, capsys, full_disk):
+    from purenn.multilayer import MultiLayerNet
+    target = str(tmp_path / "out" / "net.json.gz")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    full_disk.add(target)
+    assert main(["train", "--epochs", "1", "--hidden", "8", "--quiet", "--save", target]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        "purenn train: cannot save to %s: %s: No space left on device; the trained network is "
+        "saved in %s" % (target, target, tmp_path / "here" / "purenn-train-"))
+    spare = err[0].split("saved in ")[1].split(" instead")[0]
+    assert MultiLayerNet.load(spare).sizes == [64, 8, 10]
+
+
+def test_a_save_that_fails_everywhere_says_the_network_is_lost(tmp_path, monkeypatch, capsys,
+                                                               full_disk):
+    monkeypatch.chdir(tmp_path)
+    full_disk.add("*")
+    assert main(["train", "--epochs", "1", "--hidden", "8", "--quiet",
+                 "--save", str(tmp_path / "net.json.gz")]) == 1
+    err = capsys.readouterr().err
+    assert err.endswith("nor in the current or the temporary folder: the trained network is "
+                        "lost\n")
+    assert os.listdir(str(tmp_path)) == []          # no empty spare file left behind
+
+
+def test_curves_that_cannot_be_written_do_not_stop_the_save(tmp_path, monkeypatch, capsys):
+    from purenn import plot
+    from purenn.multilayer import MultiLayerNet
+
+    def no_room(self, path):
+        raise OSError(28, "No space left on device", path)
+
+    monkeypatch.setattr(plot.LinePlot, "save_svg", no_room)
+    save, svg = str(tmp_path / "net.json.gz"), str(tmp_path / "c.svg")
+    assert main(["train", "--epochs", "1", "--hidden", "8", "--quiet", "--save", save,
+                 "--svg", svg]) == 1
+    assert capsys.readouterr().err == ("purenn train: cannot write the curves to %s: %s: No space "
+                                       "left on device\n" % (svg, svg))
+    assert MultiLayerNet.load(save).sizes == [64, 8, 10]
+
+
+# ------------------------------------------- a gradient check that cannot be made
+
+def test_gradcheck_that_cannot_be_made_is_one_line_and_status_1(monkeypatch, capsys):
+    from purenn.cli import learn
+
+    def cannot(*args, **kw):
+        raise ValueError("gradient_check: every ReLU of a sample is dead")
+
+    monkeypatch.setattr(learn, "gradient_check", cannot)
+    assert main(["gradcheck", "--seed", "323"]) == 1
+    assert capsys.readouterr().err == ("purenn gradcheck: relu, seed 323: gradient_check: every "
+                                       "ReLU of a sample is dead\n")
+
+
+@pytest.mark.processes
+def test_gradcheck_seed_323_prints_no_traceback():
+    r = subprocess.run([sys.executable, "-m", "purenn", "gradcheck", "--seed", "323"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode in (0, 1) and "Traceback" not in r.stderr

@@ -253,3 +253,36 @@ def test_mnist_help_names_the_bundled_default(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "PURENN_WEIGHTS" in out and "sample_weight.pkl" in out
     assert "the network purenn trained itself and ships" in out
+
+
+# ------------------------------------------------ options that cannot be
+
+@pytest.mark.parametrize("mirror, words", [
+    ("", "need an http:// or https:// URL"),
+    ("ftp://example.org/mnist/", "need an http:// or https:// URL"),
+    ("example.org/mnist", "need an http:// or https:// URL"),
+    ("http://127.0.0.1:abc/", "the port must be a number from 0 to 65535"),
+])
+def test_download_refuses_a_mirror_that_is_no_http_url(tmp_path, capsys, mirror, words):
+    # an empty --mirror used to fall back to the internet mirrors without a word
+    assert main(["download-mnist", "--dir", str(tmp_path), "--mirror", mirror]) == 2
+    assert "purenn download-mnist: argument --mirror: " in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("show", ["-1", "-100"])
+def test_mnist_refuses_a_negative_number_of_digits_to_show(capsys, show):
+    assert main(["mnist", "--show=" + show]) == 2
+    assert "purenn mnist: argument --show: need at least 0, got %s" % show in \
+        capsys.readouterr().err
+
+
+def test_mnist_show_0_draws_no_digit(capsys):
+    assert main(["mnist", "--limit", "300", "--show", "0"]) == 0
+    assert "misclassified" not in capsys.readouterr().out
+
+
+def test_mnist_show_draws_that_many_misclassified_digits(capsys):
+    assert main(["mnist", "--limit", "300", "--show", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.count(", seen ") == 2

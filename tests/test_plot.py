@@ -2,6 +2,7 @@
 
 Whether the SVG really renders is checked in a browser by test_plot_render.py.
 """
+import os
 import re
 import subprocess
 import sys
@@ -402,3 +403,61 @@ def test_control_characters_never_reach_the_terminal_or_the_xml():
 def test_ticks_at_tiny_scales_keep_their_values():
     text = plot_lines([1e-20, 3e-20, 2e-20]).to_text(width=20, height=5)
     assert "3e-20" in text and "1e-20" in text
+
+
+# ------------------------------------------ files written and read safely
+
+def test_save_svg_that_fails_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    path = tmp_path / "curves.svg"
+    path.write_text("the old picture")
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError):
+        plot_functions("relu").save_svg(str(path))
+    assert path.read_text() == "the old picture"
+    assert os.listdir(str(tmp_path)) == ["curves.svg"]    # no temporary file left
+
+
+def _cli_in_process(capsys, *args):
+    from purenn.cli import main
+    status = main(["plot"] + list(args))
+    return status, capsys.readouterr().err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero here")
+def test_plot_digit_refuses_a_device_as_pixel_file(capsys):
+    status, err = _cli_in_process(capsys, "digit", "--pixels", "/dev/zero")
+    assert status == 1
+    assert err == ("purenn plot: digit: /dev/zero: not a regular file; a pixel file must be a "
+                   "file on disk\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_plot_digit_refuses_a_fifo_without_waiting_for_a_writer(tmp_path, capsys):
+    fifo = str(tmp_path / "pixels")
+    os.mkfifo(fifo)
+    status, err = _cli_in_process(capsys, "digit", "--pixels", fifo)
+    assert status == 1 and "not a regular file" in err
+
+
+def test_plot_digit_refuses_a_pixel_file_beyond_the_limit(tmp_path, capsys):
+    from purenn.cli.chapters import PIXELS_LIMIT
+    big = tmp_path / "big.txt"
+    big.write_text("0 " * (PIXELS_LIMIT // 2 + 1))
+    status, err = _cli_in_process(capsys, "digit", "--pixels", str(big))
+    assert status == 1 and "more than the %d a pixel file may have" % PIXELS_LIMIT in err
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"\xff\xfe\x00\x01", "not a text file of numbers (byte 0 is not UTF-8)"),
+    (b"0 1 two", "'two' is not a number"),
+    (b"0 1 2", "3 pixels are not a square image"),
+])
+def test_plot_digit_says_what_is_wrong_with_a_pixel_file(tmp_path, capsys, content, words):
+    path = tmp_path / "pixels.txt"
+    path.write_bytes(content)
+    status, err = _cli_in_process(capsys, "digit", "--pixels", str(path))
+    assert status == 1 and words in err and len(err.splitlines()) == 1

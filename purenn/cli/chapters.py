@@ -215,16 +215,34 @@ def _digit(args):
         raise CommandError("%s: %s" % (args.pixels, e))
 
 
+PIXELS_LIMIT = 1 << 20
+"""The largest pixel file ``plot digit --pixels`` reads, in bytes: 784
+numbers need a few kilobytes; a megabyte is any sensible image."""
+
+
 def _read_numbers(path):
+    """The numbers of a text file, separated by spaces, commas or newlines.
+    A file that is not a regular file (``/dev/zero``, a FIFO) or larger
+    than ``PIXELS_LIMIT`` is refused before it is read."""
+    from purenn.files import read_limited
     try:
-        with open(path) as f:
-            text = f.read()
+        data = read_limited(path, PIXELS_LIMIT, "pixel file")
     except OSError as e:
         raise CommandError("digit: cannot read %s: %s" % (path, e.strerror or e))
+    except ValueError as e:  # DataError: not a regular file, too large
+        raise CommandError("digit: %s" % e)
     try:
-        return [float(t) for t in text.replace(",", " ").split()]
-    except ValueError as e:
-        raise CommandError("digit: %s: %s" % (path, e))
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CommandError("digit: %s: not a text file of numbers (byte %d is not UTF-8)"
+                           % (path, e.start))
+    numbers = []
+    for word in text.replace(",", " ").split():
+        try:
+            numbers.append(float(word))
+        except ValueError:
+            raise CommandError("digit: %s: %s is not a number" % (path, _quote(word)))
+    return numbers
 
 
 def _explain_options(parser, x=True, top=False):

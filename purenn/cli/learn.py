@@ -3,11 +3,13 @@
 ``python -m purenn gradients | backprop | gradcheck | optimizers | train``;
 ``purenn.cli`` adds these sub-commands with ``add_commands``.
 """
+import errno
 import os
 import sys
+import tempfile
 import time
 
-from purenn.cli.common import (CommandError, integer, non_negative, positive, ratio,
+from purenn.cli.common import (CommandError, describe, integer, non_negative, positive, ratio,
                                usage_error)
 from purenn.gradients import numerical_diff, numerical_gradient, gradient_descent
 from purenn.layers import MulLayer, AddLayer
@@ -187,7 +189,8 @@ def cmd_train(args):
     try:
         (x_train, t_train), (x_test, t_test) = _load(args)
     except (OSError, ValueError) as e:  # not found, or a corrupt file (DataError)
-        raise CommandError(str(e))
+        raise CommandError(describe(e))
+    _check_fits([x_train.shape[1]] + hidden + [10], batch)
     net = MultiLayerNet(x_train.shape[1], hidden, 10, activation=activation,
                         weight_decay_lambda=args.weight_decay,
                         use_dropout=args.dropout > 0, dropout_ratio=args.dropout or 0.5,
@@ -217,17 +220,24 @@ def cmd_train(args):
         print()
         print(curves.to_text())
         print()
-    if args.svg:
-        curves.save_svg(args.svg)
-        print("curves saved to %s" % args.svg)
+    problems = []  # the network first: it is the result of the run
     if args.save:
-        net.save(args.save, dataset=args.dataset, epochs=epochs, optimizer=optimizer, lr=lr,
-                 batch_size=batch, test_accuracy=history["test_acc"][-1],
-                 python="%s %s" % (sys.implementation.name,
-                                   ".".join(str(v) for v in sys.version_info[:3])),
-                 command=_command(args.dataset, hidden, activation, optimizer, lr, epochs,
-                                  batch, batchnorm, args))
-        print("saved to %s" % args.save)
+        problems.append(_save(net, args.save, dict(
+            dataset=args.dataset, epochs=epochs, optimizer=optimizer, lr=lr, batch_size=batch,
+            test_accuracy=history["test_acc"][-1],
+            python="%s %s" % (sys.implementation.name,
+                              ".".join(str(v) for v in sys.version_info[:3])),
+            command=_command(args.dataset, hidden, activation, optimizer, lr, epochs, batch,
+                             batchnorm, args))))
+    if args.svg:
+        try:
+            curves.save_svg(args.svg)
+            print("curves saved to %s" % args.svg)
+        except OSError as e:
+            problems.append("cannot write the curves to %s: %s" % (args.svg, describe(e)))
+    problems = [p for p in problems if p]
+    if problems:
+        raise CommandError("; ".join(problems))
     return 0
 
 
@@ -250,19 +260,123 @@ def learning_curves(history):
 
 
 def _not_writable(path):
-    """Why ``path`` cannot be written (a str), or None if it can: we open it
-    for appending (which changes nothing) and remove it again if it is new."""
+    """Why ``path`` cannot be written (a str), or None if it can.  Nothing
+    is created to find out: purenn writes a file as a temporary file in the
+    same folder, then renames it, so the folder must exist and be writable."""
     if os.path.isdir(path):
         return "is a folder; give a file name"
-    existed = os.path.exists(path)
-    try:
-        with open(path, "ab"):
-            pass
-    except OSError as e:
-        return e.strerror or str(e)
-    if not existed:
-        os.remove(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return os.strerror(errno.ENOENT)  # "No such file or directory"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return os.strerror(errno.EACCES)  # "Permission denied"
     return None
+
+
+# ------------------------------------------------- how large a network fits
+
+BYTES_PER_WEIGHT = 500
+"""Memory a weight costs at the peak of training: measured 430-480 bytes
+(CPython 3.11, 64-20000-10 ReLU + batchnorm, Adam): the weight, its gradient,
+Adam's two moments and the new value while it is rebound, each a Python float
+(24 bytes) in a list (8)."""
+
+BYTES_PER_ACTIVATION = 300
+"""Memory one value of a layer's output costs for one sample of a batch:
+measured 270 bytes (64-2000-10 ReLU + batchnorm, batches of 1000): the
+values each layer keeps for its backward pass."""
+
+
+def training_bytes(sizes, batch_size):
+    """About how much memory training a ``MultiLayerNet`` of ``sizes``
+    (input, hidden..., output) in batches of ``batch_size`` takes (bytes);
+    accuracy is measured 100 rows at a time.
+
+    >>> training_bytes([64, 100, 10], 32) / 1e6          # the digits default, in MB
+    7.055
+    """
+    weights = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:]))
+    return (BYTES_PER_WEIGHT * weights
+            + BYTES_PER_ACTIVATION * max(batch_size, 100) * sum(sizes[1:]))
+
+
+def memory_size():
+    """The machine's memory in bytes, or None where Python cannot tell."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # Windows; a system without the names
+        return None
+
+
+MEMORY_WITHOUT_SIZE = 8 << 30
+"""The memory assumed where the machine's size is unknown (8 GB)."""
+
+
+def _check_fits(sizes, batch_size):
+    """A usage error, before anything is allocated, when the network cannot
+    be trained in this machine's memory."""
+    need, have = training_bytes(sizes, batch_size), memory_size() or MEMORY_WITHOUT_SIZE
+    if need > have:
+        raise usage_error(
+            "a %s network in batches of %d needs about %s of memory to train in pure Python "
+            "(%d bytes a weight, %d a value of a layer's output per sample), more than this "
+            "machine's %s: choose smaller --hidden sizes (or --batch-size)"
+            % ("-".join(str(s) for s in sizes), batch_size, _bytes(need), BYTES_PER_WEIGHT,
+               BYTES_PER_ACTIVATION, _bytes(have)))
+
+
+def _bytes(n):
+    """A size in bytes for people: '3.7 TB'."""
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return ("%d %s" if unit == "bytes" else "%.1f %s") % (n, unit)
+        n /= 1000.0
+
+
+# ---------------------------------------------------------- saving the result
+
+def _save(net, path, notes):
+    """Save the trained network to ``path``; -> the problem (a str), or None.
+
+    When ``path`` cannot be written after the training (the disk filled up,
+    the folder went away), the network is saved under a new name in the
+    current folder, else in the temporary folder, and the problem says where:
+    a long run is never lost for want of a file."""
+    try:
+        net.save(path, **notes)
+        print("saved to %s" % path)
+        return None
+    except OSError as e:
+        problem = "cannot save to %s: %s" % (path, describe(e))
+    for folder in _unique([os.getcwd(), tempfile.gettempdir()]):
+        spare = None
+        try:
+            fd, spare = tempfile.mkstemp(prefix="purenn-train-", suffix=".json.gz", dir=folder)
+            os.close(fd)
+            net.save(spare, **notes)
+        except OSError:
+            if spare is not None:
+                _remove(spare)
+            continue
+        print("saved to %s instead" % spare)
+        return "%s; the trained network is saved in %s instead" % (problem, spare)
+    return "%s, nor in the current or the temporary folder: the trained network is lost" % problem
+
+
+def _unique(folders):
+    seen, out = set(), []
+    for f in folders:
+        if os.path.realpath(f) not in seen:
+            seen.add(os.path.realpath(f))
+            out.append(f)
+    return out
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def _command(dataset, hidden, activation, optimizer, lr, epochs, batch, batchnorm, args):

@@ -85,6 +85,23 @@ def main_mnist(weights=None, batch_size=100, limit=None, show=3):
         out.write("\n".join(_side_by_side(drawings)) + "\n")
 
 
+def _mirror(text):
+    """An argparse type: an http:// or https:// URL with a host (and a valid
+    port).  An empty one is refused: it must not fall back to the built-in
+    internet mirrors without a word."""
+    import argparse
+    from urllib.parse import urlsplit
+    parts = urlsplit(text)
+    try:
+        parts.port  # a ValueError for a port that is no number, or out of range
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r: the port must be a number from 0 to 65535" % text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError("need an http:// or https:// URL such as "
+                                         "https://example.org/mnist/, got %r" % text)
+    return text
+
+
 def add_commands(sub):
     """The ``mnist`` and ``download-mnist`` sub-commands."""
     p = sub.add_parser("mnist", help="chapter 3.6: batch inference over the 10,000 MNIST test "
@@ -106,6 +123,8 @@ def add_commands(sub):
                         "looks)")
     p.add_argument("--kind", choices=["train", "test"], default="train",
                    help="which part (the test set ships with purenn already)")
-    p.add_argument("--mirror", metavar="URL", help="base URL of an MNIST mirror to use")
+    p.add_argument("--mirror", metavar="URL", type=_mirror,
+                   help="base URL of an MNIST mirror to use instead of the built-in ones "
+                        "(http:// or https://)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_download_mnist)

@@ -6,7 +6,9 @@
 ``plot_lines(series)``          any sequences, e.g. loss and accuracy curves
 ``plot_softmax(scores)``        softmax probabilities as bars
 ``plot_bars(values)``           any non-negative values as bars
-``plot_digit(pixels)``          an MNIST digit: 784 values, or 28 rows of 28
+``plot_digit(pixels)``          an MNIST digit: 784 values, or 28 rows of 28;
+                                the one text picture of a digit in purenn
+                                (``to_text()``, ``text_lines(compact=True)``)
 ==============================  ==============================================
 
 Every function returns a plot object with two back ends:
@@ -523,16 +525,40 @@ class ImagePlot(_Plot):
     def __init__(self, rows, vmax, title=""):
         self.rows, self.vmax, self.title = rows, vmax, _clean(title)
 
-    def to_text(self, charset="unicode"):
-        """Two characters a pixel (so the digit is not squashed), darker for more ink."""
+    def to_text(self, charset="unicode", compact=False):
+        """The picture as text, with its title: see ``text_lines``."""
+        lines = [self.title] if self.title else []
+        lines += [line.rstrip() for line in self.text_lines(charset, compact)]
+        return "\n".join(lines)
+
+    def text_lines(self, charset="unicode", compact=False):
+        """The picture as lines of text of equal width, darker for more ink.
+
+        Characters are about twice as tall as wide, so that the image keeps
+        its shape: by default each pixel is two characters side by side (28
+        lines of 56 for an MNIST digit); ``compact`` makes each character two
+        pixels one above the other, shaded by the darker of the two (14
+        lines of 28), small enough to show several digits side by side.
+
+        >>> plot_digit([0, 1, 1, 0.5], shape=(2, 2)).text_lines("ascii")
+        ['  @@', '@@==']
+        >>> plot_digit([0, 1, 1, 0.5], shape=(2, 2)).text_lines("ascii", compact=True)
+        ['@@']
+        """
         if charset not in ("unicode", "ascii"):
-            raise ValueError("to_text: charset must be 'unicode' or 'ascii', got %r" % (charset,))
+            raise ValueError("text_lines: charset must be 'unicode' or 'ascii', got %r"
+                             % (charset,))
         shades = " ░▒▓█" if charset == "unicode" else " .:-=+*#%@"
         top = len(shades) - 1
-        lines = [self.title] if self.title else []
-        for row in self.rows:
-            lines.append("".join(shades[int(round(v / self.vmax * top))] * 2 for v in row).rstrip())
-        return "\n".join(lines)
+
+        def shade(v):
+            return shades[int(round(v / self.vmax * top))]
+
+        if not compact:
+            return ["".join(shade(v) * 2 for v in row) for row in self.rows]
+        pairs = [(self.rows[r], self.rows[r + 1] if r + 1 < len(self.rows) else self.rows[r])
+                 for r in range(0, len(self.rows), 2)]
+        return ["".join(shade(max(a, b)) for a, b in zip(upper, lower)) for upper, lower in pairs]
 
     def to_svg(self, width=None, height=None, pixel=10):
         """One square ``<rect>`` per inked pixel, grey level ``1 - v / vmax``."""

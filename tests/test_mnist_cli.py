@@ -81,6 +81,18 @@ def test_default_activations_and_bad_names(tmp_path):
         load_network(path)
 
 
+def test_mnist_draws_misclassified_digits_with_purenn_plot(capsys):
+    # one digit renderer: the mnist command's pictures are plot_digit's compact text
+    from purenn.datasets import load_mnist
+    from purenn.plot import plot_digit
+    assert main(["mnist", "--limit", "10", "--show", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "#8: is 5, seen 6" in out                  # the bundled network's first miss
+    x, _ = load_mnist()
+    picture = [l.rstrip() for l in plot_digit(x[8]).text_lines("unicode", compact=True)]
+    assert "\n".join(picture) in out
+
+
 def test_draw_digit_shades_and_halves_rows():
     image = [0.0] * 28 + [1.0] * 28 + [0.5] * 28 + [0.0] * (28 * 25)
     lines = draw_digit(image)

@@ -247,6 +247,28 @@ def test_digit_text_from_flat_nested_and_matrix():
     assert len(lines) == 28 and all(l == " " * 28 + "@@" for l in lines)
 
 
+def test_compact_digit_is_half_as_tall_and_half_as_wide():
+    from purenn.datasets import load_mnist
+    x, _ = load_mnist()
+    lines = plot_digit(x[0]).text_lines("ascii", compact=True)
+    assert len(lines) == 14 and {len(l) for l in lines} == {28}
+
+
+@pytest.mark.parametrize("upper, lower, shade", [(0.0, 1.0, "@"), (1.0, 0.0, "@"),
+                                                 (0.5, 0.0, "="), (0.0, 0.0, " ")])
+def test_compact_digit_shades_a_character_by_the_darker_of_its_two_pixels(upper, lower, shade):
+    assert plot_digit([[upper], [lower]], vmax=1.0).text_lines("ascii", compact=True) == [shade]
+
+
+def test_compact_digit_of_an_odd_height_keeps_its_last_row():
+    lines = plot_digit([[0, 0], [0, 0], [1, 0]], vmax=1.0).text_lines("ascii", compact=True)
+    assert lines == ["  ", "@ "]
+
+
+def test_full_digit_lines_are_two_characters_a_pixel_of_equal_width():
+    assert plot_digit([[0, 1], [0, 0]], vmax=1).text_lines("unicode") == ["  ██", "    "]
+
+
 def test_digit_8x8_optdigits_with_vmax():
     text = plot_digit([16] * 64, vmax=16).to_text()
     assert text.split("\n") == ["█" * 16] * 8

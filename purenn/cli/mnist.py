@@ -6,11 +6,12 @@ import sys
 import time
 
 from purenn import kernels
-from purenn.cli.common import CommandError, describe, integer
+from purenn.cli.common import CommandError, charset, describe, integer
 from purenn.datasets import load_mnist
 from purenn.pickles import BOOK_WEIGHTS_HELP
 from purenn.progress import Progress
-from purenn.recognize import WEIGHTS_ENV, draw_digit, find_weights, load_network, predict_batches
+from purenn.plot import plot_digit
+from purenn.recognize import WEIGHTS_ENV, find_weights, load_network, predict_batches
 
 
 def cmd_mnist(args):
@@ -32,10 +33,8 @@ def cmd_download_mnist(args):
 
 
 def _side_by_side(blocks, gap="   "):
-    out = []
-    for parts in zip(*blocks):
-        out.append(gap.join(parts).rstrip())
-    return out
+    """Blocks of lines (each block's lines of one width) next to each other."""
+    return [gap.join(parts).rstrip() for parts in zip(*blocks)]
 
 
 def main_mnist(weights=None, batch_size=100, limit=None, show=3):
@@ -80,7 +79,8 @@ def main_mnist(weights=None, batch_size=100, limit=None, show=3):
         out.write("\nThe first misclassified digits:\n")
         width = 28
         titles = [("#%d: is %d, seen %d" % (i, t[i], predicted[i])).ljust(width) for i in wrong]
-        drawings = [draw_digit(x[i]) for i in wrong]
+        drawings = [plot_digit(x[i], vmax=1.0).text_lines(charset(), compact=True)
+                    for i in wrong]
         out.write("\n".join(_side_by_side([[s] for s in titles])) + "\n")
         out.write("\n".join(_side_by_side(drawings)) + "\n")
 

@@ -142,7 +142,7 @@ def test_explain_matmul_of_brackets_nested_too_deep_is_a_usage_error(capsys):
     status, lines = failure(capsys, ["explain", "matmul", deep, "[[1]]"])
     assert status == 2
     assert lines == ["purenn explain: matmul: A must be a list such as [[1, 2], [3, 4]], got "
-                     "'%s'... (100000 characters)" % ("[" * 60)]
+                     "'%s... (100000 characters)" % ("[" * 59)]
 
 
 def test_explain_exact_still_works(capsys):

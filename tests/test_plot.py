@@ -466,16 +466,16 @@ def test_plot_digit_refuses_a_fifo_without_waiting_for_a_writer(tmp_path, capsys
 
 
 def test_plot_digit_refuses_a_pixel_file_beyond_the_limit(tmp_path, capsys):
-    from purenn.cli.chapters import PIXELS_LIMIT
     big = tmp_path / "big.txt"
-    big.write_text("0 " * (PIXELS_LIMIT // 2 + 1))
+    big.write_text("0 " * (1 << 19) + "0")          # one byte more than 1 MiB
     status, err = _cli_in_process(capsys, "digit", "--pixels", str(big))
-    assert status == 1 and "more than the %d a pixel file may have" % PIXELS_LIMIT in err
+    assert status == 1 and "more than the %d a pixel file may have" % (1 << 20) in err
 
 
 @pytest.mark.parametrize("content, words", [
-    (b"\xff\xfe\x00\x01", "not a text file of numbers (byte 0 is not UTF-8)"),
-    (b"0 1 two", "'two' is not a number"),
+    (b"\xff\xfe\x00\x01", "not a text file (byte 0 is not UTF-8)"),
+    (b"0 1 two", "number 3 is 'two', not a finite number"),
+    (b"0 1 nan", "number 3 is 'nan', not a finite number"),
     (b"0 1 2", "3 pixels are not a square image"),
 ])
 def test_plot_digit_says_what_is_wrong_with_a_pixel_file(tmp_path, capsys, content, words):

@@ -5,6 +5,7 @@ import argparse
 from purenn import activations as act
 from purenn.cli.common import (CommandError, charset as _charset, finite, integer,
                                number as _numbers, usage_error)
+from purenn.files import quote
 from purenn.matrix import Matrix
 from purenn.network import init_network
 from purenn.perceptron import GATES, truth_table
@@ -145,17 +146,13 @@ def _literal_matrix(text, name):
         rows = json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
         raise usage_error("matmul: %s must be a list such as [[1, 2], [3, 4]], got %s"
-                          % (name, _quote(text)))
+                          % (name, quote(text)))
     try:
         m = Matrix(rows)
     except (TypeError, ValueError) as e:
         raise usage_error("matmul: %s: %s" % (name, e))
     return m.tolist()
 
-
-def _quote(text, limit=60):
-    """``text`` quoted for a message, shortened when long."""
-    return repr(text) if len(text) <= limit else "%r... (%d characters)" % (text[:limit], len(text))
 
 
 # ------------------------------------------------------------------- plot
@@ -215,34 +212,17 @@ def _digit(args):
         raise CommandError("%s: %s" % (args.pixels, e))
 
 
-PIXELS_LIMIT = 1 << 20
-"""The largest pixel file ``plot digit --pixels`` reads, in bytes: 784
-numbers need a few kilobytes; a megabyte is any sensible image."""
-
-
 def _read_numbers(path):
-    """The numbers of a text file, separated by spaces, commas or newlines.
-    A file that is not a regular file (``/dev/zero``, a FIFO) or larger
-    than ``PIXELS_LIMIT`` is refused before it is read."""
-    from purenn.files import read_limited
+    """The numbers of a pixel file: ``purenn.files.read_numbers`` refuses a
+    file that is not a regular file (``/dev/zero``, a FIFO), is larger than
+    1 MB, is not text, or holds a word that is no finite number."""
+    from purenn.files import read_numbers
     try:
-        data = read_limited(path, PIXELS_LIMIT, "pixel file")
+        return read_numbers(path, "pixel file")
     except OSError as e:
         raise CommandError("digit: cannot read %s: %s" % (path, e.strerror or e))
-    except ValueError as e:  # DataError: not a regular file, too large
+    except ValueError as e:  # DataError
         raise CommandError("digit: %s" % e)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise CommandError("digit: %s: not a text file of numbers (byte %d is not UTF-8)"
-                           % (path, e.start))
-    numbers = []
-    for word in text.replace(",", " ").split():
-        try:
-            numbers.append(float(word))
-        except ValueError:
-            raise CommandError("digit: %s: %s is not a number" % (path, _quote(word)))
-    return numbers
 
 
 def _explain_options(parser, x=True, top=False):

@@ -13,6 +13,8 @@ from purenn.pickles import load_book_weights
 from purenn.recognize import draw_digit, load_network, predict_batches
 from purenn.weights import save_params
 
+pytestmark = pytest.mark.ch3        # chapter 3.6: handwritten digit recognition
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOOK_PKL = os.path.join(REPO, "..", "shared", "book", "sample_weight.pkl")
 needs_book = pytest.mark.skipif(

@@ -391,7 +391,8 @@ def test_cli_digit_by_default_draws_test_image_0(capsys):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["digit", "--index", "10000"], "--index 10000: the MNIST test set has 10000 images, 0 to 9999"),
+    (["digit", "--index", "10000"],
+     "--index 10000: the MNIST test set has 10000 images, 0 to 9999"),
     (["digit", "--index", "-1"], "argument --index: need at least 0, got -1"),
     (["digit", "--index", "1", "--pixels", "f"], "not allowed with argument --index"),
     (["relu", "--index", "3"], "--index and --pixels are for 'plot digit'"),

@@ -154,11 +154,11 @@ def _literal_matrix(text, name):
     return m.tolist()
 
 
-
 # ------------------------------------------------------------------- plot
 
 MAX_TEXT_SIZE = 1000
 """The largest --width and --height of a text plot: a bigger one fills no screen."""
+
 
 def cmd_plot(args):
     """The slides' figures as text, or as an SVG file with --svg."""
@@ -231,7 +231,8 @@ def _explain_options(parser, x=True, top=False):
     ``explain gates --exact`` work.  Only ``explain`` itself has defaults:
     a sub-command's option sets its value only when given (SUPPRESS), so it
     never overwrites what was given before the sub-command's name."""
-    parser.add_argument("--exact", action="store_true", default=False if top else argparse.SUPPRESS,
+    parser.add_argument("--exact", action="store_true",
+                        default=False if top else argparse.SUPPRESS,
                         help="exact fractions instead of floats (0.1 is 1/10)")
     if x:
         parser.add_argument("--x", type=_numbers, nargs=2, metavar=("X1", "X2"),

@@ -1,7 +1,15 @@
-"""Chapters 4 - 6 on the command line.
+"""Chapters 4 - 6 on the command line: ``gradients``, ``backprop``,
+``gradcheck``, ``optimizers`` and ``train``.
 
-``python -m purenn gradients | backprop | gradcheck | optimizers | train``;
-``purenn.cli`` adds these sub-commands with ``add_commands``.
+==============================  ==============================================
+``cmd_gradients`` ...           one function a command, ``cmd_<name>(args)``
+``TRAIN_DEFAULTS``              ``train``'s settings for each data set
+``training_bytes(sizes, n)``    about how much memory training a network of
+                                ``sizes`` in batches of ``n`` takes
+``memory_size()``               the machine's memory (None: unknown)
+``learning_curves(history)``    the loss and accuracy curves of a run
+``add_commands(sub)``           adds the sub-commands to ``python -m purenn``
+==============================  ==============================================
 """
 import errno
 import os

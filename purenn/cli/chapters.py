@@ -141,10 +141,16 @@ def _explain_gate(name, pair, exact):
 
 
 def _literal_matrix(text, name):
+    """The rows of the matrix written as JSON in ``text`` (``A`` or ``B``)."""
     import json
-    try:
-        rows = json.loads(text)
-    except (ValueError, RecursionError):  # RecursionError: brackets nested thousands deep
+    if _nesting(text) > 2 or not text.strip():
+        rows = None  # deeper than rows of numbers: refused before a parser recurses into it
+    else:
+        try:
+            rows = json.loads(text)
+        except ValueError:
+            rows = None
+    if not isinstance(rows, list):
         raise usage_error("matmul: %s must be a list such as [[1, 2], [3, 4]], got %s"
                           % (name, quote(text)))
     try:
@@ -152,6 +158,20 @@ def _literal_matrix(text, name):
     except (TypeError, ValueError) as e:
         raise usage_error("matmul: %s: %s" % (name, e))
     return m.tolist()
+
+
+def _nesting(text):
+    """How deep the brackets of ``text`` nest: 2 for ``[[1, 2]]``.  A JSON
+    parser recurses once a level, and thousands of levels overflow its
+    stack (RecursionError on CPython, a fatal error in Pyodide)."""
+    depth = deepest = 0
+    for c in text:
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
 
 
 # ------------------------------------------------------------------- plot

@@ -90,7 +90,7 @@ def test_mnist_draws_misclassified_digits_with_purenn_plot(capsys):
     assert main(["mnist", "--limit", "10", "--show", "1"]) == 0
     out = capsys.readouterr().out
     assert "#8: is 5, seen 6" in out                  # the bundled network's first miss
-    x, _ = load_mnist()
+    x, _ = load_mnist(kind="test")
     picture = [l.rstrip() for l in plot_digit(x[8]).text_lines("unicode", compact=True)]
     assert "\n".join(picture) in out
 

@@ -249,7 +249,7 @@ def test_digit_text_from_flat_nested_and_matrix():
 
 def test_compact_digit_is_half_as_tall_and_half_as_wide():
     from purenn.datasets import load_mnist
-    x, _ = load_mnist()
+    x, _ = load_mnist(kind="test")
     lines = plot_digit(x[0]).text_lines("ascii", compact=True)
     assert len(lines) == 14 and {len(l) for l in lines} == {28}
 
@@ -276,7 +276,7 @@ def test_digit_8x8_optdigits_with_vmax():
 
 def test_real_mnist_digit_seven():
     from purenn.datasets import load_mnist     # the test set ships inside purenn
-    x, t = load_mnist(normalize=False)
+    x, t = load_mnist(normalize=False, kind="test")
     assert t[0] == 7
     text = plot_digit(x[0], label=7).to_text()
     lines = text.split("\n")

@@ -220,7 +220,7 @@ def _digit(args):
     from purenn.plot import plot_digit
     if args.pixels is None:
         from purenn.datasets import load_mnist
-        x, t = load_mnist(normalize=False)
+        x, t = load_mnist(normalize=False, kind="test")
         if args.index >= x.shape[0]:
             raise usage_error("--index %d: the MNIST test set has %d images, 0 to %d"
                               % (args.index, x.shape[0], x.shape[0] - 1))

@@ -3,6 +3,7 @@
     python ci/runtimes.py                  # everything below, then a summary table
     python ci/runtimes.py --only 3.8,pypy3 # some runtimes (names as in the table)
     python ci/runtimes.py --list           # which runtimes would run, and how
+    python ci/runtimes.py --jobs 2         # two runtimes side by side (CI: two cores)
 
 =================  =====================================================  ==============
 runtime            how                                                    what runs
@@ -67,16 +68,31 @@ SLOW = "not slow"
 
 # ------------------------------------------------------------------ helpers
 
+# With --jobs > 1 runtimes run side by side, each in a thread of its own: what
+# a runtime prints goes to its thread's buffer and is printed in one piece
+# when the runtime is done, so the log reads as if they had run one by one.
+_local = threading.local()
+_print_lock = threading.Lock()
+
+
+def out():
+    """Where this thread's runtime writes: its buffer, or stdout."""
+    return getattr(_local, "out", None) or sys.stdout
+
+
 def log(msg):
-    print("[runtimes] " + msg, flush=True)
+    stream = out()
+    stream.write("[runtimes] " + msg + "\n")
+    stream.flush()
 
 
 def run(cmd, cwd=ROOT, env=None, check=True, capture=False):
     log("$ " + " ".join(shlex.quote(c) for c in cmd))
-    kw = {}
-    if capture:
-        kw = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "universal_newlines": True}
-    proc = subprocess.run(cmd, cwd=cwd, env=env, **kw)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True)
+    if not capture:  # echo it (into this runtime's buffer when runtimes run side by side)
+        out().write(proc.stdout)
+        out().flush()
     if check and proc.returncode != 0:
         raise SetupError("%s exited %d" % (cmd[0], proc.returncode))
     return proc
@@ -192,10 +208,11 @@ def tee(cmd, env=None, cwd=ROOT, timeout=None):
     timer.start()
     lines = []
     try:
+        stream = out()
         for line in proc.stdout:
-            sys.stdout.write(line)
+            stream.write(line)
             lines.append(line)
-        sys.stdout.flush()
+        stream.flush()
         rc = proc.wait()
     finally:
         timer.cancel()
@@ -235,14 +252,23 @@ def pytest_runtime(name, base_python, pins, args):
     # the main job too, as a new user runs it from the clone
     tour = run([python, "-m", "purenn"], env=clean_env(), check=False, capture=True)
     if tour.returncode != 0:
-        print(tour.stdout)
+        out().write(tour.stdout + "\n")
         summary += "; python -m purenn exited %d" % tour.returncode
     return Result(name, version, "all (not slow) + tour", summary, time.time() - t0,
                   rc == 0 and tour.returncode == 0, versions_line(python))
 
 
+_npm_lock = threading.Lock()
+
+
 def node_packages():
-    """ci/node_modules from ci/package.json (and its lock file)."""
+    """ci/node_modules from ci/package.json (and its lock file); one install at a
+    time (Pyodide and MicroPython's WebAssembly port both need it)."""
+    with _npm_lock:
+        _node_packages()
+
+
+def _node_packages():
     if shutil.which("node") is None or shutil.which("npm") is None:
         raise SetupError("node and npm are needed (apt-get install -y nodejs npm)")
     marker = os.path.join(CI, "node_modules", ".package-lock.json")
@@ -500,6 +526,39 @@ def plan():
     return steps
 
 
+def run_one(name, fn, args):
+    log("=" * 30 + " " + name + " " + "=" * 30)
+    try:
+        return fn(args)
+    except (SetupError, OSError) as e:
+        return Result(name, "", "", "setup failed: %s" % e, ok=False)
+
+
+def run_all(todo, args, jobs):
+    """The results of every (name, function) in ``todo``, in that order; with
+    ``jobs`` > 1 they run side by side in threads (each runtime is a process of
+    its own, so the threads only wait), their logs printed whole as each ends."""
+    if jobs == 1:
+        return [run_one(name, fn, args) for name, fn in todo]
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    def job(item):
+        name, fn = item
+        _local.out = io.StringIO()
+        try:
+            result = run_one(name, fn, args)
+        except BaseException as e:  # a bug here must not lose the other runtimes' logs
+            result = Result(name, "", "", "crashed: %r" % (e,), ok=False)
+        with _print_lock:
+            sys.stdout.write(_local.out.getvalue())
+            sys.stdout.flush()
+        return result
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(job, todo))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="comma-separated runtime names (see --list)")
@@ -507,6 +566,9 @@ def main(argv=None):
     parser.add_argument("--list", action="store_true", help="list the runtimes and stop")
     parser.add_argument("--allow-missing", action="store_true",
                         help="a runtime absent from this machine does not fail the run")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="runtimes run side by side, N at a time (default 1; each "
+                             "runtime's output is printed in one piece when it is done)")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args(argv)
     steps = plan()
@@ -525,16 +587,9 @@ def main(argv=None):
             parser.error("unknown runtime(s) %s; known: %s" % (", ".join(unknown), ", ".join(names)))
     if args.skip:
         chosen = [n for n in chosen if n not in args.skip.split(",")]
-    results = []
     t_all = time.time()
-    for name, fn in steps:
-        if name not in chosen:
-            continue
-        log("=" * 30 + " " + name + " " + "=" * 30)
-        try:
-            results.append(fn(args))
-        except (SetupError, OSError) as e:
-            results.append(Result(name, "", "", "setup failed: %s" % e, ok=False))
+    todo = [(name, fn) for name, fn in steps if name in chosen]
+    results = run_all(todo, args, max(1, args.jobs))
     print()
     print("=" * 100)
     print("purenn on every runtime (%.0f s)" % (time.time() - t_all))

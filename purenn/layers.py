@@ -180,7 +180,9 @@ class Sigmoid:
 
     def backward(self, dout):
         dout = _same_shape(dout, self.out, "Sigmoid.backward")
-        return dout * (1.0 - self.out) * self.out
+        # the book's dx = dout * (1.0 - self.out) * self.out, in one pass over
+        # the elements (the hot loop of a sigmoid network's backward pass)
+        return dout.map_rows(_sigmoid_backward_row, self.out)
 
 
 class Tanh:
@@ -200,7 +202,16 @@ class Tanh:
 
     def backward(self, dout):
         dout = _same_shape(dout, self.out, "Tanh.backward")
-        return dout * (1.0 - self.out * self.out)
+        # dx = dout * (1.0 - self.out * self.out), in one pass over the elements
+        return dout.map_rows(_tanh_backward_row, self.out)
+
+
+def _sigmoid_backward_row(d_row, y_row):
+    return [d * (1.0 - y) * y for d, y in zip(d_row, y_row)]
+
+
+def _tanh_backward_row(d_row, y_row):
+    return [d * (1.0 - y * y) for d, y in zip(d_row, y_row)]
 
 
 def _same_shape(dout, remembered, op):
@@ -342,7 +353,9 @@ class SoftmaxWithLoss:
         if self.y is None:
             raise ValueError("SoftmaxWithLoss.backward: call forward(x, t) first")
         batch_size = self.t.shape[0]
-        return (self.y - self.t) * dout / batch_size
+        # dx = (self.y - self.t) * dout / batch_size, in one pass over the elements
+        return self.y.map_rows(lambda y_row, t_row: [(y - t) * dout / batch_size
+                                                     for y, t in zip(y_row, t_row)], self.t)
 
 
 # -------------------------------------------------------------- Dropout (6.4.3)

@@ -69,14 +69,25 @@ def test_update_rebinds_and_leaves_the_old_matrices_alone(cls):
 @settings(max_examples=30, deadline=None)
 @given(st.sampled_from(sorted(OPTIMIZERS)),
        matrices(st.tuples(st.just(1), st.integers(1, 4)),
-                elements=st.floats(-5, 5).filter(lambda v: abs(v) > 1e-3)),
+                elements=st.floats(-5, 5).filter(lambda v: abs(v) > 0.05)),
        st.floats(0.5, 4))
 @example("sgd", Matrix([[1.0]]), 1.0)
+@example("rmsprop", Matrix([[0.06]]), 1.0)
 def test_a_small_step_on_a_convex_quadratic_lowers_the_loss(name, W, a):
-    # f(W) = a * sum(W**2), gradient 2 a W; a rate of 1e-3 is small enough for all six
+    # f(W) = a * sum(W**2), gradient 2 a W. The adaptive optimisers move each weight by up
+    # to 10 lr on the first step whatever the size of its gradient (RMSprop: lr g / sqrt(0.01 g^2)),
+    # so the law holds for weights farther than 5 lr = 0.005 from the minimum; 0.05 leaves room.
+    # (It used to allow |w| > 1e-3, and RMSprop at w = 0.0039 overshot: a false law, not a bug.)
     params = {"W": W}
     make_optimizer(name, lr=1e-3).update(params, {"W": 2 * a * W})
     assert a * (params["W"] ** 2).sum() < a * (W ** 2).sum()
+
+
+def test_rmsprop_first_step_is_ten_lr_whatever_the_gradient():
+    # h = 0.01 g^2 after one step, so lr g / sqrt(h) = 10 lr sign(g): near the minimum it overshoots
+    params = {"W": Matrix([[0.00390625, -3.0]])}
+    RMSprop(lr=1e-3).update(params, {"W": Matrix([[0.0078125, -6.0]])})
+    assert params["W"].allclose([[0.00390625 - 0.01, -3.0 + 0.01]], rel_tol=1e-3)  # the 1e-7 in sqrt(h) + 1e-7
 
 
 @pytest.mark.parametrize("name", ["SGD", "adam", "RMSprop"])

@@ -610,7 +610,21 @@ def check_limit(kind, optimizer, batch):
 
 
 def _gc_collections():
-    return sum(s["collections"] for s in gc.get_stats()) if hasattr(gc, "get_stats") else 0
+    """Collections so far (CPython's cycle collector; 0 elsewhere: PyPy's GC differs)."""
+    if platform.python_implementation() != "CPython":
+        return 0
+    return sum(s["collections"] for s in gc.get_stats())
+
+
+def _without_gc(run):
+    """``run`` with the cycle collector off (``--gc off``: what the collector costs)."""
+    def quiet():
+        gc.disable()
+        try:
+            run()
+        finally:
+            gc.enable()
+    return quiet
 
 
 def limit_rows(args):
@@ -665,6 +679,8 @@ def limit_rows(args):
                             lim.update(gW, gb)
                             spent["limit grad"].append(t1 - t0)
                             spent["limit update"].append(time.process_time() - t1)
+                if args.gc == "off":
+                    run_purenn, run_limit = _without_gc(run_purenn), _without_gc(run_limit)
                 order = [("purenn", run_purenn), ("limit", run_limit)]
                 for r in range(args.warmup + args.limit_rounds):
                     for name, run in (order if r % 2 == 0 else order[::-1]):
@@ -714,8 +730,9 @@ def limit_section(args):
     if not args.json:
         print("## purenn / limit, MNIST 784-50-100-10, batch 100, CPU ms a step (%s; "
               "median of %d rounds after %d warm-up; MultiLayerNet: %d steps a round, "
-              "Trainer: an epoch of %d images)" % (version, args.limit_rounds, args.warmup,
-                                                    args.limit_steps, args.trainer_images))
+              "Trainer: an epoch of %d images; cycle collector %s)"
+              % (version, args.limit_rounds, args.warmup, args.limit_steps,
+                 args.trainer_images, args.gc))
         print()
     results = limit_rows(args)
     if not args.json:
@@ -724,10 +741,12 @@ def limit_section(args):
         print("limit vs purenn: gradients and loss of the first step %s; weights after one "
               "step %s; weights after every timed step %s"
               % tuple(", ".join(sorted(set(c[i] for c in checks))) for i in range(3)))
-        print("gc collections a step, purenn / limit: " + ", ".join(
-            "%s %s %s %.1f / %.1f" % (r["kind"], r["optimizer"], r["api"],
-                                      r["gc_per_step"]["purenn"], r["gc_per_step"]["limit"])
-            for r in results))
+        if platform.python_implementation() == "CPython":
+            print("gc collections a step, purenn / limit: " + ", ".join(
+                "%s %s %s %.1f / %.1f" % (r["kind"], r["optimizer"], r["api"],
+                                          r["gc_per_step"]["purenn"],
+                                          r["gc_per_step"]["limit"])
+                for r in results))
         worst = max(r["ratio"] for r in results)
         print("target purenn / limit <= 1.10: %s (worst %.2f)"
               % ("met" if worst <= 1.10 else "NOT MET", worst))
@@ -869,17 +888,20 @@ def limit_on_pythons(args, pythons):
     for name, python in pythons:
         cmd = [python, os.path.abspath(__file__), "--only", "limit", "--json",
                "--limit-rounds", str(args.limit_rounds), "--limit-steps", str(args.limit_steps),
-               "--warmup", str(args.warmup), "--trainer-images", str(args.trainer_images)]
+               "--warmup", str(args.warmup), "--trainer-images", str(args.trainer_images),
+               "--gc", args.gc]
         sys.stdout.write("  running the limit rows on %s ...\n" % name)
         sys.stdout.flush()
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, universal_newlines=True)
         if proc.returncode != 0:
             raise SystemExit("bench_training: %s failed (exit %d)" % (name, proc.returncode))
         results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        for r in results[name]:  # as they come: a later failure loses nothing
+            _print_limit_row(r)
     names = [name for name, _ in pythons]
     print()
-    print("## purenn / limit, CPU time a step (median of %d interleaved rounds); "
-          "ms purenn vs limit in brackets" % args.limit_rounds)
+    print("## purenn / limit, CPU time a step (median of %d interleaved rounds; cycle "
+          "collector %s); ms purenn vs limit in brackets" % (args.limit_rounds, args.gc))
     print()
     head = ["row"] + names
     keys = [(r["kind"], r["optimizer"], r["api"]) for r in results[names[0]]]
@@ -937,6 +959,9 @@ def main(argv=None):
                         help="limit: untimed rounds first (2; PyPy's JIT warms up)")
     parser.add_argument("--trainer-images", type=int, default=1000,
                         help="limit: images of the Trainer epoch a round (1000: 10 steps)")
+    parser.add_argument("--gc", choices=["on", "off"], default="on",
+                        help="limit: the cycle collector during the timed rounds (on: as "
+                             "users run; off: to see what it costs)")
     parser.add_argument("--mnist-dir", metavar="FOLDER",
                         help="memory: folder with the MNIST training set (default: "
                              "$PURENN_MNIST_DIR)")

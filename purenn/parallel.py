@@ -636,15 +636,27 @@ def _unpack(raw, entries, widths):
     return out
 
 
+def _is_state(value):
+    """A Matrix, or rows as lists: the forms an optimiser keeps per parameter."""
+    return isinstance(value, Matrix) or (isinstance(value, list) and
+                                         all(isinstance(r, list) for r in value))
+
+
 def _state_names(optimizer, keys):
     """The optimiser's per-parameter state: attributes that are dicts with
-    the parameters' keys and Matrix values (Adam's m and v, Momentum's v ...)."""
+    the parameters' keys, each value a Matrix or rows (Adam's m and v ...)."""
     names = []
     for name, value in sorted(vars(optimizer).items()):
         if isinstance(value, dict) and set(value) == set(keys) and \
-                all(isinstance(m, Matrix) for m in value.values()):
+                all(_is_state(m) for m in value.values()):
             names.append(name)
     return names
+
+
+def _rows_of(value, r0=0, r1=None):
+    """Rows r0:r1 of a Matrix or of a list of rows, as new lists."""
+    rows = value.tolist() if isinstance(value, Matrix) else value
+    return [list(r) for r in rows[r0:r1]]
 
 
 def _scatter_optimizer(optimizer, plan, keys):
@@ -655,18 +667,26 @@ def _scatter_optimizer(optimizer, plan, keys):
         mine = copy.deepcopy(optimizer)
         for name in names:
             full = getattr(optimizer, name)
-            setattr(mine, name, dict((key, full[key][r0:r1]) for key, r0, r1 in entries))
+            shard = {}
+            for key, r0, r1 in entries:
+                rows = _rows_of(full[key], r0, r1)
+                shard[key] = Matrix(rows) if isinstance(full[key], Matrix) else rows
+            setattr(mine, name, shard)
         copies.append(mine)
     return copies
 
 
 def _optimizer_state(optimizer, entries):
-    """What a worker's optimiser holds: its shard of the state, and the rest
-    of its attributes (the step count ...), to gather into the original."""
+    """What a worker's optimiser holds: its shard of the state (as rows, and
+    whether they were matrices), and the rest of its attributes (the step
+    count ...), to gather into the original."""
     keys = [key for key, _, _ in entries]
     names = _state_names(optimizer, keys)
-    shards = dict((name, dict((key, getattr(optimizer, name)[key].tolist()) for key in keys))
-                  for name in names)
+    shards = {}
+    for name in names:
+        value = getattr(optimizer, name)
+        shards[name] = dict((key, _rows_of(value[key])) for key in keys)
+        shards[name][None] = any(isinstance(m, Matrix) for m in value.values())
     others = dict((k, v) for k, v in vars(optimizer).items() if k not in names)
     return shards, others
 
@@ -880,6 +900,8 @@ class DataParallel:
             setattr(self.optimizer, name, value)
         names = set(name for shards, _ in states.values() for name in shards)
         for name in sorted(names):
+            as_matrices = any(shards[name][None] for shards, _ in states.values()
+                              if name in shards)
             full = {}
             for key in self.keys:
                 blocks = []
@@ -890,7 +912,7 @@ class DataParallel:
                 rows = []
                 for _, part in sorted(blocks, key=lambda b: b[0]):
                     rows += part
-                full[key] = Matrix(rows)
+                full[key] = Matrix(rows) if as_matrices else rows
             setattr(self.optimizer, name, full)
 
     def __enter__(self):

@@ -270,6 +270,9 @@ class _Link:
                 message = conn.recv()
             except (OSError, EOFError):
                 raise self._gone(peer, "")
+            except Exception as e:  # it arrived but cannot be unpickled here
+                raise WorkerError("%s: a message from worker %s cannot be read here (%s: %s)"
+                                  % (self.op, peer, type(e).__name__, e))
             if message[0] == "error":
                 raise _Remote(message[1])
             return message
@@ -478,6 +481,8 @@ def _classify_all(network, x, batch_size, workers, progress, start_method, timeo
     if type(batch_size) is not int or batch_size < 1:
         raise ValueError("%s: batch_size must be a positive int, got %r" % (op, batch_size))
     workers = resolve_workers(workers, op)
+    if workers > 1:
+        _require_processes(workers, op)
     n = x.shape[0]
     starts = list(range(0, n, batch_size))
     workers = min(workers, len(starts))
@@ -492,7 +497,6 @@ def _classify_all(network, x, batch_size, workers, progress, start_method, timeo
             results[s] = _classify(network, x[s:s + batch_size])
             tell(s)
         return results
-    _require_processes(workers, op)
     runs = _split(starts, workers)
     fork = _context(start_method).get_start_method() == "fork"
 
@@ -502,6 +506,7 @@ def _classify_all(network, x, batch_size, workers, progress, start_method, timeo
         return (network, data, first, runs[r], batch_size, n)
 
     group = _Group(workers, _inference_worker, args_of, start_method, timeout, op, mesh=False)
+    group.pending = set(group.procs)  # the children not done yet
     ok = False
     try:
         for s in runs[0]:
@@ -522,7 +527,7 @@ def _drain(group, results, tell, block):
     all of them.  A sentinel that fires is a dead worker: ``WorkerError``."""
     from multiprocessing.connection import wait
     link = group.link
-    pending = group.__dict__.setdefault("pending", set(group.procs))
+    pending = group.pending
     while pending:
         conns = dict((link.conns[r], r) for r in pending)
         ready = wait(list(conns) + list(group.sentinels), link.timeout if block else 0)

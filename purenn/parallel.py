@@ -59,7 +59,6 @@ hangs.  An exception inside a worker (e.g. ``OverflowError``) is raised again
 here.  Where there are no processes at all (Pyodide, MicroPython), ``workers``
 above 1 raises ``WorkerError`` saying so; ``workers=1`` works everywhere.
 """
-import copy
 import os
 import sys
 from array import array
@@ -215,8 +214,8 @@ class Packed:
         """The rows at ``indices`` (positions in this Packed), as lists."""
         w = self.width
         if self.kind == "table":
-            get, data = self.table.__getitem__, self.data
-            return [list(map(get, data[i * w:(i + 1) * w])) for i in indices]
+            table, data = self.table, self.data
+            return [[table[p] for p in data[i * w:(i + 1) * w]] for i in indices]
         if self.kind == "float64":
             values = self.__dict__.get("_values")
             if values is None:
@@ -301,8 +300,7 @@ class _Link:
             import pickle
             pickle.dumps(exc)
         except Exception:
-            exc = WorkerError("purenn.parallel: worker %d failed: %s: %s"
-                              % (self.rank, type(exc).__name__, exc))
+            exc = WorkerError("%s failed: %s: %s" % (self.op, type(exc).__name__, exc))
         for conn in self.conns.values():
             try:
                 conn.send(("error", exc))
@@ -666,6 +664,7 @@ def _rows_of(value, r0=0, r1=None):
 
 def _scatter_optimizer(optimizer, plan, keys):
     """One copy of the optimiser per worker, holding its shard of the state."""
+    import copy
     names = _state_names(optimizer, keys)
     copies = []
     for entries in plan:

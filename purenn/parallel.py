@@ -24,26 +24,34 @@ computed in this process, the others in child processes.  Each batch is
 computed exactly as one worker computes it, so the predictions are the same,
 bit for bit.
 
-**Training** (``DataParallel``): one step on a batch of n rows, W workers::
+**Training** (``DataParallel``): one step on a batch of n rows, W workers.
+The parameters are cut into W shards (rows of each matrix), and each worker
+gets the gradient of its shard over the whole batch.  For a network of
+``Affine`` layers and activations (a ``MultiLayerNet`` without batchnorm or
+dropout)::
 
-    1. worker s computes the gradients on its n_s rows      network.gradient
-    2. the parameters are cut into W shards (rows of each matrix); worker s
-       gets every other worker's gradient for its shard and adds them up:
-           g = sum over s of (n_s / n) * g_s                  the batch's mean
-    3. worker s runs the optimiser on its shard only (purenn's optimisers work
+    1. worker s runs the forward pass and the backward dx chain on its n/W rows
+       of the batch: dout -> dout . W^T -> h'(a) * ... (the book's backward)
+    2. the workers swap the deltas d and the inputs x of every Affine layer
+    3. worker s computes dW = x^T . d and db = sum of d for its rows of W only,
+       over the whole batch
+    4. worker s runs the optimiser on its shard (purenn's optimisers work
        element by element, so that is the update of those elements)
-    4. the workers swap their updated shards: each now has all the parameters
+    5. the workers swap their updated shards: each now has all the parameters
 
-Each worker computes a gradient of ``1 / W`` of the batch and ``1 / W`` of the
-optimiser's work, and sends ``(W - 1) / W`` of the parameters twice a step.
-The mean over the batch is the same sum as with one worker, added in another
-order: a step's gradients agree with one worker's to a few units in the last
-place (about 1e-16 relative), and a whole run stays close (see
-``tests/test_parallel.py`` for the tolerances checked).  For a given number of
-workers every result is **deterministic**: the shards, the order of the
-additions and the messages do not depend on timing.  Batch normalisation
-(statistics over the whole batch) and dropout (random masks drawn per
-process) would change the results, so ``DataParallel`` refuses them.
+Every number is computed exactly as one worker computes it (the same rows
+through the same kernels, the same sums in the same order), so the weights
+are **the same, bit for bit**, as with one worker (``tests/test_parallel.py``
+checks it).  Each worker does ``1 / W`` of the products and of the
+optimiser's work, and sends about 300 floats a sample of its rows plus its
+shard of the parameters a step.  Any other network with ``gradient`` and
+``params`` is trained the plain way: each worker computes the whole gradient
+of its rows and the shards of the W gradients are added up, weighted by
+their share of the batch; that changes the order of the additions, so the
+weights agree with one worker's to a few units in the last place (within
+1e-12 over the steps tested).  Either way every result is **deterministic**
+for a given number of workers.  Batch normalisation (statistics over the
+whole batch) and dropout (random masks drawn per process) are refused.
 
 **Start methods.**  With ``fork`` (Linux's default) the children inherit the
 network and the rows.  With ``spawn`` (macOS and Windows) the network is
@@ -695,9 +703,72 @@ def _optimizer_state(optimizer, entries):
     return shards, others
 
 
+def _floats(matrices):
+    """The rows of the matrices, one after another, as one ``array('d')``."""
+    data = array("d")
+    for m in matrices:
+        for row in m:
+            data.extend(row)
+    return data
+
+
+def _received(raw):
+    values = array("d")
+    values.frombytes(raw)
+    return values
+
+
+def _stacked(pieces, cols):
+    """``Matrix.from_floats`` of the pieces (arrays of whole rows) one after another."""
+    data = array("d")
+    for piece in pieces:
+        data.extend(piece)
+    return Matrix.from_floats(data, cols)
+
+
+def _layer_list(network):
+    layers = getattr(network, "layers", None)
+    return list(layers.values()) if isinstance(layers, dict) else list(layers or [])
+
+
+def _stack_of_affines(network):
+    """True for a network that is Affine layers and elementwise activations
+    ending in SoftmaxWithLoss (a MultiLayerNet without batchnorm or dropout):
+    its backward pass can be shared out by parameter rows (``_Trainee``)."""
+    from purenn.layers import Affine, Relu, Sigmoid, Tanh, SoftmaxWithLoss
+    layers = _layer_list(network)
+    return (bool(layers) and isinstance(layers[0], Affine)
+            and all(isinstance(layer, (Affine, Relu, Sigmoid, Tanh)) for layer in layers)
+            and isinstance(getattr(network, "last_layer", None), SoftmaxWithLoss)
+            and callable(getattr(network, "loss", None)))
+
+
+def _dout_for(part, n):
+    """The ``dout`` that makes SoftmaxWithLoss.backward on ``part`` rows scale
+    by ``1 / n`` (the whole batch's), to the bit when floats allow (checked)."""
+    for dout in (part / n, part * (1 / n)):
+        if dout / part == 1 / n:
+            return dout, True
+    return part / n, False
+
+
 class _Trainee:
     """What every worker holds for training: the network, the rows, the labels,
-    its optimiser, the shard plan."""
+    its optimiser, the shard plan; ``step`` is one training step, run by every
+    worker at once.
+
+    Two ways to get each worker the gradient of its shard of the parameters:
+
+    - ``_shard_backprop`` (a stack of Affine layers and activations, as
+      MultiLayerNet): each worker runs the forward pass and the backward
+      ``dx`` chain on its rows of the batch, the workers swap the deltas
+      ``d`` and the inputs ``x`` of every Affine layer, and each computes
+      ``dW = x.T @ d`` and ``db`` for its own rows of W over the whole batch.
+      Every number is computed as one worker computes it: the same bits.
+    - ``_summed_gradients`` (any network with ``gradient`` and ``params``):
+      each worker computes the whole gradient of its rows, and the shards of
+      the workers' gradients are added up, weighted by their share of rows.
+    """
 
     def __init__(self, network, data, labels, optimizer, plan):
         self.network, self.data, self.labels = network, data, labels
@@ -705,6 +776,7 @@ class _Trainee:
         params = network.params
         self.keys = list(params)
         self.widths = dict((k, params[k].shape[1]) for k in self.keys)
+        self.by_rows = _stack_of_affines(network)
 
     def batch(self, rows):
         if isinstance(self.data, Packed):
@@ -712,17 +784,105 @@ class _Trainee:
         return self.data[rows]
 
     def step(self, link, parts):
-        """One training step on the batch ``parts`` (one list of row indices a
-        worker); every worker runs this at once; returns the batch loss."""
+        """One step on the batch ``parts`` (a list of row indices per worker);
+        returns the batch loss."""
+        rank = link.rank
+        params = self.network.params
+        if self.by_rows:
+            grads, loss = self._shard_backprop(link, parts)
+        else:
+            grads, loss = self._summed_gradients(link, parts)
+        # the optimiser on my shard, then every worker gets every new shard
+        shard = dict((key, params[key][r0:r1]) for key, r0, r1 in self.plan[rank])
+        self.optimizer.update(shard, grads)
+        mine = _floats(shard[key] for key, _, _ in self.plan[rank])
+        got = link.exchange(dict((q, ("params", mine.tobytes())) for q in link.conns))
+        arrays = dict((q, _received(raw)) for q, (_, raw) in got.items())
+        arrays[rank] = mine
+        blocks = dict((key, []) for key in self.keys)
+        for q, values in arrays.items():
+            at = 0
+            for key, r0, r1 in self.plan[q]:
+                size = (r1 - r0) * self.widths[key]
+                blocks[key].append((r0, values[at:at + size]))
+                at += size
+        for key in self.keys:
+            blocks[key].sort(key=lambda b: b[0])
+            params[key] = _stacked([piece for _, piece in blocks[key]], self.widths[key])
+        return loss
+
+    def _shard_backprop(self, link, parts):
+        from purenn.layers import Affine
+        rank, size = link.rank, len(parts)
+        net = self.network
+        n = sum(len(p) for p in parts)
+        mine = parts[rank]
+        layers = _layer_list(net)
+        affines = [layer for layer in layers if isinstance(layer, Affine)]
+        loss, deltas, inputs = 0.0, [None] * len(affines), [None] * len(affines)
+        if mine:
+            # forward and the dx chain on my rows, the book's backward without dW
+            net.loss(self.batch(mine), [self.labels[i] for i in mine], train_flg=True)
+            loss = net.last_layer.loss
+            dout = net.last_layer.backward(_dout_for(len(mine), n)[0])
+            i = len(affines)
+            for layer in reversed(layers):
+                if isinstance(layer, Affine):
+                    i -= 1
+                    deltas[i], inputs[i] = dout, layer.x
+                    if i == 0:
+                        break
+                    dout = dout @ layer.W.T            # dx = dout . W^T
+                else:
+                    dout = layer.backward(dout)
+        # every worker's deltas and layer inputs (not the first layer's: the data)
+        mine_values = _floats(deltas + inputs[1:]) if mine else None
+        got = link.exchange(dict((q, ("rows", loss, mine_values and mine_values.tobytes()))
+                                 for q in link.conns))
+        shapes = [net.params[a.w_key].shape for a in affines]  # a.W: set by forward only
+        widths = [m for _, m in shapes] + [d for d, _ in shapes[1:]]
+        arrays = dict((q, raw and _received(raw)) for q, (_, _, raw) in got.items())
+        arrays[rank] = mine_values
+        total = 0.0
+        for s in range(size):
+            if parts[s]:
+                total += len(parts[s]) / n * (loss if s == rank else got[s][1])
+        every = [i for s in range(size) if parts[s] for i in parts[s]]
+        full, at = [], dict((s, 0) for s in range(size))
+        for w in widths:
+            pieces = []
+            for s in range(size):
+                if parts[s]:
+                    size_s = len(parts[s]) * w
+                    pieces.append(arrays[s][at[s]:at[s] + size_s])
+                    at[s] += size_s
+            full.append(_stacked(pieces, w))
+        d_full = full[:len(affines)]
+        x_full = [self.batch(every)] + full[len(affines):]
+        # dW = x.T @ d and db for my rows only, over the whole batch
+        lam = getattr(net, "weight_decay_lambda", 0.0)
+        grads = {}
+        for key, r0, r1 in self.plan[rank]:
+            for i, a in enumerate(affines):
+                if key == a.w_key:
+                    g = x_full[i].T[r0:r1] @ d_full[i]
+                    if lam:
+                        g = g + lam * net.params[key][r0:r1]
+                    grads[key] = g
+                elif key == a.b_key:
+                    grads[key] = d_full[i].sum(axis=0)
+        return grads, total
+
+    def _summed_gradients(self, link, parts):
         rank, size = link.rank, len(self.plan)
-        net, params = self.network, self.network.params
+        net = self.network
         n = sum(len(p) for p in parts)
         mine = parts[rank]
         grads, loss = None, 0.0
         if mine:
             grads = net.gradient(self.batch(mine), [self.labels[i] for i in mine])
             loss = net.last_layer.loss
-        # 2. everyone's gradient for my shard, added up in the order of the workers
+        # everyone's gradient for my shard, added up in the order of the workers
         got = link.exchange(dict((q, ("grad", loss, grads and _pack(grads, self.plan[q])))
                                  for q in link.conns))
         pieces = {}
@@ -745,24 +905,7 @@ class _Trainee:
                 else:
                     combined[key] = [[a + w * v for a, v in zip(arow, row)]
                                      for arow, row in zip(acc, rows)]
-        # 3. the optimiser on my shard
-        shard = dict((key, params[key][r0:r1]) for key, r0, r1 in self.plan[rank])
-        self.optimizer.update(shard, dict((key, Matrix(rows)) for key, rows in combined.items()))
-        # 4. swap the new shards
-        raw = _pack(shard, [(key, 0, r1 - r0) for key, r0, r1 in self.plan[rank]])
-        got = link.exchange(dict((q, ("params", raw)) for q in link.conns))
-        blocks = dict((key, []) for key in self.keys)
-        for key, r0, r1 in self.plan[rank]:
-            blocks[key].append((r0, shard[key].tolist()))
-        for q, (_, q_raw) in got.items():
-            for key, rows in _unpack(q_raw, self.plan[q], self.widths).items():
-                blocks[key].append((dict((k, a) for k, a, _ in self.plan[q])[key], rows))
-        for key in self.keys:
-            rows = []
-            for _, part in sorted(blocks[key], key=lambda b: b[0]):
-                rows += part
-            params[key] = Matrix(rows)
-        return total
+        return dict((key, Matrix(rows)) for key, rows in combined.items()), total
 
 
 def _training_worker(link, trainee):

@@ -2,60 +2,21 @@
 import os
 import pickle
 import struct
-import sys
-import types
 
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from purenn import DataError, Matrix, Network, sigmoid, softmax
 from purenn.datasets import load_mnist
-from purenn.pickles import load_book_weights, load_numpy_pickle
+from purenn.pickles import load_arrays, load_book_weights, load_numpy_pickle
+
+from fake_numpy import fake_numpy  # noqa: F401 (a fixture)
 
 BOOK_PKL = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         "..", "..", "shared", "book", "sample_weight.pkl")
 
 
-# ---------------------------------------------- numpy-shaped pickles, no numpy
-# A stand-in "numpy" module whose objects pickle exactly as numpy's arrays do
-# (ndarray.__reduce__), so the tests need no numpy.
-
-@pytest.fixture
-def fake_numpy(monkeypatch):
-    np = types.ModuleType("numpy")
-    core = types.ModuleType("numpy.core")
-    multiarray = types.ModuleType("numpy.core.multiarray")
-
-    class ndarray:
-        def __init__(self, shape, spec, values, fortran=False, order="<"):
-            self.shape, self.spec, self.values = shape, spec, values
-            self.fortran, self.order = fortran, order
-
-        def __reduce__(self):
-            code = {"f4": "f", "f8": "d", "i8": "q"}[self.spec]
-            raw = struct.pack("%s%d%s" % (self.order, len(self.values), code), *self.values)
-            return (multiarray._reconstruct, (ndarray, (0,), b"b"),
-                    (1, self.shape, dtype(self.spec, order=self.order), self.fortran, raw))
-
-    class dtype:
-        def __init__(self, spec, order="<"):
-            self.spec, self.order = spec, order
-
-        def __reduce__(self):
-            return (dtype, (self.spec, False, True),
-                    (3, self.order, None, None, None, -1, -1, 0))
-
-    def _reconstruct(cls, shape, typecode):
-        raise AssertionError("never called when pickling")
-
-    for obj, mod in ((ndarray, "numpy"), (dtype, "numpy"), (_reconstruct, "numpy.core.multiarray")):
-        obj.__module__, obj.__qualname__ = mod, obj.__name__
-    np.ndarray, np.dtype, np.core = ndarray, dtype, core
-    multiarray._reconstruct = _reconstruct
-    core.multiarray = multiarray
-    for name, mod in (("numpy", np), ("numpy.core", core), ("numpy.core.multiarray", multiarray)):
-        monkeypatch.setitem(sys.modules, name, mod)
-    return np
+# numpy-shaped pickles without numpy: the fake_numpy fixture (tests/fake_numpy.py)
 
 
 def dump(tmp_path, obj, protocol=3):
@@ -64,11 +25,12 @@ def dump(tmp_path, obj, protocol=3):
     return str(p)
 
 
-@pytest.mark.parametrize("protocol", [2, 3, 4])
+@pytest.mark.parametrize("protocol", [0, 1, 2, 3, 4, 5])
 def test_c_and_fortran_order_give_the_same_matrix(tmp_path, fake_numpy, protocol):
     a = fake_numpy.ndarray((2, 3), "f8", [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     # the same matrix [[1, 2, 3], [4, 5, 6]] stored column by column
-    f = fake_numpy.ndarray((2, 3), "f8", [1.0, 4.0, 2.0, 5.0, 3.0, 6.0], fortran=True)
+    f = fake_numpy.ndarray((2, 3), "f8", [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], fortran=True)
+    assert f.raw() == struct.pack("<6d", 1.0, 4.0, 2.0, 5.0, 3.0, 6.0)
     got = load_numpy_pickle(dump(tmp_path, {"a": a, "f": f}, protocol))
     assert got["a"] == Matrix([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]) == got["f"]
 
@@ -116,37 +78,180 @@ def test_empty_arrays_are_refused(tmp_path, fake_numpy):
         load_numpy_pickle(path)
 
 
+# ----------------------------------------- N-D arrays: the convnets' weights
+
+def _c_values(shape, spec):
+    """Distinct values for an array of ``shape``, each exact in ``spec``."""
+    count = 1
+    for d in shape:
+        count *= d
+    if spec == "b1":
+        return [i % 3 == 0 for i in range(count)]
+    if spec[0] == "f":
+        return [(i - count / 2) / 4 for i in range(count)]
+    return [i % 100 for i in range(count)]
+
+
+SHAPES = [(5,), (2, 3), (2, 3, 4), (3, 1, 2, 2), (1, 1, 1, 1)]
+
+
+@pytest.mark.parametrize("protocol", range(6))
+@pytest.mark.parametrize("fortran", [False, True])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_load_arrays_keeps_the_shape_and_gives_c_order(tmp_path, fake_numpy, protocol,
+                                                        fortran, shape):
+    values = _c_values(shape, "f8")
+    path = dump(tmp_path, {"W": fake_numpy.ndarray(shape, "f8", values, fortran)}, protocol)
+    array = load_arrays(path)["W"]
+    assert array.shape == shape and array.dtype == "float64"
+    assert array.values == values
+
+
+@pytest.mark.parametrize("spec, name", [
+    ("f8", "float64"), ("f4", "float32"), ("f2", "float16"), ("i1", "int8"), ("u1", "uint8"),
+    ("i2", "int16"), ("u2", "uint16"), ("i4", "int32"), ("u4", "uint32"), ("i8", "int64"),
+    ("u8", "uint64"), ("b1", "bool")])
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_every_numeric_dtype_loads_exactly(tmp_path, fake_numpy, spec, name, order):
+    values = _c_values((2, 3), spec)
+    path = dump(tmp_path, {"a": fake_numpy.ndarray((2, 3), spec, values, order=order)})
+    array = load_arrays(path)["a"]
+    assert array.dtype == name
+    assert array.values == [int(v) for v in values] if spec == "b1" else array.values == values
+    assert all(type(v) is (float if spec[0] == "f" else int) for v in array.values)
+
+
+@pytest.mark.parametrize("shape, matrix_shape", [
+    ((5,), (1, 5)), ((2, 3), (2, 3)), ((2, 3, 4), (2, 12)), ((3, 1, 2, 2), (3, 4))])
+def test_matrix_of_an_array_has_one_row_per_first_index(tmp_path, fake_numpy, shape,
+                                                        matrix_shape):
+    values = _c_values(shape, "f8")
+    array = load_arrays(dump(tmp_path, {"W": fake_numpy.ndarray(shape, "f8", values)}))["W"]
+    m = array.matrix()
+    assert m.shape == matrix_shape
+    assert [x for row in m.tolist() for x in row] == values   # W.reshape(FN, -1)
+
+
+def test_arrays_of_five_dimensions_are_refused(tmp_path, fake_numpy):
+    shape = (1, 2, 1, 2, 1)
+    path = dump(tmp_path, {"W": fake_numpy.ndarray(shape, "f8", _c_values(shape, "f8"))})
+    with pytest.raises(DataError, match="1 to 4 dimensions"):
+        load_arrays(path)
+
+
+def test_load_numpy_pickle_refuses_a_4d_array_pointing_to_load_arrays(tmp_path, fake_numpy):
+    shape = (2, 1, 2, 2)
+    path = dump(tmp_path, {"W1": fake_numpy.ndarray(shape, "f4", _c_values(shape, "f4"))})
+    with pytest.raises(DataError, match=r"'W1' is a numpy array of shape \(2, 1, 2, 2\).*"
+                                        r"load_arrays"):
+        load_numpy_pickle(path)
+
+
+def test_complex_and_other_dtypes_are_refused(tmp_path):
+    # numpy.dtype("c8", False, True), as a complex64 array's pickle names it
+    p = tmp_path / "c.pkl"
+    p.write_bytes(b"\x80\x02cnumpy\ndtype\nX\x02\x00\x00\x00c8\x89\x88\x87R.")
+    with pytest.raises(DataError, match="numpy dtype 'c8': purenn reads numeric arrays only"):
+        load_arrays(str(p))
+
+
+BOOK = os.path.dirname(BOOK_PKL)
+BOOK_FILES = {
+    "sample_weight.pkl": {"W1": (784, 50), "b1": (50,), "W2": (50, 100), "b2": (100,),
+                          "W3": (100, 10), "b3": (10,)},
+    "simple_convnet": {"W1": (30, 1, 5, 5), "b1": (30,), "W2": (4320, 100), "b2": (100,),
+                       "W3": (100, 10), "b3": (10,)},
+    "deep_convnet": dict([("W%d" % (i + 1), s) for i, s in enumerate(
+        [(16, 1, 3, 3), (16, 16, 3, 3), (32, 16, 3, 3), (32, 32, 3, 3), (64, 32, 3, 3),
+         (64, 64, 3, 3), (1024, 50), (50, 10)])]
+        + [("b%d" % (i + 1), (n,)) for i, n in enumerate([16, 16, 32, 32, 64, 64, 50, 10])]),
+}
+
+
+@pytest.mark.parametrize("name, layout, dtype", [
+    pytest.param("sample_weight.pkl", "sample_weight.pkl", "float32", marks=pytest.mark.ch3),
+    pytest.param("simple_convnet_params_2016.pkl", "simple_convnet", "float64",
+                 marks=pytest.mark.ch7),
+    pytest.param("simple_convnet_params_2022.pkl", "simple_convnet", "float64",
+                 marks=pytest.mark.ch7),
+    pytest.param("deep_convnet_params_2016.pkl", "deep_convnet", "float64", marks=pytest.mark.ch8),
+    pytest.param("deep_convnet_params_2022.pkl", "deep_convnet", "float64", marks=pytest.mark.ch8),
+])
+def test_the_books_weight_files_load_with_their_shapes(name, layout, dtype):
+    path = os.path.join(BOOK, name)
+    if not os.path.isfile(path):
+        pytest.skip("the book's %s is not in ../shared/book" % name)
+    arrays = load_arrays(path)
+    assert dict((k, a.shape) for k, a in arrays.items()) == BOOK_FILES[layout]
+    assert set(a.dtype for a in arrays.values()) == {dtype}
+
+
+@pytest.mark.skipif(not os.path.isfile(BOOK_PKL), reason="the book's sample_weight.pkl is not "
+                                                         "in ../shared/book")
+def test_fortran_order_book_matrices_match_their_arrays():
+    # sample_weight.pkl stores W1 column by column; load_arrays gives C order
+    arrays, params = load_arrays(BOOK_PKL), load_book_weights(BOOK_PKL)
+    for name in ("W1", "b1", "W3"):
+        assert arrays[name].matrix() == params[name]
+    assert params["W1"][0, 1] == arrays["W1"].values[1]
+
+
+def test_load_arrays_agrees_with_numpy_for_every_protocol_dtype_and_order(tmp_path):
+    np = pytest.importorskip("numpy")
+    base = np.arange(1, 2 * 3 * 2 * 2 + 1).reshape(2, 3, 2, 2)
+    cases = []
+    for dt in ("f8", "f4", "f2", "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "?", ">f8",
+               ">i4"):
+        for ndim in (1, 2, 3, 4):
+            a = (base.reshape(-1)[:[5, 6, 12, 24][ndim - 1]].reshape(
+                [(5,), (2, 3), (2, 3, 2), (2, 3, 2, 2)][ndim - 1]) * 0.75 - 3).astype(dt)
+            cases += [a, np.asfortranarray(a), a.T, a[::-1]]   # C, Fortran, views
+    arrays = dict(("a%d" % i, a) for i, a in enumerate(cases))
+    for protocol in range(6):
+        p = tmp_path / ("p%d.pkl" % protocol)
+        p.write_bytes(pickle.dumps(arrays, protocol=protocol))
+        got = load_arrays(str(p))
+        for name, a in arrays.items():
+            assert got[name].shape == a.shape
+            assert got[name].values == a.ravel(order="C").tolist()
+
+
 # ------------------------------------ only the book's layout: name -> array
 # The book's file is one dict of arrays.  Anything else is refused at once,
 # so a small pickle cannot make the loader walk a huge structure.
 
 def test_shared_references_do_not_hang(tmp_path):
-    # 40 levels of x = [x, x]: a few hundred bytes, 2**40 paths to walk
+    # 30 levels of x = [x, x]: a few hundred bytes, 2**30 paths to walk
     x = []
-    for _ in range(40):
+    for _ in range(30):
         x = [x, x]
     path = dump(tmp_path, {"W1": x}, protocol=2)
-    with pytest.raises(DataError, match="'W1' is a list, not a numpy array"):
+    with pytest.raises(DataError, match="'W1' is a list of 2 items, not a numpy array"):
         load_numpy_pickle(path)
 
 
-def test_deeply_nested_lists_are_a_data_error_not_a_recursion_error(tmp_path):
+@pytest.mark.parametrize("pickled", [
+    # 5,000 nested lists (]]]...aaa.): deeper than Python's recursion limit
+    b"\x80\x02" + b"]" * 5000 + b"a" * 4999 + b".",
+    # 5,000 nested MARKs
+    b"\x80\x02" + b"(" * 5000 + b"t" * 5000 + b".",
+    # each list appended to its parent, then fetched back from the memo and
+    # filled: nesting that grows after the fact
+    b"\x80\x02]" + b"".join(b"]q%cah%c" % (i, i) for i in range(60)) + b".",
+])
+def test_nesting_past_the_depth_limit_is_a_data_error(tmp_path, pickled):
     p = tmp_path / "deep.pkl"
-    # deeper than Python's recursion limit (1000), so a recursive walk of it
-    # would fail; not far deeper, because freeing a 200,000-deep list
-    # overflowed Pyodide's WebAssembly stack (a fatal error of the interpreter)
-    depth = 5000
-    p.write_bytes(b"\x80\x02" + b"]" * depth + b"a" * (depth - 1) + b".")
-    with pytest.raises(DataError, match="expected a dict of name -> numpy array"):
+    p.write_bytes(pickled)
+    with pytest.raises(DataError, match="nested more than 32 deep|fills a container already"):
         load_numpy_pickle(str(p))
 
 
 @pytest.mark.parametrize("obj, words", [
-    ([1.0], "got list"),
-    ((1.0,), "got tuple"),
+    ([1.0], "got a list"),
+    ((1.0,), "got a tuple"),
     ({"W1": {"inner": 1}}, "'W1' is a dict"),
     ({"W1": 1.5}, "'W1' is a float"),
-    ({1: 1.5}, "names must be strings"),
+    ({1: 1.5}, "keys must be strings"),
 ])
 def test_other_layouts_are_refused(tmp_path, obj, words):
     with pytest.raises(DataError, match=words):
@@ -201,16 +306,105 @@ def test_wrong_network_is_named(tmp_path, fake_numpy):
 @pytest.mark.skipif(not os.path.isfile(BOOK_PKL),
                     reason="the book's sample_weight.pkl is not in ../shared/book "
                            "(it is not shipped with purenn; see purenn.pickles.BOOK_WEIGHTS_HELP)")
+@pytest.mark.ch3
 def test_book_network_gets_9352_of_the_mnist_test_set():
     # Chapter 3.6.3, neuralnet_mnist_batch.py: sigmoid, sigmoid, softmax,
     # pixels / 255.0, batch size 100 -> "Accuracy:0.9352".
     params = load_book_weights(BOOK_PKL)
     assert params["W1"].shape == (784, 50) and params["b3"].shape == (1, 10)
     net = Network.from_dict(params, (sigmoid, sigmoid, softmax))
-    x, t = load_mnist()
+    x, t = load_mnist(kind="test")
     predictions = []
     for start in range(0, 10000, 100):
         predictions += net.predict(x[start:start + 100]).argmax(axis=1)
     assert sum(p == label for p, label in zip(predictions, t)) == 9352
     # the ninth image is a 5 the network takes for a 6 (the book's famous miss)
     assert predictions[:10] == [7, 2, 1, 0, 4, 1, 4, 9, 6, 9] and t[8] == 5
+
+
+# ------------------------------------------ purenn's pickle machine vs Python's
+
+from purenn import pickles  # noqa: E402
+
+plain = st.recursive(
+    st.none() | st.booleans() | st.integers(-2 ** 120, 2 ** 120)
+    | st.floats(allow_nan=False) | st.text(max_size=20) | st.binary(min_size=1, max_size=20),
+    lambda inner: (st.lists(inner, max_size=4) | st.tuples(inner, inner)
+                   | st.dictionaries(st.text(max_size=5), inner, max_size=4)),
+    max_leaves=20)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(obj=plain, protocol=st.integers(0, 5))
+@example(obj={"a": [1, 2.5, "\n\\\x00é\u20ac"], "b": (None, True, b"\x00\xff")}, protocol=0)
+@example(obj=[2 ** 63, -2 ** 63 - 1, 10 ** 30], protocol=0)     # LONG as text
+@example(obj=[{"x": (1,)}] * 3, protocol=2)                     # memo GETs
+def test_the_machine_rebuilds_plain_values_as_pickle_does(obj, protocol):
+    data = pickle.dumps(obj, protocol=protocol)
+    assert pickles._Machine(data).run() == pickle.loads(data) == obj
+
+
+def test_python2_strings_read_as_latin1(tmp_path):
+    # protocol 2 pickles of Python 2 str: SHORT_BINSTRING, BINSTRING and STRING
+    data = b"\x80\x02(U\x03a\xe9bT\x02\x00\x00\x00\xff\x00S'x\\ny'\nt."
+    assert pickles._Machine(data).run() == ("a\xe9b", "\xff\x00", "x\ny")
+
+
+# ---------------------------------------------- small pickles, big demands
+
+def _write(tmp_path, data):
+    p = tmp_path / "attack.pkl"
+    p.write_bytes(data)
+    return str(p)
+
+
+def _nested_tuple_key(levels):
+    """{t: 1} where t = (t', t') nested ``levels`` deep: a few hundred bytes,
+    2**levels tuples to hash."""
+    body = b")q\x000" + b"h\x00h\x00\x86q\x000" * levels   # memo[0] = (memo[0], memo[0])
+    return b"\x80\x02}" + body + b"h\x00K\x01s."
+
+
+HOSTILE = [
+    # memo index 2**28-1: Python's unpickler allocates a 2 GB memo (4 GB, 13 s, measured)
+    (b"\x80\x02Nr\xff\xff\xff\x0f.", "expected a dict"),
+    # length fields of 2**63 and more: Python's unpickler raised OverflowError
+    (b"\x80\x04\x8e" + struct.pack("<Q", 2 ** 63) + b"abc.", "truncated: BINBYTES8"),
+    (b"\x80\x04\x8e" + struct.pack("<Q", 2 ** 64 - 1) + b"abc.", "truncated: BINBYTES8"),
+    (b"\x80\x04\x8d" + struct.pack("<Q", 2 ** 63) + b"abc.", "truncated: BINUNICODE8"),
+    (b"\x80\x05\x96" + struct.pack("<Q", 2 ** 63) + b"abc.", "truncated: BYTEARRAY8"),
+    (b"\x80\x04\x95" + struct.pack("<Q", 2 ** 63) + b"N.", "FRAME longer than the rest"),
+    (b"\x80\x02T\xff\xff\xff\xffabc.", "truncated: BINSTRING of -1 bytes"),
+    (b"\x80\x02\x8b\xff\xff\xff\x7f.", "LONG4: an integer of 2147483647 bytes"),
+    (b"\x80\x02L" + b"9" * 100000 + b"\n.", "LONG at offset 3: 100000 characters"),
+    # data after STOP was silently ignored
+    (b"\x80\x02}.\x80\x02cos\nsystem\n.", "bytes after the pickle's STOP"),
+    (b"\x80\x02}.\n", "1 bytes after the pickle's STOP"),
+    (_nested_tuple_key(30), "dict keys must be strings"),
+    (b"\x80\x06}.", "protocol 6"),
+    (b"\x80\x04\x8f.", "EMPTY_SET"),
+    (b"\x80\x05\x97.", "NEXT_BUFFER"),
+    (b"\x80\x02" + b"N0" * 150000 + b"}.", "more than 200000 pickle operations"),
+    (b"\x80\x02}K\x01K\x02s.", "dict keys must be strings"),
+    (b"\x80\x02}X\x01\x00\x00\x00a\x85s.", "the stack is empty"),
+    (b"\x80\x02t.", "no MARK"),
+    (b"\x80\x02h\x05.", "memo entry 5 was never stored"),
+    (b"\x80\x02\xff.", r"invalid pickle opcode b'\\xff'"),
+    (b"\x80\x02}", "without its STOP"),
+    (b"", "without its STOP"),
+]
+
+
+@pytest.mark.parametrize("data, words", HOSTILE, ids=["%02d" % i for i in range(len(HOSTILE))])
+def test_hostile_small_pickles_are_data_errors(tmp_path, data, words):
+    with pytest.raises(DataError, match=words):
+        load_arrays(_write(tmp_path, data))
+
+
+def test_an_array_of_more_elements_than_the_limit_is_refused_before_it_is_built(tmp_path):
+    from purenn.pickles import ELEMENTS_LIMIT
+    shape = (ELEMENTS_LIMIT + 1,)
+    p = tmp_path / "big.pkl"
+    p.write_bytes(_array_pickle(shape, bytes(4 * (ELEMENTS_LIMIT + 1))))
+    with pytest.raises(DataError, match="more than the 4194304 elements"):
+        load_arrays(str(p))

@@ -73,7 +73,7 @@ def load_average():
 
 def inference(args, workers):
     network, description = load_network(BUNDLED_WEIGHTS)
-    x, _ = load_mnist()
+    x, _ = load_mnist(kind="test")
     reference = None
     times = dict((w, []) for w in [1] + workers)
     for r in range(args.rounds):

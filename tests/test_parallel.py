@@ -137,7 +137,7 @@ def test_packed_keeps_fractions_exactly():
 
 def test_packed_mnist_row_is_one_byte_a_pixel():
     from purenn.datasets import load_mnist
-    x, _ = load_mnist()
+    x, _ = load_mnist(kind="test")
     p = Packed.from_matrix(x, 0, 100)
     assert (p.kind, len(p.data)) == ("table", 100 * 784)
 

@@ -353,8 +353,14 @@ class SoftmaxWithLoss:
         if self.y is None:
             raise ValueError("SoftmaxWithLoss.backward: call forward(x, t) first")
         batch_size = self.t.shape[0]
-        # dx = (self.y - self.t) * dout / batch_size, in one pass over the elements
-        return self.y.map_rows(lambda y_row, t_row: [(y - t) * dout / batch_size
+        # dx = (self.y - self.t) / (batch_size / dout), in one pass over the elements: with
+        # dout = 1 the book's bits; purenn.parallel picks the dout that makes part of a
+        # batch divide by the whole batch's size
+        divisor = batch_size / dout if dout else 0.0
+        if not divisor:  # dout 0 or infinite: no divisor stands for it
+            return self.y.map_rows(lambda y_row, t_row: [(y - t) * dout / batch_size
+                                                         for y, t in zip(y_row, t_row)], self.t)
+        return self.y.map_rows(lambda y_row, t_row: [(y - t) / divisor
                                                      for y, t in zip(y_row, t_row)], self.t)
 
 

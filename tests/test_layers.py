@@ -320,3 +320,13 @@ def test_backward_with_a_dout_of_another_shape_is_a_shape_error():
 def test_backward_before_forward_is_a_clear_error(layer):
     with pytest.raises(ValueError, match="call forward"):
         layer.backward(Matrix([[1.0]]))
+
+
+def test_softmax_with_loss_backward_divides_by_the_batch_size_as_the_book_and_takes_dout_zero():
+    # the book: dx = (self.y - self.t) / batch_size, to the bit; dout = 0 gave a
+    # ZeroDivisionError once the line became (y - t) / (batch_size / dout)
+    layer = SoftmaxWithLoss()
+    layer.forward(Matrix([[0.3, -1.2, 2.0], [0.1, 0.1, 0.1], [5.0, 0.0, -5.0]]), [2, 0, 1])
+    y, t = layer.y.tolist(), layer.t.tolist()
+    assert layer.backward().tolist() == [[(a - b) / 3 for a, b in zip(r, s)] for r, s in zip(y, t)]
+    assert layer.backward(0.0).tolist() == [[0.0] * 3] * 3

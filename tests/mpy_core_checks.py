@@ -108,9 +108,9 @@ def check_softmax_large_scores_do_not_overflow():
 def check_softmax_rows_sum_to_one():
     y = softmax(Matrix([[0.0, 0.0], [1.0, 3.0], [-500.0, 500.0]]))
     assert y.shape == (3, 2)
-    for row in y:
+    for row in y.tolist():
         assert close(sum(row), 1.0, 1e-15)
-    assert y[0] == (0.5, 0.5)
+    assert y[0] == Matrix([[0.5, 0.5]])
 
 
 # ----------------------------------------------------------- chapter 3.4
@@ -119,8 +119,8 @@ def check_three_layer_network_output():
     # section 3.4.3: print(y) -> [0.31682708 0.69627909]
     y = forward(init_network(), [1.0, 0.5])
     assert y.shape == (1, 2)
-    assert close(list(y[0]), [0.3168270764110298, 0.6962790898619668], 1e-12)
-    assert close(list(y[0]), [0.31682708, 0.69627909], 5e-9)
+    assert close(y.tolist()[0], [0.3168270764110298, 0.6962790898619668], 1e-12)
+    assert close(y.tolist()[0], [0.31682708, 0.69627909], 5e-9)
 
 
 def check_network_class_matches_forward():
@@ -179,7 +179,7 @@ def check_reductions_and_indexing():
     assert m.sum() == 21 and m.sum(axis=0) == Matrix([[5, 7, 9]])
     assert m.sum(axis=1) == Matrix([[6], [15]]) and m.max() == 6
     assert m.argmax(axis=1) == [2, 2] and m.argmax(axis=0) == [1, 1, 1] and m.argmax() == 5
-    assert m[1, 2] == 6 and m[0] == (1, 2, 3) and m[-1] == (4, 5, 6)
+    assert m[1, 2] == 6 and m[0] == Matrix([[1, 2, 3]]) and m[-1] == Matrix([[4, 5, 6]])
     assert m[:, 1] == Matrix([[2], [5]]) and m[[1, 0]] == Matrix([[4, 5, 6], [1, 2, 3]])
     assert m.T == Matrix([[1, 4], [2, 5], [3, 6]]) and m.T.T is m
     assert m.tolist() == [[1, 2, 3], [4, 5, 6]] and m.shape == (2, 3) and len(m) == 2
@@ -196,7 +196,7 @@ def check_builders():
     assert Matrix.full(2, 2, value=7) == Matrix([[7, 7], [7, 7]])
     assert Matrix.uniform(2, 3, seed=1) == Matrix.uniform(2, 3, seed=1)
     u = Matrix.uniform(50, 4, low=-1.0, high=1.0, seed=3)
-    assert all(-1.0 <= v < 1.0 for row in u for v in row)
+    assert all(-1.0 <= v < 1.0 for row in u.tolist() for v in row)
 
 
 # ---------------------------------------------------------------- errors
@@ -262,6 +262,82 @@ def check_gauss_is_reproducible_and_plausible():
     var = sum((x - mean) ** 2 for x in xs) / len(xs)
     assert abs(mean) < 0.1 and abs(var - 1.0) < 0.1
     assert not any(math.isnan(x) or math.isinf(x) for x in xs)
+
+
+# ------------------------------------ chapter 8.3.4: the compact format
+
+# purenn.precision.encode(COMPACT_LAYERS, "int8", input_scale=0.5) and
+# purenn.board.encode_samples(COMPACT_SAMPLES), made on CPython (tests/test_compact.py
+# checks that they still are): a 3-4-2 relu/softmax network and two samples
+COMPACT_LAYERS = [([[0.5, -1.25, 0.1, 0.0], [2.0, 0.3, -0.7, 1e-3], [-0.05, 0.9, 1.5, -2.5]],
+                   [0.1, -0.2, 0.0, 0.3], "relu"),
+                  ([[1.0, -1.0], [0.25, 0.5], [-0.3, 0.7], [0.0, 0.0]], [0.05, -0.05], "softmax")]
+COMPACT_INT8 = (
+    "504e4e43010302008c0000000000003f00000000ea0425b60300000004000000040000000100"
+    "00002c000000388b49590402813c8542213c0683413c8542a13c208108007f1ec500fd5b7f81"
+    "cdcccc3dcdcc4cbe000000009a99993e0400000002000000020000000400000018000000e30d"
+    "32640402013c0402013c7f812040da590000cdcc4c3dcdcc4cbd")
+COMPACT_SAMPLES = [(1, [3, 0, 5]), (0, [0, 4, 1])]
+COMPACT_SAMPLES_FILE = "504e4e5301000000020000000300000088bfeb430103000500000401"
+
+
+def _compact_bytes(text):
+    import binascii
+    return binascii.unhexlify(text)
+
+
+def _compact_stream(data):
+    import io
+    return io.BytesIO(data)
+
+
+def check_compact_network_predicts_as_on_cpython():
+    from purenn import compact
+    net = compact.load(_compact_stream(_compact_bytes(COMPACT_INT8)))
+    assert net.sizes == [3, 4, 2] and net.dtype == "int8" and net.size == 140
+    # the stored weights' scores in float64 (purenn.precision.stored_layers, on CPython)
+    assert close(list(net.predict([3, 0, 5])), [0.08647082883515098, 0.9135291711648491], 1e-6)
+    assert close(list(net.predict(bytes([0, 4, 1]))), [0.9996782805936514, 0.000321719406], 1e-6)
+    assert net.classify([3, 0, 5]) == 1 and net.classify([0, 4, 1]) == 0
+
+
+def check_compact_every_flipped_bit_is_a_data_error():
+    from purenn import compact
+    data = _compact_bytes(COMPACT_INT8)
+    for position in range(len(data)):
+        for bit in range(8):
+            bad = bytearray(data)
+            bad[position] ^= 1 << bit
+            raises(compact.DataError, compact.load, _compact_stream(bytes(bad)))
+
+
+def check_compact_every_truncation_is_a_data_error():
+    from purenn import compact
+    data = _compact_bytes(COMPACT_INT8)
+    for n in range(len(data)):
+        e = raises(compact.DataError, compact.load, _compact_stream(data[:n]))
+        assert "truncated" in str(e) or "not a purenn compact" in str(e), str(e)
+    e = raises(compact.DataError, compact.load, _compact_stream(data + b"x"))
+    assert "not one compact file" in str(e)
+
+
+def check_compact_samples_are_read_and_checked():
+    from purenn import compact
+    data = _compact_bytes(COMPACT_SAMPLES_FILE)
+    got = [(label, list(values)) for label, values in compact.read_samples(_compact_stream(data))]
+    assert got == COMPACT_SAMPLES
+    bad = bytearray(data)
+    bad[-1] ^= 1
+    e = raises(compact.DataError, lambda: list(compact.read_samples(_compact_stream(bytes(bad)))))
+    assert "checksum" in str(e)
+    for n in range(len(data)):
+        raises(compact.DataError, lambda: list(compact.read_samples(_compact_stream(data[:n]))))
+
+
+def check_compact_crc32_by_hand_is_the_runtimes():
+    from purenn import compact
+    data = _compact_bytes(COMPACT_INT8)
+    assert compact.crc32_python(data) == compact.crc32(data) == 0x2DC5D4C8   # zlib's
 
 
 # ------------------------------------------------------------------ main

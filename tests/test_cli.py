@@ -138,12 +138,15 @@ def readme_commands():
 
 
 # a short run of each (the README's commands with their defaults take minutes)
-QUICK = {"mnist": ["--limit", "200"], "train": ["--epochs", "1", "--hidden", "8", "--quiet"]}
+QUICK = {"mnist": ["--limit", "200"], "train": ["--epochs", "1", "--hidden", "8", "--quiet"],
+         "precision": ["--networks", "optdigits", "--limit", "100", "--quiet"],
+         "export": ["--samples", "5", "{tmp_path}"]}
 
 
 @pytest.mark.parametrize("name", [n for n, _ in readme_commands() if n != "download-mnist"])
-def test_every_command_of_the_readme_table_runs(capsys, name):
-    assert main([name] + QUICK.get(name, [])) == 0, capsys.readouterr().err
+def test_every_command_of_the_readme_table_runs(capsys, tmp_path, name):
+    args = [a.replace("{tmp_path}", str(tmp_path / "out")) for a in QUICK.get(name, [])]
+    assert main([name] + args) == 0, capsys.readouterr().err
 
 
 @pytest.mark.processes

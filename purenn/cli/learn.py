@@ -18,7 +18,7 @@ import tempfile
 import time
 
 from purenn.cli.common import (CommandError, describe, integer, non_negative, positive, ratio,
-                               usage_error)
+                               shown, usage_error)
 from purenn.gradients import numerical_diff, numerical_gradient, gradient_descent
 from purenn.layers import MulLayer, AddLayer
 from purenn.multilayer import ACTIVATION_LAYERS, MultiLayerNet, gradient_check, memory_size
@@ -188,11 +188,11 @@ def cmd_train(args):
             raise usage_error("--mnist-path is for --dataset mnist (the default data set, "
                               "digits, ships with purenn)")
         if not os.path.isdir(args.mnist_path):
-            raise usage_error("--mnist-path %s: no such folder" % args.mnist_path)
+            raise usage_error("--mnist-path %s: no such folder" % shown(args.mnist_path))
     for path, what in ((args.save, "--save"), (args.svg, "--svg")):
-        problem = path and _not_writable(path)
+        problem = _not_writable(path) if path is not None else None
         if problem:  # say so now, not after minutes of training
-            raise usage_error("%s %s: %s" % (what, path, problem))
+            raise usage_error("%s %s: %s" % (what, shown(path), problem))
     start = time.time()
     try:
         (x_train, t_train), (x_test, t_test) = _load(args)
@@ -240,9 +240,9 @@ def cmd_train(args):
     if args.svg:
         try:
             curves.save_svg(args.svg)
-            print("curves saved to %s" % args.svg)
+            print("curves saved to %s" % shown(args.svg))
         except OSError as e:
-            problems.append("cannot write the curves to %s: %s" % (args.svg, describe(e)))
+            problems.append("cannot write the curves to %s: %s" % (shown(args.svg), describe(e)))
     problems = [p for p in problems if p]
     if problems:
         raise CommandError("; ".join(problems))
@@ -271,9 +271,13 @@ def _not_writable(path):
     """Why ``path`` cannot be written (a str), or None if it can.  Nothing
     is created to find out: purenn writes a file as a temporary file in the
     same folder, then renames it, so the folder must exist and be writable."""
+    if not path:
+        return "an empty file name"
     if os.path.isdir(path):
         return "is a folder; give a file name"
-    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(path) and not os.path.isfile(path):
+        return "not a regular file (a device, a FIFO or a socket); give a file name"
+    folder = os.path.dirname(os.path.abspath(os.path.realpath(path)))
     if not os.path.isdir(folder):
         return os.strerror(errno.ENOENT)  # "No such file or directory"
     if not os.access(folder, os.W_OK | os.X_OK):
@@ -344,23 +348,30 @@ def _save(net, path, notes):
     a long run is never lost for want of a file."""
     try:
         net.save(path, **notes)
-        print("saved to %s" % path)
+        print("saved to %s" % shown(path))
         return None
     except OSError as e:
-        problem = "cannot save to %s: %s" % (path, describe(e))
+        problem = "cannot save to %s: %s" % (shown(path), describe(e))
     for folder in _unique([os.getcwd(), tempfile.gettempdir()]):
-        spare = None
+        spare = _spare_name(folder)
         try:
-            fd, spare = tempfile.mkstemp(prefix="purenn-train-", suffix=".json.gz", dir=folder)
-            os.close(fd)
             net.save(spare, **notes)
         except OSError:
-            if spare is not None:
-                _remove(spare)
             continue
-        print("saved to %s instead" % spare)
-        return "%s; the trained network is saved in %s instead" % (problem, spare)
+        print("saved to %s instead" % shown(spare))
+        return "%s; the trained network is saved in %s instead" % (problem, shown(spare))
     return "%s, nor in the current or the temporary folder: the trained network is lost" % problem
+
+
+def _spare_name(folder):
+    """A name for a new file in ``folder``, ``purenn-train-<random>.json.gz``
+    (not created here: the save creates it, with the usual permissions)."""
+    import binascii
+    while True:
+        name = os.path.join(folder, "purenn-train-%s.json.gz"
+                            % binascii.hexlify(os.urandom(4)).decode("ascii"))
+        if not os.path.lexists(name):
+            return name
 
 
 def _unique(folders):
@@ -370,13 +381,6 @@ def _unique(folders):
             seen.add(os.path.realpath(f))
             out.append(f)
     return out
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def _command(dataset, hidden, activation, optimizer, lr, epochs, batch, batchnorm, args):

@@ -245,13 +245,10 @@ def find_mnist(kind="test", path=None):
 # ----------------------------------------------------------------- loading
 
 def _one_hot(labels, classes=10):
-    """Labels 0..classes-1 -> a Matrix (N, classes) of 0.0 with one 1.0 a row."""
-    rows = []
-    for t in labels:
-        row = [0.0] * classes
-        row[t] = 1.0
-        rows.append(row)
-    return Matrix._wrap(rows)
+    """Labels 0..classes-1 -> a Matrix (N, classes) of 0.0 with one 1.0 a row
+    (``purenn.labels.one_hot``, as floats: the book's ``np.zeros`` rows)."""
+    from purenn.labels import one_hot
+    return one_hot(labels, classes).map(float)
 
 
 def _images(flat_rows, side, flatten):

@@ -437,15 +437,3 @@ class TwoLayerNet(MultiLayerNet):
         """The book's name (``ch05/two_layer_net.py``) of ``last_layer``."""
         return self.last_layer
 
-
-# gradient_check and its helpers moved to purenn.gradient_check (one job a
-# module); the old names still import from here for purenn.cli.learn
-_MOVED = {"gradient_check": "purenn.gradient_check", "max_abs_difference": "purenn.gradient_check",
-          "relu_inputs": "purenn.gradient_check", "KINK_MARGIN": "purenn.gradient_check"}
-
-
-def __getattr__(name):
-    if name in _MOVED:
-        import importlib
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError("module 'purenn.multilayer' has no attribute %r" % (name,))

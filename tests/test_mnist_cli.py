@@ -10,7 +10,8 @@ from purenn import DataError, Matrix
 from purenn.cli import main
 from purenn.datasets import DATA_DIR
 from purenn.pickles import load_book_weights
-from purenn.recognize import draw_digit, load_network, predict_batches
+from purenn.labels import predict_labels
+from purenn.recognize import draw_digit, load_network
 from purenn.weights import save_params
 
 pytestmark = pytest.mark.ch3        # chapter 3.6: handwritten digit recognition
@@ -66,7 +67,7 @@ def test_purenn_format_gives_the_same_predictions_as_the_pickle(tmp_path):
     net_pkl, _ = load_network(BOOK_PKL)
     net_json, description = load_network(path)
     assert description == "784-50-100-10 (sigmoid, sigmoid, softmax)"
-    assert predict_batches(net_pkl, x) == predict_batches(net_json, x)
+    assert predict_labels(net_pkl, x) == predict_labels(net_json, x)
     for a, b in zip(net_pkl.layers, net_json.layers):
         assert a.W == b.W and a.b == b.b                      # exact, bit for bit
 
@@ -77,7 +78,7 @@ def test_default_activations_and_bad_names(tmp_path):
                        "W2": [[1.0, 0.0], [0.0, 1.0]], "b2": [0.0, 0.0]})
     net, description = load_network(path)
     assert description == "2-2-2 (sigmoid, softmax)"
-    assert predict_batches(net, Matrix([[3.0, 1.0], [0.0, 2.0]]), batch_size=1) == [0, 1]
+    assert predict_labels(net, Matrix([[3.0, 1.0], [0.0, 2.0]]), batch_size=1) == [0, 1]
     save_params(path, {"W1": [[1.0]], "b1": [0.0]}, meta={"activations": ["swish"]})
     with pytest.raises(ValueError, match="unknown activation swish"):
         load_network(path)
@@ -159,7 +160,7 @@ def test_a_multilayernet_with_batchnorm_or_dropout_loads_as_itself(tmp_path):
         assert description.startswith("12-6-3 ") and words in description
         assert loaded.input_size == 12
         assert loaded.predict(x) == net.predict(x)               # inference mode, exact
-        assert predict_batches(loaded, x, 2) == net.predict(x).argmax(axis=1)
+        assert predict_labels(loaded, x, 2) == net.predict(x).argmax(axis=1)
 
 
 def test_a_multilayernet_config_must_fit_its_weights(tmp_path):

@@ -21,8 +21,9 @@ from purenn.cli.common import (CommandError, describe, integer, non_negative, po
                                shown, usage_error)
 from purenn.gradients import numerical_diff, numerical_gradient, gradient_descent
 from purenn.layers import MulLayer, AddLayer
-from purenn.multilayer import ACTIVATION_LAYERS, MultiLayerNet, gradient_check, memory_size
-from purenn.optimizers import COMPARE_RATES, compare_optimizers, f_compare, plot_paths
+from purenn.gradient_check import gradient_check
+from purenn.multilayer import ACTIVATION_LAYERS, MultiLayerNet, memory_size
+from purenn.optimizer_compare import COMPARE_RATES, compare_optimizers, f_compare, plot_paths
 from purenn.trainer import Trainer, TrainingDiverged
 
 

@@ -12,7 +12,8 @@ from purenn.datasets import load_mnist, mnist_cache_dir
 from purenn.pickles import BOOK_WEIGHTS_HELP
 from purenn.progress import Progress
 from purenn.plot import plot_digit
-from purenn.recognize import WEIGHTS_ENV, find_weights, load_network, predict_batches
+from purenn.labels import predict_labels
+from purenn.recognize import WEIGHTS_ENV, find_weights, load_network
 
 
 def cmd_mnist(args):
@@ -73,7 +74,7 @@ def main_mnist(weights=None, batch_size=100, limit=None, show=3):
     out.flush()
     bar = Progress(n, "images", out=sys.stderr)
     started = time.perf_counter()
-    predicted = predict_batches(network, x, batch_size, bar)
+    predicted = predict_labels(network, x, batch_size, bar)
     seconds = time.perf_counter() - started
     bar.done()
     correct = sum(1 for p, label in zip(predicted, t) if p == label)

@@ -410,6 +410,15 @@ class Matrix:
             self._cache["finite"] = fin
         return fin
 
+    def _has_nan(self):
+        """True when an element is nan (cached).  With no nan, Python's ``max``
+        agrees with numpy's (it only skips a nan it meets after the first element)."""
+        nan = self._cache.get("nan")
+        if nan is None:
+            nan = not self._all_finite() and any(v != v for row in self._rows for v in row)
+            self._cache["nan"] = nan
+        return nan
+
     # ------------------------------------------------------------ elementwise
 
     def map(self, f):
@@ -534,6 +543,8 @@ class Matrix:
             return _max([_max(row) for row in self._rows])
         if axis == 0:
             return Matrix._wrap([[_max(list(col)) for col in zip(*self._rows)]])
+        if not self._has_nan():  # then the built-in max is numpy's (and runs at C speed)
+            return Matrix._wrap([[v] for v in map(max, self._rows)])
         return Matrix._wrap([[_max(row)] for row in self._rows])
 
     def argmax(self, axis=None):
@@ -554,6 +565,8 @@ class Matrix:
             return _argmax(flat)
         if axis == 0:
             return [_argmax(list(col)) for col in zip(*self._rows)]
+        if not self._has_nan():  # the first largest: max keeps the first, index finds it
+            return [row.index(v) for row, v in zip(self._rows, map(max, self._rows))]
         return [_argmax(row) for row in self._rows]
 
     # ------------------------------------------------------------- comparing
@@ -603,6 +616,129 @@ class Matrix:
                 if not d <= max(rel_tol * max(abs(a), abs(b)), abs_tol):
                     return False
         return True
+
+
+    # --------------------------- reshape, gather, scatter_add (chapter 7.4.3)
+    # A convolution is a matrix product after unrolling the input: im2col is
+    # a *gather* by an index table, and col2im the *scatter-add* that is its
+    # adjoint.  ``purenn.convolution`` builds the tables; these move numbers.
+
+    def reshape(self, rows, cols):
+        """The same elements, read row by row (numpy's C order), in the shape
+        ``(rows, cols)``; one of the two may be ``-1``: as many as fit.
+
+        >>> Matrix([[1, 2, 3], [4, 5, 6]]).reshape(3, 2)
+        Matrix([[1, 2], [3, 4], [5, 6]])
+        >>> Matrix([[1, 2, 3], [4, 5, 6]]).reshape(1, -1)
+        Matrix([[1, 2, 3, 4, 5, 6]])
+        >>> Matrix([[1, 2, 3], [4, 5, 6]]).reshape(4, -1)
+        Traceback (most recent call last):
+            ...
+        purenn.errors.ShapeError: reshape: (2, 3) has 6 elements, which do not fill 4 rows
+        """
+        n, m = self._shape
+        shape = _reshape_shape(n, m, rows, cols)
+        if shape == self._shape:
+            return self  # immutable: the same matrix will do
+        return Matrix._wrap(_reshape_rows(self._rows, n, m, shape))
+
+    def gather(self, table, fill=0.0):
+        """Unroll each row by an index table: ``(N, M) -> (N * R, L)`` for a
+        ``table`` of R rows of L column indices (each in ``0..M-1``, or ``None``).
+
+        Row ``i * R + r`` of the result is row i of self read at the columns
+        ``table[r]``: ``[self[i, k] for k in table[r]]``, where an index
+        ``None`` reads ``fill`` (zero padding).  ``im2col`` is this gather,
+        with one table row per output position of a filter.
+
+        A table given as a tuple of tuples is compiled once and remembered
+        (it cannot change); a list is compiled at every call.
+
+        >>> x = Matrix([[10, 20, 30], [40, 50, 60]])
+        >>> x.gather(((2, 0), (1, None)))
+        Matrix([[30, 10], [20, 0.0], [60, 40], [50, 0.0]])
+        """
+        n, m = self._shape
+        return Matrix._wrap(_gather_rows(self._rows, _gather_plan(table, m, "gather"), fill))
+
+    def scatter_add(self, table, cols, zero=0.0):
+        """The adjoint of ``gather``: ``(N * R, L) -> (N, cols)``, every element
+        ``[i * R + r, l]`` added into ``[i, table[r][l]]`` (``None``: dropped).
+
+        Each output element is ``zero`` plus what lands on it, added in the
+        order of l, then r (for im2col's table: the order of the book's
+        col2im loops); where nothing lands it is ``zero``.  Pass ``zero=0``
+        to keep ints and Fractions exact.  ``col2im`` is this scatter-add.
+
+        Adjoint means: ``(x.gather(T) * y).sum() == (x * y.scatter_add(T, M)).sum()``
+        for every x (N, M) and y (N * R, L) (exactly, with Fractions): the
+        backward pass of a gather is this scatter-add.
+
+        >>> y = Matrix([[30, 10], [20, 5], [60, 40], [50, 5]])
+        >>> y.scatter_add(((2, 0), (1, None)), 3, zero=0)
+        Matrix([[10, 20, 30], [40, 50, 60]])
+        >>> Matrix([[1, 2]]).scatter_add(((0, 0),), 2, zero=0)
+        Matrix([[3, 0]])
+        """
+        n, length = self._shape
+        if type(cols) is not int or cols < 1:
+            raise ValueError("scatter_add: cols must be a whole number >= 1, got %r" % (cols,))
+        plan = _scatter_plan(table, cols, "scatter_add")
+        r, width = plan[0], plan[1]
+        if width != length or n % r:
+            raise ShapeError("scatter_add: %s for a table of %d rows of %d indices: the "
+                             "columns must be %d and the rows a multiple of %d"
+                             % (_fmt(self._shape), r, width, width, r))
+        return Matrix._wrap(_scatter_rows(self._rows, plan, zero))
+
+    def gather_max(self, table, fill=0.0):
+        """The largest number of each gathered table row, and where it is:
+        ``(N, M) -> (maxima (N, R), where (N, R))`` for a table of R rows.
+
+        ``maxima[i, r]`` is the largest of row i read at ``table[r]`` (as
+        ``gather``, ``None`` reads ``fill``), ``where[i, r]`` its position in
+        ``table[r]`` (the first, on ties; a nan is the largest, as in numpy).
+        So ``maxima`` is ``self.gather(table).max(axis=1)`` and ``where`` its
+        ``argmax(axis=1)``, each reshaped to (N, R), without building the
+        gathered rows: max pooling.
+
+        >>> maxima, where = Matrix([[1, 7, 3, 5]]).gather_max(((0, 1), (2, 3), (3, None)))
+        >>> maxima, where
+        (Matrix([[7, 5, 5]]), Matrix([[1, 1, 0]]))
+        """
+        n, m = self._shape
+        plan = _gather_plan(table, m, "gather_max")
+        maxima, where = _gather_max_rows(self._rows, plan[2], plan[0], fill)
+        return Matrix._wrap(maxima), Matrix._wrap(where)
+
+    def scatter_at(self, table, where, cols, zero=0.0):
+        """The adjoint of reading at ``table[r][where[i, r]]``: ``(N, R) -> (N, cols)``,
+        element ``[i, r]`` added into ``[i, table[r][where[i, r]]]`` (``None``: dropped).
+
+        The backward pass of max pooling: each window's gradient goes to the
+        position of its maximum (``where`` from ``gather_max``), nothing to
+        the others; where windows overlap, what lands on one element adds up.
+
+        >>> Matrix([[10, 20, 30]]).scatter_at(((0, 1), (2, 3), (3, None)),
+        ...                                   Matrix([[1, 1, 0]]), 4, zero=0)
+        Matrix([[0, 10, 0, 50]])
+        """
+        n, r = self._shape
+        if type(cols) is not int or cols < 1:
+            raise ValueError("scatter_at: cols must be a whole number >= 1, got %r" % (cols,))
+        plan = _plan(table, cols, "scatter_at", lambda checked: checked)
+        where = as_matrix(where, "scatter_at: where")
+        if len(plan) != r or where.shape != self._shape:
+            raise ShapeError("scatter_at: %s with where %s for a table of %d rows: both must "
+                             "be (N, %d)" % (_fmt(self._shape), _fmt(where.shape), len(plan),
+                                             len(plan)))
+        length = len(plan[0])
+        for row in where._rows:  # (a float position fails when it indexes a table row)
+            if min(row) < 0 or max(row) >= length:
+                raise ValueError("scatter_at: where holds %r; positions in a table row "
+                                 "are 0..%d" % (min(row) if min(row) < 0 else max(row),
+                                                length - 1))
+        return Matrix._wrap(_scatter_at_rows(self._rows, where._rows, plan, cols, zero))
 
 
 # ---------------------------------------------------------------- helpers
@@ -743,3 +879,212 @@ def dot(a, b):
     (1, 3)
     """
     return _matmul(as_matrix(a, "dot: the left operand"), as_matrix(b, "dot: the right operand"))
+
+
+# ------------------------------- index tables: reshape, gather, scatter_add
+# The hot loops of im2col and col2im.  On CPython ``operator.itemgetter``
+# reads a whole table row in one call (C speed); PyPy's JIT compiles the
+# plain index loops, which are faster there; MicroPython has only those.
+
+try:
+    from operator import itemgetter as _itemgetter
+except ImportError:  # MicroPython builds without the operator module
+    _itemgetter = None
+
+_GETTERS = _itemgetter is not None and kernels.IMPLEMENTATION == "cpython"
+_PLANS = {}  # compiled tuple-of-tuples tables: id -> (table, plan); see _plan
+_PLANS_MAX = 64
+
+
+def _reshape_shape(n, m, rows, cols):
+    size = n * m
+    for v in (rows, cols):
+        if not _is_int(v) or (v < 1 and v != -1):
+            raise ValueError("reshape: give whole numbers >= 1 (or one -1), got (%r, %r)"
+                             % (rows, cols))
+    if rows == -1 and cols == -1:
+        raise ValueError("reshape: only one of rows and cols may be -1")
+    if rows == -1 or cols == -1:
+        known = cols if rows == -1 else rows
+        if size % known:
+            raise ShapeError("reshape: %s has %d elements, which do not fill %d %s"
+                             % (_fmt((n, m)), size, known, "columns" if rows == -1 else "rows"))
+        return (size // known, known) if rows == -1 else (known, size // known)
+    if rows * cols != size:
+        raise ShapeError("reshape: %s has %d elements, shape (%d, %d) holds %d"
+                         % (_fmt((n, m)), size, rows, cols, rows * cols))
+    return rows, cols
+
+
+def _reshape_rows(data, n, m, shape):
+    rows, cols = shape
+    if cols % m == 0:  # k whole rows make one new row
+        k = cols // m
+        out = []
+        for i in range(0, n, k):
+            row = []
+            for r in data[i:i + k]:
+                row.extend(r)
+            out.append(row)
+        return out
+    if m % cols == 0:  # each row splits into whole new rows
+        return [r[j:j + cols] for r in data for j in range(0, m, cols)]
+    flat = []
+    for r in data:
+        flat.extend(r)
+    return [flat[i:i + cols] for i in range(0, rows * cols, cols)]
+
+
+def _table_rows(table, limit, what):
+    """The table as a tuple of tuples of ints in ``0..limit-1`` or None,
+    all of one length; a ValueError naming the first bad entry."""
+    if isinstance(table, (str, bytes)) or not _is_iterable(table):
+        raise TypeError("%s: the table must be rows of column indices, got %s"
+                        % (what, type(table).__name__))
+    rows = []
+    for r, row in enumerate(table):
+        if isinstance(row, (str, bytes)) or not _is_iterable(row):
+            raise TypeError("%s: table row %d is %r, not a sequence of indices" % (what, r, row))
+        row = tuple(row)
+        for k in row:
+            if k is not None and (not _is_int(k) or not 0 <= k < limit):
+                raise ValueError("%s: table row %d holds %r; indices must be whole numbers "
+                                 "0..%d (or None)" % (what, r, k, limit - 1))
+        if rows and len(row) != len(rows[0]):
+            raise ValueError("%s: table row %d has %d indices, row 0 has %d; all rows must "
+                             "have the same length" % (what, r, len(row), len(rows[0])))
+        rows.append(row)
+    if not rows or not rows[0]:
+        raise ValueError("%s: the table is empty; it needs at least one index" % what)
+    return rows
+
+
+def _plan(table, limit, what, build):
+    """``build(rows)`` for the checked table, remembered when the table is
+    a tuple of tuples (immutable, so the plan can never go stale; the cache
+    keeps the table alive, so its id is not reused while cached)."""
+    key = (id(table), limit, what)
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is table:
+        return hit[1]
+    plan = build(_table_rows(table, limit, what))
+    if type(table) is tuple and all(type(row) is tuple for row in table):
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        _PLANS[key] = (table, plan)
+    return plan
+
+
+def _gather_plan(table, m, what):
+    """``(padded, getters, indices)``: whether the table reads the fill value
+    (a None, which reads index m of a copy of the row with the fill appended),
+    one getter per table row (an ``itemgetter`` on CPython, the index tuple
+    elsewhere) and the index tuples themselves."""
+    def build(rows):
+        padded = any(k is None for row in rows for k in row)
+        idx = [tuple(m if k is None else k for k in row) for row in rows]
+        if not _GETTERS:
+            return padded, idx, idx
+        if len(idx[0]) == 1:  # an itemgetter of one index gives no tuple
+            getters = [_itemgetter(row[0], row[0]) for row in idx]
+            return padded, [lambda r, g=g: g(r)[:1] for g in getters], idx
+        return padded, [_itemgetter(*row) for row in idx], idx
+    return _plan(table, m, what, build)
+
+
+def _gather_rows(data, plan, fill):
+    padded, getters = plan[0], plan[1]
+    out = []
+    extend = out.extend
+    if _GETTERS:
+        for row in data:
+            if padded:
+                row = row + [fill]
+            extend([list(g(row)) for g in getters])
+    else:
+        for row in data:
+            if padded:
+                row = row + [fill]
+            extend([[row[k] for k in idx] for idx in getters])
+    return out
+
+
+def _scatter_plan(table, cols, what):
+    def build(rows):
+        r, length = len(rows), len(rows[0])
+        # where each output column's numbers are, in a block of r rows read
+        # flat: position p * length + l, listed in the order of l, then p
+        sources = [[] for _ in range(cols)]
+        for l in range(length):
+            for p in range(r):
+                k = rows[p][l]
+                if k is not None:
+                    sources[k].append(p * length + l)
+        if _GETTERS:
+            # two indices at least, so that every getter gives a tuple: the
+            # extra ones read a zero appended at position r * length
+            z = r * length
+            sources = [_itemgetter(*(s + [z] * (2 - len(s)))) for s in sources]
+        return r, length, sources
+    return _plan(table, cols, what, build)
+
+
+def _scatter_rows(data, plan, zero):
+    r, length, sources = plan
+    out = []
+    for i in range(0, len(data), r):
+        flat = []
+        for row in data[i:i + r]:
+            flat.extend(row)
+        if _GETTERS:
+            flat.append(zero)
+            out.append([sum(g(flat), zero) for g in sources])
+        else:
+            acc = []
+            for s in sources:
+                v = zero
+                for p in s:
+                    v += flat[p]
+                acc.append(v)
+            out.append(acc)
+    return out
+
+
+def _gather_max_rows(data, idx, padded, fill):
+    """Plain loops on every interpreter: measured as fast as itemgetter and
+    max on CPython, four times faster on PyPy (no tuple per window)."""
+    maxima, where = [], []
+    for row in data:
+        if padded:
+            row = row + [fill]
+        big, best_at = [], []
+        s = sum(row)
+        if s - s == 0:  # no nan (nor inf): the first largest by plain comparisons
+            for w in idx:
+                best, at = row[w[0]], 0
+                for i in range(1, len(w)):
+                    v = row[w[i]]
+                    if v > best:
+                        best, at = v, i
+                big.append(best)
+                best_at.append(at)
+        else:  # numpy's rule: a nan is the largest
+            for w in idx:
+                at = _argmax([row[k] for k in w])
+                big.append(row[w[at]])
+                best_at.append(at)
+        maxima.append(big)
+        where.append(best_at)
+    return maxima, where
+
+
+def _scatter_at_rows(data, where, table, cols, zero):
+    out = []
+    for drow, wrow in zip(data, where):
+        acc = [zero] * cols
+        for r in range(len(drow)):
+            k = table[r][wrow[r]]
+            if k is not None:
+                acc[k] += drow[r]
+        out.append(acc)
+    return out

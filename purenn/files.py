@@ -1,12 +1,33 @@
 """Files, read and written safely: the one place where purenn opens a file.
 
-=================================  ==========================================
-``write_atomic(path, data)``       write bytes to a temporary file in the
-                                   same folder, then move it into place: the
-                                   old file stays whole until the new one is
-``read_limited(path, limit, what)``  the bytes of a regular file of at most
-                                   ``limit`` bytes, or a ``DataError``
-=================================  ==========================================
+======================================  =====================================
+``write_atomic(path, data)``            write bytes to a temporary file in the
+                                        same folder, then move it into place:
+                                        the old file stays whole until the
+                                        new one is
+``read_limited(path, limit, what)``     the bytes of a regular file of at most
+                                        ``limit`` bytes, or a ``DataError``
+``is_gzip(data)``                       does ``data`` start with gzip's magic?
+``gunzip(data, limit, what)``           gzip'd bytes decompressed, at most
+                                        ``limit`` of them (never a bomb)
+``read_data(path, limit, what)``        ``read_limited``, then ``gunzip`` when
+                                        the content is gzip'd
+``open_data(path, limit, what)``        the same as a stream: ``read(n)``
+                                        decompresses only what it is asked
+``read_numbers(path, what, limit)``     a text file of numbers (a pixel file)
+``cache_dir()``                         purenn's cache folder,
+                                        ``~/.cache/purenn``
+``quote(obj, limit)``                   ``repr`` cut at ``limit`` characters:
+                                        content from a file, safe to print
+======================================  =====================================
+
+Why so careful: the files purenn reads come from anywhere.  A file can be
+``/dev/zero`` (it never ends), a FIFO (``open`` waits for a writer), six
+megabytes of gzip that expand to gigabytes, or a name holding a terminal's
+escape sequences.  Every reader here refuses what is not a regular file,
+stops at a stated size before it has read (or decompressed) more, and turns
+every broken byte into one ``DataError`` naming the file; every message that
+shows content from a file shows it through ``quote``.
 
 >>> import os, tempfile
 >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
@@ -14,13 +35,27 @@
 >>> write_atomic(path, b"second")
 >>> read_limited(path, 100, "notes")
 b'second'
+>>> import gzip
+>>> gunzip(gzip.compress(b"abc" * 10), 30, "example")
+b'abcabcabcabcabcabcabcabcabcabc'
+>>> gunzip(gzip.compress(b"abc" * 10), 29, "example")
+Traceback (most recent call last):
+    ...
+purenn.errors.DataError: example: more than 29 bytes once decompressed (the limit for a example)
+>>> print(quote("a name\\x1b[2J\\n" + "x" * 100, 20))
+'a name\\x1b[2J\\nxxxx... (111 characters)
 """
 import os
 import stat
 import tempfile
+import zlib
 
 from purenn.errors import DataError
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+# ---------------------------------------------------------------- writing
 
 def write_atomic(path, data):
     """Write ``data`` (bytes) to ``path`` so that ``path`` is always either the
@@ -30,7 +65,9 @@ def write_atomic(path, data):
     (two writers never share one), are flushed to disk, and the temporary
     file is then renamed over ``path`` (``os.replace``, atomic on POSIX and
     Windows).  On any error the temporary file is removed and the error
-    (an ``OSError``) propagates; ``path`` is untouched.
+    (an ``OSError``) propagates; ``path`` is untouched.  (A process killed
+    outright, ``kill -9``, can leave its ``.<name>.*.part`` file behind, never
+    a broken ``path``.)
     """
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part",
@@ -48,6 +85,8 @@ def write_atomic(path, data):
             pass
         raise
 
+
+# ---------------------------------------------------------------- reading
 
 def read_limited(path, limit, what="file"):
     """The bytes of the regular file ``path``, which must hold at most ``limit`` bytes.
@@ -78,3 +117,188 @@ def read_limited(path, limit, what="file"):
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def is_gzip(data):
+    """True when ``data`` starts with gzip's two magic bytes ``1f 8b``: the
+    one test purenn uses to tell gzip'd content (whatever a file's name says).
+
+    >>> is_gzip(b"\\x1f\\x8b\\x08..."), is_gzip(b"{...}")
+    (True, False)
+    """
+    return data[:2] == GZIP_MAGIC
+
+
+class _Raw:
+    """``read(n)`` over bytes that are not compressed."""
+
+    def __init__(self, data):
+        self._data, self._pos = data, 0
+
+    def read(self, n):
+        piece = self._data[self._pos:self._pos + n]
+        self._pos += len(piece)
+        return piece
+
+
+class _Gunzip:
+    """``read(n)`` over gzip'd bytes: decompresses just enough for ``n`` bytes,
+    so a gzip bomb costs what the caller asked for, never what it expands to.
+
+    Several gzip members one after the other are one stream (as ``gzip``
+    reads them); anything else after the last member, a stream that stops
+    early, a bad checksum or a broken deflate block is a ``DataError``."""
+
+    def __init__(self, data, name):
+        self._name = name
+        self._pending = data              # compressed bytes not yet given to zlib
+        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: a gzip header
+
+    def _broken(self, why):
+        return DataError("%s: broken gzip data (%s); the file is truncated or corrupt"
+                         % (self._name, why))
+
+    def read(self, n):
+        pieces, have = [], 0
+        while have < n:
+            if self._inflate.eof:
+                rest = self._inflate.unused_data
+                if not rest:
+                    break                 # the end of the last member: the end of the data
+                if not is_gzip(rest):
+                    raise self._broken("%d bytes after the end of the gzip stream" % len(rest))
+                self._pending = rest
+                self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            try:
+                piece = self._inflate.decompress(self._pending, n - have)
+            except zlib.error as e:
+                raise self._broken(e)
+            self._pending = self._inflate.unconsumed_tail
+            if not piece and not self._pending and not self._inflate.eof:
+                raise self._broken("the stream stops early")
+            pieces.append(piece)
+            have += len(piece)
+        return b"".join(pieces)
+
+
+def open_data(data_or_path, limit, what="file"):
+    """A stream over a file's content (or over ``bytes``), gunzipped when it
+    is gzip'd: ``stream.read(n)`` gives the next ``n`` bytes (fewer at the
+    end), decompressing only those.  A reader that knows how much it needs
+    (an IDX header says how many bytes follow) asks for that and no more.
+
+    ``limit`` bounds the file (the compressed bytes); what is decompressed
+    is bounded by what the caller reads.
+
+    >>> import gzip
+    >>> stream = open_data(gzip.compress(bytes(10 ** 6)), 100, "example")
+    >>> len(stream.read(4)), len(stream.read(10))
+    (4, 10)
+    """
+    if isinstance(data_or_path, (bytes, bytearray)):
+        data, name = bytes(data_or_path), what
+    else:
+        data, name = read_limited(data_or_path, limit, what), data_or_path
+    return _Gunzip(data, name) if is_gzip(data) else _Raw(data)
+
+
+def gunzip(data, limit, what="file", name=None):
+    """``data`` decompressed when it is gzip'd (``is_gzip``), else ``data``
+    itself; either way at most ``limit`` bytes, or a ``DataError`` saying
+    which limit (a gzip bomb stops there: at most ``limit + 1`` bytes are
+    ever decompressed).  ``name`` (default ``what``) starts every message:
+    the path of the file, when there is one.  The whole gzip stream is
+    checked, its CRC-32 included.
+    """
+    name = name or what
+    if not is_gzip(data):
+        if len(data) > limit:
+            raise DataError("%s: %d bytes, more than the %d a %s may have"
+                            % (name, len(data), limit, what))
+        return data
+    stream = _Gunzip(data, name)
+    out = stream.read(limit + 1)
+    if len(out) > limit:
+        raise DataError("%s: more than %d bytes once decompressed (the limit for a %s)"
+                        % (name, limit, what))
+    return out
+
+
+def read_data(path, limit, what="file"):
+    """The content of the regular file ``path``, gunzipped when it is gzip'd:
+    ``read_limited`` then ``gunzip``, ``limit`` bounding both the file and
+    what it decompresses to."""
+    return gunzip(read_limited(path, limit, what), limit, what, name=path)
+
+
+def read_numbers(path, what="file of numbers", limit=1 << 20):
+    """The numbers in a text file (``plot digit --pixels``): floats separated
+    by spaces, commas or new lines, in order, each finite.
+
+    The file is read with ``read_limited`` (a regular file of at most
+    ``limit`` bytes, 1 MiB by default: 784 pixels need 5 KB); text that is not
+    UTF-8, a word that is no number, ``nan`` or ``inf`` are a ``DataError``
+    naming the file and quoting (with a cap) what is wrong.
+    """
+    raw = read_limited(path, limit, what)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError("%s: not a text file (byte %d is not UTF-8); a %s holds numbers "
+                        "as text" % (path, e.start, what))
+    numbers = []
+    for i, word in enumerate(text.replace(",", " ").split()):
+        try:
+            x = float(word)
+        except ValueError:
+            x = None
+        if x is None or x - x != 0:  # x - x is nan for inf and nan
+            raise DataError("%s: number %d is %s, not a finite number"
+                            % (path, i + 1, quote(word, 30)))
+        numbers.append(x)
+    return numbers
+
+
+# ---------------------------------------------------------------- places
+
+def cache_dir():
+    """purenn's cache folder: ``$XDG_CACHE_HOME/purenn``, by default
+    ``~/.cache/purenn`` (a relative ``XDG_CACHE_HOME`` is ignored, as the XDG
+    rules say).  ``python -m purenn download-mnist`` saves MNIST into its
+    ``mnist`` folder; the book's ``sample_weight.pkl`` is looked for here.
+    Nothing is created: this only names the folder."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base or not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "purenn")
+
+
+# --------------------------------------------------------------- messages
+
+def quote(obj, limit=60):
+    """``repr(obj)``, cut to ``limit`` characters with the full length said:
+    how messages show content that came from a file.  ``repr`` escapes new
+    lines, terminal escape sequences and other unprintable characters, so
+    what is printed is one line of plain text.  Only strings, bytes and
+    numbers are ``repr``'d whole before the cut (they are flat, so that is
+    linear); for anything else, only its type is named (a nested object from
+    a file could take hours to print).
+
+    >>> quote("W1"), quote(b"\\x00\\x1b" * 50, 12)
+    ("'W1'", "b'\\\\x00\\\\x1b\\\\x... (100 bytes)")
+    >>> quote([[1, 2], [3]])
+    'a list'
+    """
+    if not isinstance(obj, (str, bytes, bytearray, int, float, tuple)) or (
+            isinstance(obj, tuple) and not all(type(x) in (int, float) for x in obj)):
+        return "a %s" % type(obj).__name__
+    if isinstance(obj, int) and not isinstance(obj, bool) and obj.bit_length() > 4 * limit:
+        return "an int of %d bits" % obj.bit_length()  # repr of a huge int is quadratic
+    if isinstance(obj, (str, bytes, bytearray)) and len(obj) > limit:
+        text = repr(obj[:limit])  # repr of the whole would be as long as the file
+        return "%s... (%d %s)" % (text[:limit], len(obj),
+                                  "characters" if isinstance(obj, str) else "bytes")
+    text = repr(obj)
+    if len(text) > limit:
+        return "%s... (%d characters)" % (text[:limit], len(text))
+    return text

@@ -1,4 +1,5 @@
 """The restricted unpickler: numpy arrays in, Matrices out, nothing else runs."""
+import itertools
 import os
 import pickle
 import struct
@@ -10,7 +11,7 @@ from hypothesis import example, given, settings, strategies as st
 
 from purenn import DataError, Matrix, Network, sigmoid, softmax
 from purenn.datasets import load_mnist
-from purenn.pickles import load_book_weights, load_numpy_pickle
+from purenn.pickles import load_arrays, load_book_weights, load_numpy_pickle
 
 BOOK_PKL = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         "..", "..", "shared", "book", "sample_weight.pkl")
@@ -20,22 +21,46 @@ BOOK_PKL = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 # A stand-in "numpy" module whose objects pickle exactly as numpy's arrays do
 # (ndarray.__reduce__), so the tests need no numpy.
 
+STRUCT_CODES = {"f8": "d", "f4": "f", "f2": "e", "i1": "b", "u1": "B", "i2": "h", "u2": "H",
+                "i4": "i", "u4": "I", "i8": "q", "u8": "Q", "b1": "?"}
+
+
+def fortran_order(values, shape):
+    """C-order values of an array of ``shape``, listed column-major (the
+    first index fastest): what numpy stores for a Fortran-order array."""
+    strides = [1] * len(shape)
+    for k in range(len(shape) - 2, -1, -1):
+        strides[k] = strides[k + 1] * shape[k + 1]
+    index = itertools.product(*[range(d) for d in reversed(shape)])
+    return [values[sum(i * s for i, s in zip(reversed(ix), strides))] for ix in index]
+
+
 @pytest.fixture
 def fake_numpy(monkeypatch):
     np = types.ModuleType("numpy")
     core = types.ModuleType("numpy.core")
     multiarray = types.ModuleType("numpy.core.multiarray")
+    numeric = types.ModuleType("numpy.core.numeric")
 
     class ndarray:
+        """``values`` in C order; pickled in Fortran order when ``fortran``."""
+
         def __init__(self, shape, spec, values, fortran=False, order="<"):
             self.shape, self.spec, self.values = shape, spec, values
             self.fortran, self.order = fortran, order
 
-        def __reduce__(self):
-            code = {"f4": "f", "f8": "d", "i8": "q"}[self.spec]
-            raw = struct.pack("%s%d%s" % (self.order, len(self.values), code), *self.values)
+        def raw(self):
+            stored = fortran_order(self.values, self.shape) if self.fortran else self.values
+            return struct.pack("%s%d%s" % (self.order, len(stored), STRUCT_CODES[self.spec]),
+                               *stored)
+
+        def __reduce_ex__(self, protocol):
+            kind = dtype(self.spec, order=self.order)
+            if protocol >= 5:  # as numpy does for an array stored in one piece
+                return (numeric._frombuffer, (pickle.PickleBuffer(self.raw()), kind, self.shape,
+                                              "F" if self.fortran else "C"))
             return (multiarray._reconstruct, (ndarray, (0,), b"b"),
-                    (1, self.shape, dtype(self.spec, order=self.order), self.fortran, raw))
+                    (1, self.shape, kind, self.fortran, self.raw()))
 
     class dtype:
         def __init__(self, spec, order="<"):
@@ -48,12 +73,18 @@ def fake_numpy(monkeypatch):
     def _reconstruct(cls, shape, typecode):
         raise AssertionError("never called when pickling")
 
-    for obj, mod in ((ndarray, "numpy"), (dtype, "numpy"), (_reconstruct, "numpy.core.multiarray")):
+    def _frombuffer(buf, dtype, shape, order):
+        raise AssertionError("never called when pickling")
+
+    for obj, mod in ((ndarray, "numpy"), (dtype, "numpy"), (_reconstruct, "numpy.core.multiarray"),
+                     (_frombuffer, "numpy.core.numeric")):
         obj.__module__, obj.__qualname__ = mod, obj.__name__
     np.ndarray, np.dtype, np.core = ndarray, dtype, core
     multiarray._reconstruct = _reconstruct
-    core.multiarray = multiarray
-    for name, mod in (("numpy", np), ("numpy.core", core), ("numpy.core.multiarray", multiarray)):
+    numeric._frombuffer = _frombuffer
+    core.multiarray, core.numeric = multiarray, numeric
+    for name, mod in (("numpy", np), ("numpy.core", core), ("numpy.core.multiarray", multiarray),
+                      ("numpy.core.numeric", numeric)):
         monkeypatch.setitem(sys.modules, name, mod)
     return np
 
@@ -64,11 +95,12 @@ def dump(tmp_path, obj, protocol=3):
     return str(p)
 
 
-@pytest.mark.parametrize("protocol", [2, 3, 4])
+@pytest.mark.parametrize("protocol", [0, 1, 2, 3, 4, 5])
 def test_c_and_fortran_order_give_the_same_matrix(tmp_path, fake_numpy, protocol):
     a = fake_numpy.ndarray((2, 3), "f8", [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     # the same matrix [[1, 2, 3], [4, 5, 6]] stored column by column
-    f = fake_numpy.ndarray((2, 3), "f8", [1.0, 4.0, 2.0, 5.0, 3.0, 6.0], fortran=True)
+    f = fake_numpy.ndarray((2, 3), "f8", [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], fortran=True)
+    assert f.raw() == struct.pack("<6d", 1.0, 4.0, 2.0, 5.0, 3.0, 6.0)
     got = load_numpy_pickle(dump(tmp_path, {"a": a, "f": f}, protocol))
     assert got["a"] == Matrix([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]) == got["f"]
 
@@ -116,6 +148,142 @@ def test_empty_arrays_are_refused(tmp_path, fake_numpy):
         load_numpy_pickle(path)
 
 
+# ----------------------------------------- N-D arrays: the convnets' weights
+
+def _c_values(shape, spec):
+    """Distinct values for an array of ``shape``, each exact in ``spec``."""
+    count = 1
+    for d in shape:
+        count *= d
+    if spec == "b1":
+        return [i % 3 == 0 for i in range(count)]
+    if spec[0] == "f":
+        return [(i - count / 2) / 4 for i in range(count)]
+    return [i % 100 for i in range(count)]
+
+
+SHAPES = [(5,), (2, 3), (2, 3, 4), (3, 1, 2, 2), (1, 1, 1, 1)]
+
+
+@pytest.mark.parametrize("protocol", range(6))
+@pytest.mark.parametrize("fortran", [False, True])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_load_arrays_keeps_the_shape_and_gives_c_order(tmp_path, fake_numpy, protocol,
+                                                        fortran, shape):
+    values = _c_values(shape, "f8")
+    path = dump(tmp_path, {"W": fake_numpy.ndarray(shape, "f8", values, fortran)}, protocol)
+    array = load_arrays(path)["W"]
+    assert array.shape == shape and array.dtype == "float64"
+    assert array.values == values
+
+
+@pytest.mark.parametrize("spec, name", [
+    ("f8", "float64"), ("f4", "float32"), ("f2", "float16"), ("i1", "int8"), ("u1", "uint8"),
+    ("i2", "int16"), ("u2", "uint16"), ("i4", "int32"), ("u4", "uint32"), ("i8", "int64"),
+    ("u8", "uint64"), ("b1", "bool")])
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_every_numeric_dtype_loads_exactly(tmp_path, fake_numpy, spec, name, order):
+    values = _c_values((2, 3), spec)
+    path = dump(tmp_path, {"a": fake_numpy.ndarray((2, 3), spec, values, order=order)})
+    array = load_arrays(path)["a"]
+    assert array.dtype == name
+    assert array.values == [int(v) for v in values] if spec == "b1" else array.values == values
+    assert all(type(v) is (float if spec[0] == "f" else int) for v in array.values)
+
+
+@pytest.mark.parametrize("shape, matrix_shape", [
+    ((5,), (1, 5)), ((2, 3), (2, 3)), ((2, 3, 4), (2, 12)), ((3, 1, 2, 2), (3, 4))])
+def test_matrix_of_an_array_has_one_row_per_first_index(tmp_path, fake_numpy, shape,
+                                                        matrix_shape):
+    values = _c_values(shape, "f8")
+    array = load_arrays(dump(tmp_path, {"W": fake_numpy.ndarray(shape, "f8", values)}))["W"]
+    m = array.matrix()
+    assert m.shape == matrix_shape
+    assert [x for row in m.tolist() for x in row] == values   # W.reshape(FN, -1)
+
+
+def test_arrays_of_five_dimensions_are_refused(tmp_path, fake_numpy):
+    shape = (1, 2, 1, 2, 1)
+    path = dump(tmp_path, {"W": fake_numpy.ndarray(shape, "f8", _c_values(shape, "f8"))})
+    with pytest.raises(DataError, match="1 to 4 dimensions"):
+        load_arrays(path)
+
+
+def test_load_numpy_pickle_refuses_a_4d_array_pointing_to_load_arrays(tmp_path, fake_numpy):
+    shape = (2, 1, 2, 2)
+    path = dump(tmp_path, {"W1": fake_numpy.ndarray(shape, "f4", _c_values(shape, "f4"))})
+    with pytest.raises(DataError, match=r"'W1' is a numpy array of shape \(2, 1, 2, 2\).*"
+                                        r"load_arrays"):
+        load_numpy_pickle(path)
+
+
+def test_complex_and_other_dtypes_are_refused(tmp_path):
+    # numpy.dtype("c8", False, True), as a complex64 array's pickle names it
+    p = tmp_path / "c.pkl"
+    p.write_bytes(b"\x80\x02cnumpy\ndtype\nX\x02\x00\x00\x00c8\x89\x88\x87R.")
+    with pytest.raises(DataError, match="numpy dtype 'c8': purenn reads numeric arrays only"):
+        load_arrays(str(p))
+
+
+BOOK = os.path.dirname(BOOK_PKL)
+BOOK_FILES = {
+    "sample_weight.pkl": {"W1": (784, 50), "b1": (50,), "W2": (50, 100), "b2": (100,),
+                          "W3": (100, 10), "b3": (10,)},
+    "simple_convnet": {"W1": (30, 1, 5, 5), "b1": (30,), "W2": (4320, 100), "b2": (100,),
+                       "W3": (100, 10), "b3": (10,)},
+    "deep_convnet": dict([("W%d" % (i + 1), s) for i, s in enumerate(
+        [(16, 1, 3, 3), (16, 16, 3, 3), (32, 16, 3, 3), (32, 32, 3, 3), (64, 32, 3, 3),
+         (64, 64, 3, 3), (1024, 50), (50, 10)])]
+        + [("b%d" % (i + 1), (n,)) for i, n in enumerate([16, 16, 32, 32, 64, 64, 50, 10])]),
+}
+
+
+@pytest.mark.parametrize("name, layout, dtype", [
+    ("sample_weight.pkl", "sample_weight.pkl", "float32"),
+    ("simple_convnet_params_2016.pkl", "simple_convnet", "float64"),
+    ("simple_convnet_params_2022.pkl", "simple_convnet", "float64"),
+    ("deep_convnet_params_2016.pkl", "deep_convnet", "float64"),
+    ("deep_convnet_params_2022.pkl", "deep_convnet", "float64"),
+])
+def test_the_books_weight_files_load_with_their_shapes(name, layout, dtype):
+    path = os.path.join(BOOK, name)
+    if not os.path.isfile(path):
+        pytest.skip("the book's %s is not in ../shared/book" % name)
+    arrays = load_arrays(path)
+    assert dict((k, a.shape) for k, a in arrays.items()) == BOOK_FILES[layout]
+    assert set(a.dtype for a in arrays.values()) == {dtype}
+
+
+@pytest.mark.skipif(not os.path.isfile(BOOK_PKL), reason="the book's sample_weight.pkl is not "
+                                                         "in ../shared/book")
+def test_fortran_order_book_matrices_match_their_arrays():
+    # sample_weight.pkl stores W1 column by column; load_arrays gives C order
+    arrays, params = load_arrays(BOOK_PKL), load_book_weights(BOOK_PKL)
+    for name in ("W1", "b1", "W3"):
+        assert arrays[name].matrix() == params[name]
+    assert params["W1"][0, 1] == arrays["W1"].values[1]
+
+
+def test_load_arrays_agrees_with_numpy_for_every_protocol_dtype_and_order(tmp_path):
+    np = pytest.importorskip("numpy")
+    base = np.arange(1, 2 * 3 * 2 * 2 + 1).reshape(2, 3, 2, 2)
+    cases = []
+    for dt in ("f8", "f4", "f2", "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "?", ">f8",
+               ">i4"):
+        for ndim in (1, 2, 3, 4):
+            a = (base.reshape(-1)[:[5, 6, 12, 24][ndim - 1]].reshape(
+                [(5,), (2, 3), (2, 3, 2), (2, 3, 2, 2)][ndim - 1]) * 0.75 - 3).astype(dt)
+            cases += [a, np.asfortranarray(a), a.T, a[::-1]]   # C, Fortran, views
+    arrays = dict(("a%d" % i, a) for i, a in enumerate(cases))
+    for protocol in range(6):
+        p = tmp_path / ("p%d.pkl" % protocol)
+        p.write_bytes(pickle.dumps(arrays, protocol=protocol))
+        got = load_arrays(str(p))
+        for name, a in arrays.items():
+            assert got[name].shape == a.shape
+            assert got[name].values == a.ravel(order="C").tolist()
+
+
 # ------------------------------------ only the book's layout: name -> array
 # The book's file is one dict of arrays.  Anything else is refused at once,
 # so a small pickle cannot make the loader walk a huge structure.
@@ -126,7 +294,7 @@ def test_shared_references_do_not_hang(tmp_path):
     for _ in range(40):
         x = [x, x]
     path = dump(tmp_path, {"W1": x}, protocol=2)
-    with pytest.raises(DataError, match="'W1' is a list, not a numpy array"):
+    with pytest.raises(DataError, match="'W1' is a list of 2 items, not a numpy array"):
         load_numpy_pickle(path)
 
 
@@ -142,8 +310,8 @@ def test_deeply_nested_lists_are_a_data_error_not_a_recursion_error(tmp_path):
 
 
 @pytest.mark.parametrize("obj, words", [
-    ([1.0], "got list"),
-    ((1.0,), "got tuple"),
+    ([1.0], "got a list"),
+    ((1.0,), "got a tuple"),
     ({"W1": {"inner": 1}}, "'W1' is a dict"),
     ({"W1": 1.5}, "'W1' is a float"),
     ({1: 1.5}, "names must be strings"),

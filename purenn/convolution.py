@@ -151,7 +151,7 @@ def im2col(input_data, input_shape, filter_h, filter_w, stride=1, pad=0):
     >>> im2col(x, (1, 1, 3, 3), 2, 2)                      # four 2x2 patches
     Matrix([[1, 2, 4, 5], [2, 3, 5, 6], [4, 5, 7, 8], [5, 6, 8, 9]])
     >>> im2col(x, (1, 1, 3, 3), 2, 2, stride=2, pad=1)     # zeros around it
-    Matrix([[0.0, 0.0, 0.0, 1], [0.0, 0.0, 2, 3], [0.0, 4, 0.0, 7], [5, 6, 8, 9]])
+    Matrix([[0, 0, 0, 1], [0, 0, 2, 3], [0, 4, 0, 7], [5, 6, 8, 9]])
     """
     x = as_matrix(input_data, "im2col: input_data")
     N, C, H, W = _image_shape(input_shape, "im2col")
@@ -174,7 +174,7 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
 
     >>> col = Matrix([[1, 1, 1, 1]] * 4)               # four 2x2 patches of ones
     >>> col2im(col, (1, 1, 3, 3), 2, 2).reshape(3, 3)  # how often each pixel is used
-    Matrix([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]])
+    Matrix([[1, 2, 1], [2, 4, 2], [1, 2, 1]])
     """
     col = as_matrix(col, "col2im: col")
     N, C, H, W = _image_shape(input_shape, "col2im")

@@ -642,13 +642,15 @@ class Matrix:
             return self  # immutable: the same matrix will do
         return Matrix._wrap(_reshape_rows(self._rows, n, m, shape))
 
-    def gather(self, table, fill=0.0):
+    def gather(self, table, fill=None):
         """Unroll each row by an index table: ``(N, M) -> (N * R, L)`` for a
         ``table`` of R rows of L column indices (each in ``0..M-1``, or ``None``).
 
         Row ``i * R + r`` of the result is row i of self read at the columns
         ``table[r]``: ``[self[i, k] for k in table[r]]``, where an index
-        ``None`` reads ``fill`` (zero padding).  ``im2col`` is this gather,
+        ``None`` reads ``fill`` (zero padding; by default ``0.0`` in a matrix
+        of floats, else ``0``, so that ints and Fractions stay exact).
+        ``im2col`` is this gather,
         with one table row per output position of a filter.
 
         A table given as a tuple of tuples is compiled once and remembered
@@ -656,28 +658,30 @@ class Matrix:
 
         >>> x = Matrix([[10, 20, 30], [40, 50, 60]])
         >>> x.gather(((2, 0), (1, None)))
-        Matrix([[30, 10], [20, 0.0], [60, 40], [50, 0.0]])
+        Matrix([[30, 10], [20, 0], [60, 40], [50, 0]])
         """
         n, m = self._shape
-        return Matrix._wrap(_gather_rows(self._rows, _gather_plan(table, m, "gather"), fill))
+        plan = _gather_plan(table, m, "gather")
+        return Matrix._wrap(_gather_rows(self._rows, plan, _zero_of(self, fill)))
 
-    def scatter_add(self, table, cols, zero=0.0):
+    def scatter_add(self, table, cols, zero=None):
         """The adjoint of ``gather``: ``(N * R, L) -> (N, cols)``, every element
         ``[i * R + r, l]`` added into ``[i, table[r][l]]`` (``None``: dropped).
 
         Each output element is ``zero`` plus what lands on it, added in the
         order of l, then r (for im2col's table: the order of the book's
-        col2im loops); where nothing lands it is ``zero``.  Pass ``zero=0``
-        to keep ints and Fractions exact.  ``col2im`` is this scatter-add.
+        col2im loops); where nothing lands it is ``zero`` (by default ``0.0``
+        in a matrix of floats, else ``0``: ints and Fractions stay exact).
+        ``col2im`` is this scatter-add.
 
         Adjoint means: ``(x.gather(T) * y).sum() == (x * y.scatter_add(T, M)).sum()``
         for every x (N, M) and y (N * R, L) (exactly, with Fractions): the
         backward pass of a gather is this scatter-add.
 
         >>> y = Matrix([[30, 10], [20, 5], [60, 40], [50, 5]])
-        >>> y.scatter_add(((2, 0), (1, None)), 3, zero=0)
+        >>> y.scatter_add(((2, 0), (1, None)), 3)
         Matrix([[10, 20, 30], [40, 50, 60]])
-        >>> Matrix([[1, 2]]).scatter_add(((0, 0),), 2, zero=0)
+        >>> Matrix([[1, 2]]).scatter_add(((0, 0),), 2)
         Matrix([[3, 0]])
         """
         n, length = self._shape
@@ -689,9 +693,9 @@ class Matrix:
             raise ShapeError("scatter_add: %s for a table of %d rows of %d indices: the "
                              "columns must be %d and the rows a multiple of %d"
                              % (_fmt(self._shape), r, width, width, r))
-        return Matrix._wrap(_scatter_rows(self._rows, plan, zero))
+        return Matrix._wrap(_scatter_rows(self._rows, plan, _zero_of(self, zero)))
 
-    def gather_max(self, table, fill=0.0):
+    def gather_max(self, table, fill=None):
         """The largest number of each gathered table row, and where it is:
         ``(N, M) -> (maxima (N, R), where (N, R))`` for a table of R rows.
 
@@ -708,10 +712,10 @@ class Matrix:
         """
         n, m = self._shape
         plan = _gather_plan(table, m, "gather_max")
-        maxima, where = _gather_max_rows(self._rows, plan[2], plan[0], fill)
+        maxima, where = _gather_max_rows(self._rows, plan[2], plan[0], _zero_of(self, fill))
         return Matrix._wrap(maxima), Matrix._wrap(where)
 
-    def scatter_at(self, table, where, cols, zero=0.0):
+    def scatter_at(self, table, where, cols, zero=None):
         """The adjoint of reading at ``table[r][where[i, r]]``: ``(N, R) -> (N, cols)``,
         element ``[i, r]`` added into ``[i, table[r][where[i, r]]]`` (``None``: dropped).
 
@@ -720,7 +724,7 @@ class Matrix:
         the others; where windows overlap, what lands on one element adds up.
 
         >>> Matrix([[10, 20, 30]]).scatter_at(((0, 1), (2, 3), (3, None)),
-        ...                                   Matrix([[1, 1, 0]]), 4, zero=0)
+        ...                                   Matrix([[1, 1, 0]]), 4)
         Matrix([[0, 10, 0, 50]])
         """
         n, r = self._shape
@@ -738,7 +742,8 @@ class Matrix:
                 raise ValueError("scatter_at: where holds %r; positions in a table row "
                                  "are 0..%d" % (min(row) if min(row) < 0 else max(row),
                                                 length - 1))
-        return Matrix._wrap(_scatter_at_rows(self._rows, where._rows, plan, cols, zero))
+        return Matrix._wrap(_scatter_at_rows(self._rows, where._rows, plan, cols,
+                                             _zero_of(self, zero)))
 
 
 # ---------------------------------------------------------------- helpers
@@ -894,6 +899,13 @@ except ImportError:  # MicroPython builds without the operator module
 _GETTERS = _itemgetter is not None and kernels.IMPLEMENTATION == "cpython"
 _PLANS = {}  # compiled tuple-of-tuples tables: id -> (table, plan); see _plan
 _PLANS_MAX = 64
+
+
+def _zero_of(m, value):
+    """``value``, or by default the zero of m's elements: 0.0 for floats, else 0."""
+    if value is not None:
+        return value
+    return 0.0 if type(m._rows[0][0]) is float else 0
 
 
 def _reshape_shape(n, m, rows, cols):

@@ -79,7 +79,7 @@ def test_reshape_refuses_what_is_no_shape(shape):
 @given(matrix_and_table())
 def test_gather_reads_each_row_at_the_table(xt):
     x, table = xt
-    assert x.gather(table, fill=Fraction(0)).tolist() == gathered(x, table, Fraction(0))
+    assert x.gather(table).tolist() == gathered(x, table, 0)
 
 
 @given(matrix_and_table(kind="float"))
@@ -126,8 +126,8 @@ def test_scatter_add_is_the_adjoint_of_gather(xt, data):
     x, table = xt
     n, m = x.shape
     y = data.draw(matrices((n * len(table), len(table[0])), kind="fraction"))
-    left = sum(a * b for a, b in zip(flat(x.gather(table, fill=0)), flat(y)))
-    right = sum(a * b for a, b in zip(flat(x), flat(y.scatter_add(table, m, zero=0))))
+    left = sum(a * b for a, b in zip(flat(x.gather(table)), flat(y)))
+    right = sum(a * b for a, b in zip(flat(x), flat(y.scatter_add(table, m))))
     assert left == right
 
 
@@ -137,7 +137,7 @@ def test_scatter_add_of_ones_counts_how_often_each_column_is_read(xt):
     n, m = x.shape
     ones = Matrix.ones(n * len(table), len(table[0]))
     counts = [sum(row.count(j) for row in table) for j in range(m)]
-    assert ones.scatter_add(table, m, zero=0).tolist() == [counts] * n
+    assert ones.scatter_add(table, m).tolist() == [counts] * n
 
 
 def test_scatter_add_leaves_zero_where_nothing_lands():
@@ -197,7 +197,7 @@ def test_scatter_at_is_the_adjoint_of_reading_at_the_chosen_positions(xt, data):
     picked = [[0 if table[j][where[i, j]] is None else x[i, table[j][where[i, j]]]
                for j in range(r)] for i in range(n)]
     left = sum(a * b for a, b in zip([v for row in picked for v in row], flat(y)))
-    right = sum(a * b for a, b in zip(flat(x), flat(y.scatter_at(table, where, m, zero=0))))
+    right = sum(a * b for a, b in zip(flat(x), flat(y.scatter_at(table, where, m))))
     assert left == right
 
 

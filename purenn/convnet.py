@@ -94,6 +94,14 @@ class ConvNet:
     other) and ``config`` (their keyword arguments)."""
 
     input_dim = None  # (C, H, W), set by the subclass
+    _loading = False  # True while load_network builds a network whose weights it will set
+
+    def _randn(self, rows, cols, seed, std):
+        """The initial weights: Gaussian; zeros when the weights are about to be
+        loaded (drawing 400,000 Gaussians in pure Python takes a second)."""
+        if self._loading:
+            return Matrix.zeros(rows, cols)
+        return Matrix.randn(rows, cols, seed=seed, std=std)
 
     def _layer_list(self):
         return list(self.layers.values()) if isinstance(self.layers, dict) else self.layers
@@ -276,17 +284,17 @@ class SimpleConvNet(ConvNet):
         # the layers' geometry first: W2 takes what Pool1 gives
         self.params = {}
         conv_in = C * filter_size * filter_size
-        self.params["W1"] = Matrix.randn(filter_num, conv_in, seed=gen,
+        self.params["W1"] = self._randn(filter_num, conv_in, seed=gen,
                                          std=weight_scale(weight_init_std, conv_in))
         self.params["b1"] = Matrix.zeros(1, filter_num)
         conv = Convolution(self.params, "W1", "b1", filter_stride, filter_pad,
                            input_shape=self.input_dim, filter_size=filter_size)
         pool = Pooling(pool_h=2, pool_w=2, stride=2, input_shape=conv.output_shape)
         pool_output_size = pool.output_shape[0] * pool.output_shape[1] * pool.output_shape[2]
-        self.params["W2"] = Matrix.randn(pool_output_size, hidden_size, seed=gen,
+        self.params["W2"] = self._randn(pool_output_size, hidden_size, seed=gen,
                                          std=weight_scale(weight_init_std, pool_output_size))
         self.params["b2"] = Matrix.zeros(1, hidden_size)
-        self.params["W3"] = Matrix.randn(hidden_size, output_size, seed=gen,
+        self.params["W3"] = self._randn(hidden_size, output_size, seed=gen,
                                          std=weight_scale(weight_init_std, hidden_size))
         self.params["b3"] = Matrix.zeros(1, output_size)
 
@@ -363,7 +371,7 @@ class DeepConvNet(ConvNet):
         shape = self.input_dim
         for i, (fn, fs, pad, stride) in enumerate(specs, 1):
             n_in = shape[0] * fs * fs  # connections of one neuron to the layer before
-            self.params["W%d" % i] = Matrix.randn(fn, n_in, seed=gen,
+            self.params["W%d" % i] = self._randn(fn, n_in, seed=gen,
                                                   std=weight_scale("he", n_in))
             self.params["b%d" % i] = Matrix.zeros(1, fn)
             conv = Convolution(self.params, "W%d" % i, "b%d" % i, stride, pad,
@@ -376,10 +384,10 @@ class DeepConvNet(ConvNet):
                 self.layers.append(pool)
                 shape = pool.output_shape
         flat = shape[0] * shape[1] * shape[2]
-        self.params["W7"] = Matrix.randn(flat, hidden_size, seed=gen,
+        self.params["W7"] = self._randn(flat, hidden_size, seed=gen,
                                          std=weight_scale("he", flat))
         self.params["b7"] = Matrix.zeros(1, hidden_size)
-        self.params["W8"] = Matrix.randn(hidden_size, output_size, seed=gen,
+        self.params["W8"] = self._randn(hidden_size, output_size, seed=gen,
                                          std=weight_scale("he", hidden_size))
         self.params["b8"] = Matrix.zeros(1, output_size)
         self.layers.append(Affine(self.params, "W7", "b7"))
@@ -392,6 +400,15 @@ class DeepConvNet(ConvNet):
 
 
 NETWORKS = {"SimpleConvNet": SimpleConvNet, "DeepConvNet": DeepConvNet}
+
+
+def _unweighted(cls, **config):
+    """A network of class ``cls`` whose weights are about to be set (zeros for now)."""
+    net = cls.__new__(cls)
+    net._loading = True
+    cls.__init__(net, **config)
+    del net._loading
+    return net
 
 
 # ------------------------------------------------------------- loading
@@ -418,7 +435,7 @@ def load_network(path):
         raise DataError("%s: not a saved SimpleConvNet or DeepConvNet (its meta has class "
                         "%r)" % (path, meta.get("class")))
     try:
-        net = cls(**config)
+        net = _unweighted(cls, **config)
     except (TypeError, ValueError) as e:
         raise DataError("%s: the saved %s config does not build: %s" % (path, cls.__name__, e))
     net._set_params(params, path)
@@ -434,7 +451,7 @@ def _load_book(path):
     cls = DeepConvNet if "W8" in params else SimpleConvNet
     if info is not None:
         cls = NETWORKS[info["network"]]
-    net = cls()
+    net = _unweighted(cls)
     net._set_params(params, path)
     net.notes = {"book": info, "sha256": digest}
     return net

@@ -53,23 +53,23 @@ BOOK_FILES = {
     "290ab40c1b1218b392cdc155b633a5df642d829453702fa421ce5f3c6c55f779": {
         "file": "simple_convnet_params_2016.pkl", "network": "SimpleConvNet", "year": 2016,
         "correct": 9890,
-        "about": "the book's ch07/params.pkl as first published (2016-07-07): the 98.90 % "
-                 "the book prints"},
+        "about": "ch07/params.pkl as first published (2016-07-07), which gives the "
+                 "98.90 % the book prints"},
     "a5da99cffddafcfe5e686e79dc0ec3a7cc993b58e64f483b50960511e5e85344": {
         "file": "simple_convnet_params_2022.pkl", "network": "SimpleConvNet", "year": 2022,
         "correct": 9600,
-        "about": "the book's ch07/params.pkl as its repository has it since 2022-09-14: "
-                 "96.00 %; the book's printed 98.90 % comes from the 2016 file"},
+        "about": "ch07/params.pkl as the repository has it since 2022-09-14; it gives "
+                 "96.00 %, while the book's printed 98.90 % comes from the 2016 file"},
     "8c81d1d6ddedd08c8277c957f3af30a91e455a1d65474ec2b5a0e3527b7422cc": {
         "file": "deep_convnet_params_2016.pkl", "network": "DeepConvNet", "year": 2016,
         "correct": 9935,
-        "about": "the book's ch08/deep_convnet_params.pkl as first published (2016): the "
-                 "99.35 % the book prints"},
+        "about": "ch08/deep_convnet_params.pkl as first published (2016), which gives "
+                 "the 99.35 % the book prints"},
     "4b7a27baee2037605afa94d3f514ca9fa9cc96623739328609765073cfd5f802": {
         "file": "deep_convnet_params_2022.pkl", "network": "DeepConvNet", "year": 2022,
         "correct": 9797,
-        "about": "the book's ch08/deep_convnet_params.pkl as its repository has it since "
-                 "2022: 97.97 %; the book's printed 99.35 % comes from the 2016 file"},
+        "about": "ch08/deep_convnet_params.pkl as the repository has it since 2022; it "
+                 "gives 97.97 %, while the book's printed 99.35 % comes from the 2016 file"},
 }
 """sha256 of the file -> what it is; ``correct`` is how many of the 10,000 MNIST
 test images it classifies right, with the book's own code and with purenn."""
@@ -511,3 +511,216 @@ def gradient_check(net, x, t, h=1e-6):
     numerical = net.numerical_gradient(x, t, h)
     return dict((key, max_abs_difference({key: backprop[key]}, {key: numerical[key]}))
                 for key in net.params)
+
+
+# -------------------------------------------------------------- pictures
+
+class ImageGrid:
+    """Small grey-scale images in a grid (the book's ``filter_show``), as text and SVG.
+
+    Each image is scaled from its own smallest number (white) to its largest
+    (black), as matplotlib's ``imshow`` with ``cmap=gray_r`` draws them in
+    the book; ``scale="shared"`` uses one range for all (to compare them).
+    ``images`` is a list of images, each a list of rows of numbers.
+
+    >>> grid = ImageGrid([[[0, 1], [1, 0]], [[2, 2], [0, 4]]], titles=["a", "b"])
+    >>> print(grid.to_text(charset="ascii"))
+    a    b
+      @@ ====
+    @@     @@
+    """
+
+    SHADES = {"unicode": " ░▒▓█", "ascii": " .:-=+*#%@"}
+
+    def __init__(self, images, titles=None, columns=8, title="", scale="each"):
+        if not images:
+            raise ValueError("ImageGrid: no images")
+        if scale not in ("each", "shared"):
+            raise ValueError("ImageGrid: scale must be 'each' or 'shared', got %r" % (scale,))
+        self.images = [[[float(v) for v in row] for row in image] for image in images]
+        self.titles = list(titles) if titles is not None else [""] * len(images)
+        if len(self.titles) != len(self.images):
+            raise ValueError("ImageGrid: %d titles for %d images"
+                             % (len(self.titles), len(self.images)))
+        self.columns, self.title, self.scale = max(1, columns), title, scale
+
+    def _ranges(self):
+        lows = [min(min(r) for r in im) for im in self.images]
+        highs = [max(max(r) for r in im) for im in self.images]
+        if self.scale == "shared":
+            lows, highs = [min(lows)] * len(lows), [max(highs)] * len(highs)
+        return lows, highs
+
+    def _levels(self, image, lo, hi):
+        """Each pixel as 0 (white) .. 1 (black)."""
+        span = hi - lo
+        return [[(v - lo) / span if span > 0 else 0.0 for v in row] for row in image]
+
+    def to_text(self, charset="unicode", double=True):
+        """The images side by side, ``columns`` a line; two characters a pixel
+        (``double``), darker for larger numbers."""
+        if charset not in self.SHADES:
+            raise ValueError("to_text: charset must be 'unicode' or 'ascii', got %r" % (charset,))
+        shades = self.SHADES[charset]
+        top = len(shades) - 1
+        lows, highs = self._ranges()
+        cells = []
+        for image, lo, hi, title in zip(self.images, lows, highs, self.titles):
+            lines = ["".join(shades[int(round(v * top))] * (2 if double else 1) for v in row)
+                     for row in self._levels(image, lo, hi)]
+            width = max(len(lines[0]), len(title))
+            cells.append([title.ljust(width)] + [line.ljust(width) for line in lines])
+        out = [self.title] if self.title else []
+        for start in range(0, len(cells), self.columns):
+            group = cells[start:start + self.columns]
+            height = max(len(c) for c in group)
+            for i in range(height):
+                out.append(" ".join(c[i] if i < len(c) else " " * len(c[0])
+                                    for c in group).rstrip())
+        return "\n".join(out)
+
+    def __str__(self):
+        return self.to_text()
+
+    def to_svg(self, pixel=8):
+        """One ``<rect>`` a pixel, grey ``1 - level``; a title over each image."""
+        lows, highs = self._ranges()
+        h = max(len(im) for im in self.images)
+        w = max(len(im[0]) for im in self.images)
+        cell_w, cell_h = w * pixel + 10, h * pixel + 26
+        cols = min(self.columns, len(self.images))
+        rows = (len(self.images) + cols - 1) // cols
+        width, height = cols * cell_w + 10, rows * cell_h + (40 if self.title else 10)
+        top = 40 if self.title else 10
+        out = ['<?xml version="1.0" encoding="UTF-8"?>',
+               '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d '
+               '%d" font-family="DejaVu Sans, Arial, sans-serif" font-size="11">'
+               % (width, height, width, height),
+               '<title>%s</title>' % _xml(self.title or "images"),
+               '<rect x="0" y="0" width="%d" height="%d" fill="white"/>' % (width, height)]
+        if self.title:
+            out.append('<text x="%g" y="22" text-anchor="middle" font-size="14">%s</text>'
+                       % (width / 2, _xml(self.title)))
+        for n, (image, lo, hi, title) in enumerate(zip(self.images, lows, highs, self.titles)):
+            x0 = 10 + (n % cols) * cell_w
+            y0 = top + (n // cols) * cell_h
+            out.append('<g class="image" transform="translate(%d, %d)">' % (x0, y0))
+            out.append('<text x="0" y="11">%s</text>' % _xml(title))
+            out.append('<rect x="0" y="16" width="%d" height="%d" fill="white" stroke="#999999"/>'
+                       % (len(image[0]) * pixel, len(image) * pixel))
+            for i, row in enumerate(self._levels(image, lo, hi)):
+                for j, v in enumerate(row):
+                    if v > 0:
+                        g = int(round(255 * (1 - v)))
+                        out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="#%02x%02x%02x"/>'
+                                   % (j * pixel, 16 + i * pixel, pixel, pixel, g, g, g))
+            out.append("</g>")
+        out.append("</svg>")
+        return "\n".join(out) + "\n"
+
+    def _repr_svg_(self):
+        return self.to_svg()
+
+    def save_svg(self, path):
+        """Write the SVG to ``path`` (atomically) and return the path."""
+        from purenn.files import write_atomic
+        write_atomic(path, self.to_svg().encode("utf-8"))
+        return path
+
+
+def _xml(text):
+    text = "".join(c for c in str(text) if c >= " " and c != "\x7f")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _image(values, h, w):
+    return [list(values[i * w:(i + 1) * w]) for i in range(h)]
+
+
+def filter_images(W, filter_shape, title="", columns=10):
+    """The filters of a first layer as pictures (section 7.6.1): ``W`` (FN, C*FH*FW)
+    with ``filter_shape`` (FN, C, FH, FW); channel 0 of each filter, as the
+    book's ``filter_show`` draws ``filters[i, 0]``."""
+    FN, C, FH, FW = filter_shape
+    images = [_image(row[:FH * FW], FH, FW) for row in W]
+    return ImageGrid(images, titles=[str(i + 1) for i in range(FN)], columns=columns,
+                     title=title)
+
+
+def activations(net, x):
+    """One image through the network: ``[(layer name, output (1, n), shape)]``
+    for each layer, ``shape`` (C, H, W) where the layer has one, else (n,)."""
+    x = as_matrix(x, "activations: x")
+    if x.shape[0] != 1:
+        raise ShapeError("activations: x is (%d, %d); give one image, (1, C*H*W)" % x.shape)
+    layers = net.layers.items() if isinstance(net.layers, dict) else [
+        ("%s%d" % (type(layer).__name__, i), layer) for i, layer in enumerate(net.layers)]
+    out, shape = [], net.input_dim
+    for name, layer in layers:
+        x = layer.forward(x, False) if isinstance(layer, Dropout) else layer.forward(x)
+        shape = getattr(layer, "output_shape", shape if isinstance(layer, (Relu, Dropout))
+                        else (x.shape[1],))
+        out.append((name, x, shape))
+    return out
+
+
+def activation_images(name, values, shape, columns=10, limit=None):
+    """The channels of one layer's output (1, C*H*W) as an ImageGrid."""
+    C, H, W = shape
+    row = list(values[0])
+    count = C if limit is None else min(C, limit)
+    images = [_image(row[c * H * W:(c + 1) * H * W], H, W) for c in range(count)]
+    return ImageGrid(images, titles=["%d" % (c + 1) for c in range(count)], columns=columns,
+                     title="%s: %d channels of %dx%d%s" % (name, C, H, W,
+                                                         "" if count == C else
+                                                         " (the first %d)" % count))
+
+
+# ------------------------------------------------------- bit precision (8.3.4)
+
+PRECISIONS = ("float64", "float32", "float16")
+"""The precisions of ``precision_accuracy``: ``struct``'s ``'d'``, ``'f'`` and
+``'e'``.  (int8 with scales is the microcontroller issue's ``purenn.precision``;
+at merge its quantizer joins this list.)"""
+
+_CODES = {"float64": "d", "float32": "f", "float16": "e"}
+
+
+def round_to(m, precision):
+    """Matrix m with every element rounded to ``precision`` (to nearest, ties
+    to even, as numpy's ``astype``): what storing it in that format keeps.
+
+    >>> round_to(Matrix([[0.1, 1 / 3]]), "float16")
+    Matrix([[0.0999755859375, 0.333251953125]])
+    """
+    import struct
+    if precision not in _CODES:
+        raise ValueError("round_to: precision must be one of %s, got %r"
+                         % (", ".join(PRECISIONS), precision))
+    if precision == "float64":
+        return m
+    code = _CODES[precision]
+    rows = []
+    for row in m:
+        fmt = "<%d%s" % (len(row), code)
+        try:
+            rows.append(list(struct.unpack(fmt, struct.pack(fmt, *row))))
+        except (OverflowError, struct.error):
+            raise ValueError("round_to: %s holds a number beyond the range of %s (%r)"
+                             % (m.shape, precision, max(row, key=abs)))
+    return Matrix(rows)
+
+
+def precision_accuracy(net, x, t, precision, batch_size=100):
+    """The book's ``half_float_network.py``: the accuracy of ``net`` (any
+    network with ``params`` and ``accuracy``) when its weights and the
+    images are stored at ``precision`` (the arithmetic stays float64).
+    ``net.params`` is restored afterwards."""
+    saved = dict(net.params)
+    try:
+        for key in saved:
+            net.params[key] = round_to(saved[key], precision)
+        return net.accuracy(round_to(as_matrix(x, "precision_accuracy: x"), precision), t,
+                            batch_size)
+    finally:
+        net.params.update(saved)

@@ -22,7 +22,7 @@ import sys
 from purenn.cli.common import charset
 
 # the command modules, in the order their commands are listed by --help
-COMMAND_MODULES = ("tour", "chapters", "mnist", "learn")
+COMMAND_MODULES = ("tour", "chapters", "mnist", "learn", "convnet")
 
 
 def build_parser():

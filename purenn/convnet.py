@@ -37,7 +37,7 @@ that, (N, 784) = (N, 1*28*28).
 """
 import hashlib
 
-from purenn.convolution import Convolution, Pooling, conv_output_size
+from purenn.convolution import Convolution, Pooling, no_cycle_collection
 from purenn.errors import DataError, ShapeError
 from purenn.gradients import numerical_gradient_params
 from purenn.layers import Affine, Dropout, Relu, SoftmaxWithLoss
@@ -122,11 +122,12 @@ class ConvNet:
                              "%dx%dx%d = %d numbers a row"
                              % (type(self).__name__, x.shape[0], x.shape[1], C, H, W,
                                 C * H * W))
-        for layer in self._layer_list():
-            if isinstance(layer, Dropout):
-                x = layer.forward(x, train_flg)
-            else:
-                x = layer.forward(x)
+        with no_cycle_collection():  # (see purenn.convolution)
+            for layer in self._layer_list():
+                if isinstance(layer, Dropout):
+                    x = layer.forward(x, train_flg)
+                else:
+                    x = layer.forward(x)
         return x
 
     def loss(self, x, t, train_flg=False):
@@ -170,11 +171,12 @@ class ConvNet:
         ``params``.  The first convolution computes no dx (nobody needs the
         gradient of the images)."""
         self.loss(x, t, train_flg=True)
-        dout = self.last_layer.backward(1)
-        layers = self._layer_list()
-        for layer in reversed(layers[1:]):
-            dout = layer.backward(dout)
-        layers[0].backward(dout, need_dx=False)
+        with no_cycle_collection():
+            dout = self.last_layer.backward(1)
+            layers = self._layer_list()
+            for layer in reversed(layers[1:]):
+                dout = layer.backward(dout)
+            layers[0].backward(dout, need_dx=False)
         grads = {}
         for layer in layers:
             grads.update(getattr(layer, "grads", {}))

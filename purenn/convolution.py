@@ -190,18 +190,6 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
 # ------------------------------------------- channels last <-> channels first
 
 @_lru_cache(maxsize=64)
-def _transpose_table(rows, cols):
-    """One table row that reads a flat (rows, cols) block column by column."""
-    return (tuple(r * cols + c for c in range(cols) for r in range(rows)),)
-
-
-def _channels_first(out, N, P, C):
-    """``(N*P, C) -> (N, C*P)``: the book's ``out.reshape(N, OH, OW, C).transpose(0, 3, 1, 2)``,
-    one image a row, channel by channel (P = OH*OW positions)."""
-    return out.reshape(N, P * C).gather(_transpose_table(P, C))
-
-
-@_lru_cache(maxsize=64)
 def _filter_order(N, C):
     return [n * C + c for c in range(C) for n in range(N)]
 
@@ -212,17 +200,6 @@ def _filter_rows(dout, N, C, P):
     ``dout.transpose(0, 2, 3, 1).reshape(-1, C)``.  In this orientation the
     backward products need no transpose of the big matrices: ``dW = dout_T @ col``."""
     return dout.reshape(N * C, P)[_filter_order(N, C)].reshape(C, N * P)
-
-
-@_lru_cache(maxsize=64)
-def _repeat_table(C, P):
-    """One table row that repeats each of C numbers P times."""
-    return (tuple(c for c in range(C) for _ in range(P)),)
-
-
-def _per_channel(b, P):
-    """The bias row (1, FN) stretched to (1, FN*P): each filter's bias on its P outputs."""
-    return b.gather(_repeat_table(b.shape[1], P))
 
 
 class _NoCycleCollection:
@@ -383,7 +360,7 @@ class Convolution:
         col = im2col(x, (N,) + self.input_shape, FH, FW, self.stride, self.pad)
         col_W = self.W.T
         out = col @ col_W
-        out = _channels_first(out, N, out_h * out_w, FN) + _per_channel(self.b, out_h * out_w)
+        out = out.transpose_blocks(N, add=self.b)
 
         self.x = x
         self.col = col

@@ -642,6 +642,33 @@ class Matrix:
             return self  # immutable: the same matrix will do
         return Matrix._wrap(_reshape_rows(self._rows, n, m, shape))
 
+    def transpose_blocks(self, n, add=None):
+        """``(n * P, C) -> (n, C * P)``: each block of P rows, transposed, as one
+        row (numpy's ``m.reshape(n, P, C).transpose(0, 2, 1).reshape(n, -1)``).
+
+        With ``add``, a (1, C) row, ``add[0, c]`` is added to every number of
+        column c on the way (a bias per channel).  A convolution's product
+        gives one row per output position and one column per filter; this
+        makes it one row per image, filter after filter (section 7.4.3).
+
+        >>> Matrix([[1, 10], [2, 20], [3, 30], [4, 40]]).transpose_blocks(2)
+        Matrix([[1, 2, 10, 20], [3, 4, 30, 40]])
+        >>> Matrix([[1, 10], [2, 20]]).transpose_blocks(1, add=Matrix([[0.5, -1]]))
+        Matrix([[1.5, 2.5, 9, 19]])
+        """
+        rows, c = self._shape
+        if not _is_int(n) or n < 1 or rows % n:
+            raise ShapeError("transpose_blocks: %s cannot be cut into %r blocks of equal rows"
+                             % (_fmt(self._shape), n))
+        bias = None
+        if add is not None:
+            add = as_matrix(add, "transpose_blocks: add")
+            if add._shape != (1, c):
+                raise ShapeError("transpose_blocks: add is %s; it must be one row of %d, (1, %d)"
+                                 % (_fmt(add._shape), c, c))
+            bias = add._rows[0]
+        return Matrix._wrap(_transpose_blocks(self._rows, n, rows // n, c, bias))
+
     def gather(self, table, fill=None):
         """Unroll each row by an index table: ``(N, M) -> (N * R, L)`` for a
         ``table`` of R rows of L column indices (each in ``0..M-1``, or ``None``).
@@ -1099,4 +1126,32 @@ def _scatter_at_rows(data, where, table, cols, zero):
             if k is not None:
                 acc[k] += drow[r]
         out.append(acc)
+    return out
+
+
+def _transpose_blocks(data, n, p, c, bias):
+    out = []
+    if _GETTERS:  # zip(*block) transposes at C speed
+        for i in range(n):
+            row = []
+            if bias is None:
+                for col in zip(*data[i * p:(i + 1) * p]):
+                    row.extend(col)
+            else:
+                for col, b in zip(zip(*data[i * p:(i + 1) * p]), bias):
+                    row.extend([v + b for v in col])
+            out.append(row)
+        return out
+    for i in range(n):
+        block = data[i * p:(i + 1) * p]
+        row = [block[0][0]] * (p * c)
+        for q in range(p):
+            r = block[q]
+            if bias is None:
+                for j in range(c):
+                    row[j * p + q] = r[j]
+            else:
+                for j in range(c):
+                    row[j * p + q] = r[j] + bias[j]
+        out.append(row)
     return out

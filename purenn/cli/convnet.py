@@ -317,17 +317,14 @@ def mode_half_float(args, out):
     """Section 8.3.4: accuracy with every weight rounded to float32 or float16."""
     from purenn.convnet import PRECISIONS, precision_accuracy
     x, t, n = _images(args)
+    from purenn.recognize import BUNDLED_WEIGHTS
+    paths = [SHIPPED, BUNDLED_WEIGHTS] + (args.weights_list or [])
     networks = []
-    paths = args.weights_list or []
-    for path in paths or [SHIPPED]:
-        net, p, lines = _network(path)
-        networks.append((lines[0].split(" from ")[0] + " " + os.path.basename(p), net))
-    if not paths:
-        from purenn.multilayer import MultiLayerNet
-        from purenn.recognize import BUNDLED_WEIGHTS
-        if os.path.isfile(BUNDLED_WEIGHTS):
-            networks.append(("MLP 784-50-100-10 " + os.path.basename(BUNDLED_WEIGHTS),
-                             MultiLayerNet.load(BUNDLED_WEIGHTS)))
+    for path in paths:
+        if not os.path.isfile(path):
+            out.write("(%s is missing: left out)\n" % path)
+            continue
+        networks.append(_any_network(path))
     precisions = [p for p in PRECISIONS if p in args.precisions.split(",")]
     rows = []
     for name, net in networks:
@@ -345,6 +342,25 @@ def mode_half_float(args, out):
     out.write("accuracy on the first %d test images; inputs and weights rounded to each "
               "precision, arithmetic in float64 (%s)\n" % (n, _python()))
     return 0
+
+
+def _any_network(path):
+    """(a name for the table, the network): a convnet, or a MultiLayerNet file."""
+    from purenn.convnet import load_network
+    from purenn.errors import DataError
+    try:
+        net = load_network(path)
+    except DataError:
+        from purenn.multilayer import MultiLayerNet
+        try:
+            net = MultiLayerNet.load(path)
+        except (OSError, ValueError) as e:
+            raise _Failure("cannot use %s: %s" % (path, e))
+        return "MLP %s (%s)" % ("-".join(str(s) for s in net.sizes),
+                                os.path.basename(path)), net
+    except OSError as e:
+        raise _Failure("cannot use %s: %s" % (path, e))
+    return "%s (%s)" % (type(net).__name__, os.path.basename(path)), net
 
 
 def mode_gradcheck(args, out):
@@ -431,8 +447,8 @@ def add_commands(sub):
     p.add_argument("--precisions", default="float64,float32,float16",
                    help="half-float: which (float64,float32,float16)")
     p.add_argument("--also", dest="weights_list", action="append", metavar="FILE",
-                   help="half-float: a network to measure (repeat; default: the shipped "
-                        "SimpleConvNet and MLP)")
+                   help="half-float: one more network to measure besides the shipped "
+                        "SimpleConvNet and MLP (repeat for several)")
     p.add_argument("--markdown", action="store_true", help="half-float: a Markdown table")
     p.add_argument("--seed", type=int, default=0, help="gradcheck: seed of the network (0)")
     p.add_argument("--tol", type=float, default=1e-7, help="gradcheck: largest allowed "

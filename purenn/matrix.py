@@ -750,8 +750,8 @@ class Matrix:
         position of its maximum (``where`` from ``gather_max``), nothing to
         the others; where windows overlap, what lands on one element adds up.
 
-        >>> Matrix([[10, 20, 30]]).scatter_at(((0, 1), (2, 3), (3, None)),
-        ...                                   Matrix([[1, 1, 0]]), 4)
+        >>> windows, where = ((0, 1), (2, 3), (3, None)), Matrix([[1, 1, 0]])
+        >>> Matrix([[10, 20, 30]]).scatter_at(windows, where, 4)
         Matrix([[0, 10, 0, 50]])
         """
         n, r = self._shape

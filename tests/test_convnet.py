@@ -232,3 +232,22 @@ def test_book_deep_convnet_scores_its_count_of_10000(name, correct):
     # 9935: the book's printed 0.9935 (section 8.1)
     assert _full_count(name) == correct
 
+
+
+# the book's misclassified_mnist.py with the 2016 file: (test image, label, inference)
+BOOK_MISTAKES = [(445, 6, 0), (449, 3, 5), (450, 3, 5), (582, 8, 3), (726, 7, 3), (900, 1, 3),
+                 (947, 8, 9), (1014, 6, 0), (1182, 6, 5), (1226, 7, 2), (1232, 9, 4),
+                 (1260, 7, 1), (1393, 5, 3), (1527, 1, 3), (1621, 0, 6), (1901, 9, 4),
+                 (2070, 7, 9), (2118, 6, 0), (2129, 9, 8), (2130, 4, 9)]
+
+
+@pytest.mark.slow
+@pytest.mark.ch8
+@pytest.mark.skipif(not PYPY, reason=DEEP_ON_PYPY)
+def test_deep_convnet_misclassifies_the_books_first_20_digits():
+    # figure 8-3: the first 20 mistakes lie in the first 2,200 test images
+    net = load_network(book_path("deep_convnet_params_2016.pkl"))
+    x, t = load_mnist()
+    predicted = net.predictions(x[0:2200])
+    wrong = [(i, t[i], p) for i, p in enumerate(predicted) if p != t[i]][:20]
+    assert wrong == BOOK_MISTAKES

@@ -148,36 +148,8 @@ def hand_conv_pypy(rows, table, colW, b, P):
 
 
 # ------------------------------------------------------------------- timing
-
-def median(xs):
-    xs = sorted(xs)
-    n = len(xs)
-    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
-
-
-def interleaved(contenders, rounds):
-    """Median seconds of each contender over ``rounds``, taking turns."""
-    times = dict((name, []) for name in contenders)
-    names = list(contenders)
-    for r in range(rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            t0 = time.perf_counter()
-            contenders[name]()
-            times[name].append(time.perf_counter() - t0)
-    return dict((name, median(ts)) for name, ts in times.items())
-
-
-def _print_table(head, rows, markdown):
-    if markdown:
-        print("| " + " | ".join(head) + " |")
-        print("|" + "|".join("---" for _ in head) + "|")
-        for r in rows:
-            print("| " + " | ".join(r) + " |")
-        return
-    widths = [max(len(str(r[i])) for r in [head] + rows) for i in range(len(head))]
-    for r in [head] + rows:
-        print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
-                        for i, (c, w) in enumerate(zip(r, widths))))
+# (the same helpers as the chapter-3 benchmark: one copy, there)
+from bench_inference import _print_table, interleaved, median  # noqa: E402
 
 
 def _book(name):
@@ -238,7 +210,7 @@ def bench_layer(args, x, t, version):
         book = BookConvolution(numpy.array(W).reshape(30, 1, 5, 5), numpy.array(b))
         xn = numpy.array(rows).reshape(100, 1, 28, 28)
         contenders["numpy"] = lambda: book.forward(xn)
-    t = interleaved(contenders, args.rounds)
+    t = interleaved(dict((name, (fn, 1)) for name, fn in contenders.items()), args.rounds)
     t["direct"] *= 100.0 / k  # per 100 images, as the others
     macs = 100 * 576 * 30 * 25
     ratio, speedup = t["purenn"] / t["hand"], t["direct"] / t["purenn"]

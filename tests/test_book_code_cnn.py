@@ -118,14 +118,19 @@ def test_convolution_forward_and_backward_are_the_books(g, fn, seed):
 
 # ------------------------------------------------------------------ Pooling
 
+def both_poolings(g, seed):
+    """The book's Pooling after a forward pass on x, purenn's (not run yet), x, the output."""
+    N, C, H, W, FH, FW, s, p = g
+    x = arrays((N, C, H, W), seed)
+    book = book_layers.Pooling(FH, FW, s, p)
+    return book, Pooling(FH, FW, s, p, input_shape=(C, H, W)), x, book.forward(x)
+
+
 @given(geometries(max_c=3, pad=False), seeds)
 def test_pooling_forward_and_its_arg_max_are_the_books_to_the_last_bit(g, seed):
     # the book's Pooling sizes its output without the padding: pad 0, as the book uses it
     N, C, H, W, FH, FW, s, p = g
-    x = arrays((N, C, H, W), seed)
-    book = book_layers.Pooling(FH, FW, s, p)
-    out = book.forward(x)
-    pool = Pooling(FH, FW, s, p, input_shape=(C, H, W))
+    book, pool, x, out = both_poolings(g, seed)
     assert_matches(pool.forward(rows_of(x)), out.reshape(N, -1))
     # the book's arg_max runs (image, oy, ox, channel); purenn's is channels first
     OH, OW = out.shape[2], out.shape[3]
@@ -136,10 +141,7 @@ def test_pooling_forward_and_its_arg_max_are_the_books_to_the_last_bit(g, seed):
 @given(geometries(max_c=3, pad=False), seeds)
 def test_pooling_backward_is_the_books(g, seed):
     N, C, H, W, FH, FW, s, p = g
-    x = arrays((N, C, H, W), seed)
-    book = book_layers.Pooling(FH, FW, s, p)
-    out = book.forward(x)
-    pool = Pooling(FH, FW, s, p, input_shape=(C, H, W))
+    book, pool, x, out = both_poolings(g, seed)
     pool.forward(rows_of(x))
     dout = arrays(out.shape, seed + 1)
     want = book.backward(dout.copy())

@@ -41,6 +41,19 @@ def cmd_tour(args):
          ("Chapter 5.4: backpropagation by hand", learn.cmd_backprop),
          ("Chapter 5.7: gradient check", learn.cmd_gradcheck),
          ("Chapter 6.1: optimisers", learn.cmd_optimizers)))
+    _tour_convnet()
+
+
+def _tour_convnet():
+    """Chapter 7: the shipped SimpleConvNet on the test images (purenn/cli/convnet.py;
+    all 10,000 on PyPy, the first 100 on CPython: it says how many)."""
+    from purenn.cli import build_parser
+    print("=" * 72)
+    print("Chapter 7: a convolutional network (SimpleConvNet) on MNIST")
+    print("=" * 72)
+    from purenn.cli.convnet import PYPY
+    args = build_parser().parse_args(["convnet"] + ([] if PYPY else ["--images", "100"]))
+    args.func(args)
 
 
 def _tour_mnist():

@@ -321,9 +321,9 @@ def main(argv=None):
                         help="DeepConvNet images (default 10000 on PyPy, 1000 on CPython)")
     parser.add_argument("--train-steps", type=int, default=0, help="training steps to time")
     parser.add_argument("--mnist-path", help="folder of the MNIST training set")
-    parser.add_argument("--only", choices=["layer", "inference", "book", "purenn"],
+    parser.add_argument("--only", choices=["layer", "inference", "book", "purenn", "none"],
                         help="one part: the layer, the inference, the book's numpy code alone, "
-                             "or purenn alone")
+                             "or purenn alone (none: only what --deep / --train-steps ask)")
     parser.add_argument("--markdown", action="store_true", help="README tables")
     args = parser.parse_args(argv)
     args.direct_images = args.direct_images or (100 if PYPY else 10)

@@ -187,7 +187,7 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
     return col.scatter_add(table, C * H * W)
 
 
-# ------------------------------------------- channels last <-> channels first
+# -------------------------------------------------- backward's orientation
 
 @_lru_cache(maxsize=64)
 def _filter_order(N, C):
@@ -201,6 +201,8 @@ def _filter_rows(dout, N, C, P):
     backward products need no transpose of the big matrices: ``dW = dout_T @ col``."""
     return dout.reshape(N * C, P)[_filter_order(N, C)].reshape(C, N * P)
 
+
+# --------------------------------------------------- the cycle collector
 
 class _NoCycleCollection:
     """Pause Python's cycle collector while a layer builds its lists: it would
@@ -272,16 +274,23 @@ class Convolution:
 
     Forward, for x (N, C*H*W)::
 
-        col   = im2col(x, ...)           (N*OH*OW, C*FH*FW)
+        col   = im2col(x, ...)           (N*OH*OW, C*FH*FW)   one patch a row
         col_W = W.T                      (C*FH*FW, FN)
-        out   = col @ col_W + b          (N*OH*OW, FN)
-        -> channels first                (N, FN*OH*OW)    numpy's transpose(0, 3, 1, 2)
+        out   = col @ col_W              (N*OH*OW, FN)        one output position a row
+        out   = channels first, + b      (N, FN*OH*OW)        one image a row
 
-    Backward, for dout (N, FN*OH*OW), back to channels last (N*OH*OW, FN)::
+    The book writes ``np.dot(col, col_W) + self.b`` and then
+    ``reshape(N, OH, OW, -1).transpose(0, 3, 1, 2)``; here the bias is added
+    in the same pass as that transpose (``Matrix.transpose_blocks``): the same
+    numbers, one pass fewer.
 
-        db   = dout summed over rows     (1, FN)
-        dW   = (col.T @ dout).T          (FN, C*FH*FW)
-        dcol = dout @ col_W.T            (N*OH*OW, C*FH*FW)
+    Backward, for dout (N, FN*OH*OW), held as ``dout_T`` (FN, N*OH*OW): row f
+    is filter f's gradient at every output position (the transpose of the
+    book's ``dout.transpose(0, 2, 3, 1).reshape(-1, FN)``)::
+
+        db   = dout_T summed along rows  (1, FN)
+        dW   = dout_T @ col              (FN, C*FH*FW)        the book's dot(col.T, dout).T
+        dcol = dout_T.T @ col_W.T        (N*OH*OW, C*FH*FW)   the book's dot(dout, col_W.T)
         dx   = col2im(dcol, ...)         (N, C*H*W)
 
     The book's attributes are here: ``W``, ``b`` (read from ``params`` at each

@@ -206,14 +206,25 @@ class ConvNet:
 
     # ------------------------------------------------------------ save, load
 
-    def save(self, path, **notes):
+    def save(self, path, digits=None, **notes):
         """Write the network to ``path`` in purenn's weights format: the
         parameters, and in ``meta`` the class, its ``config`` and any
-        ``notes`` (JSON values, e.g. how it was trained)."""
+        ``notes`` (JSON values, e.g. how it was trained).
+
+        ``digits``: each weight rounded to that many significant digits (7 is
+        float32's precision and makes the SimpleConvNet's file half as big);
+        by default every float is written exactly."""
         from purenn.weights import save_params
         meta = {"class": type(self).__name__, "config": self.config}
         meta.update(notes)
-        save_params(path, self.params, meta)
+        params = self.params
+        if digits is not None:
+            if type(digits) is not int or not 1 <= digits <= 17:
+                raise ValueError("save: digits must be an int from 1 to 17, got %r" % (digits,))
+            meta["digits"] = digits
+            params = dict((key, m.map(lambda v: float("%.*g" % (digits, v))))
+                          for key, m in params.items())
+        save_params(path, params, meta)
 
     def _set_params(self, params, source):
         """Take the matrices of ``params`` (checked: the same names and shapes)."""

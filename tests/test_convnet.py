@@ -142,6 +142,15 @@ def test_save_and_load_give_the_same_network_to_the_last_bit(make, tmp_path):
     assert again.predict(x) == net.predict(x)
 
 
+def test_save_with_digits_rounds_each_weight_and_says_so(tmp_path):
+    net = SimpleConvNet(seed=2, **BOOK_CHECK)
+    path = str(tmp_path / "net.json.gz")
+    net.save(path, digits=3)
+    again = load_network(path)
+    w, v = net.params["W2"][0, 0], again.params["W2"][0, 0]
+    assert v == float("%.3g" % w) and again.notes == {"digits": 3}
+
+
 def test_load_network_refuses_a_file_of_another_network(tmp_path):
     from purenn.multilayer import MultiLayerNet
     path = str(tmp_path / "mlp.json.gz")

@@ -17,6 +17,7 @@
 ``BOOK_FILES``                     the book's four weight files by sha256, with
                                    what each scores on the 10,000 test images
 ``identify_book_file(path)``       which of the four a file is (or None)
+``SHIPPED``                        the SimpleConvNet purenn trained and ships
 ``gradient_check(net, x, t)``      backprop against numerical gradients
 =================================  ================================================
 
@@ -36,6 +37,7 @@ that, (N, 784) = (N, 1*28*28).
 (2, 10)
 """
 import hashlib
+import os
 
 from purenn.convolution import Convolution, Pooling, no_cycle_collection
 from purenn.errors import DataError, ShapeError
@@ -75,6 +77,10 @@ BOOK_FILES = {
 test images it classifies right, with the book's own code and with purenn."""
 
 MAX_FILE_BYTES = 64 << 20  # the book's files are 1 and 3.5 MB
+
+SHIPPED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
+                       "mnist-simple-convnet.json.gz")
+"""The SimpleConvNet purenn trained itself on MNIST (its meta says how)."""
 
 
 def identify_book_file(path):

@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from purenn.cli import main
-from purenn.cli.convnet import SHIPPED
+from purenn.convnet import SHIPPED
 
 pytestmark = pytest.mark.ch7
 

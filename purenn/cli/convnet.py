@@ -26,10 +26,7 @@ import os
 import sys
 import time
 
-from purenn.convnet import SimpleConvNet
-
-SHIPPED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
-                       "mnist-simple-convnet.json.gz")
+from purenn.convnet import SHIPPED, SimpleConvNet
 PYPY = sys.implementation.name == "pypy"
 # images for the default run: all on PyPy (seconds), a fast subset on CPython
 DEFAULT_IMAGES = 10000 if PYPY else 500

@@ -239,7 +239,7 @@ def main(argv=None):
         version, platform.machine(), platform.platform(terse=True), kernels.KERNEL,
         ", numpy %s" % numpy.__version__ if numpy else ", numpy not installed"))
 
-    x_all, t_all = load_mnist()
+    x_all, t_all = load_mnist(kind="test")
     net, is_book = load_weights(args.weights)
     nett = dict((k, [list(c) for c in zip(*v)]) for k, v in net.items() if k[0] == "W")
     rows = x_all.tolist()

@@ -1,9 +1,15 @@
-"""How fast does purenn learn, next to a naive loop and numpy?
+"""How fast does purenn learn, next to a naive loop, numpy, and the limit?
 
-    python benchmarks/bench_training.py             # a few minutes on CPython
-    python benchmarks/bench_training.py --rounds 1  # quicker, noisier
+    python benchmarks/bench_training.py                  # a few minutes on CPython
+    python benchmarks/bench_training.py --only limit     # purenn / limit only
+    python benchmarks/bench_training.py --only limit --pythons 3.11,3.12,pypy3
+                                   # the same on each interpreter, ratios side by side
+    python benchmarks/bench_training.py --only memory    # peak RSS (needs the MNIST
+                                   # training set: PURENN_MNIST_DIR or --mnist-dir)
 
-Two workloads, each the same algorithm in three implementations:
+Three sections (``--only`` picks one; by default ``naive`` and ``limit``):
+
+**naive**: two workloads, each the same algorithm in three implementations:
 
 1. **one optdigits epoch**: 3,823 training samples, network 64-100-10, ReLU,
    softmax-with-loss, Adam (lr 0.001), mini-batches of 32, in a fixed order
@@ -14,16 +20,38 @@ Two workloads, each the same algorithm in three implementations:
    statistics), network 784-50-100-10, sigmoid (the book's), Adam: forward,
    backward, update; from it, the seconds one 60,000-image epoch would take.
 
-Implementations:
+Implementations: purenn (``MultiLayerNet.gradient`` + ``Adam.update`` on
+``Matrix`` objects); naive (the same steps over plain lists with the textbook
+i-j-k triple loop for every matrix product, written out below, independent of
+purenn); numpy (float64, one thread), when it is installed.  Before timing,
+each implementation's loss after one step is compared with purenn's (they
+must agree to 1e-9).
 
-- purenn: ``MultiLayerNet.gradient`` + ``Adam.update`` on ``Matrix`` objects;
-- naive: the same steps over plain lists with the textbook i-j-k triple loop
-  for every matrix product (written out below, independent of purenn);
-- numpy (float64, one thread), when it is installed.
+**limit**: purenn against the fastest training step written by hand on plain
+lists (``LimitNet`` below, outside purenn like the inference benchmark's hand
+kernel): MNIST 784-50-100-10, batch 100, sigmoid and relu, Adam (lr 0.001)
+and SGD (lr 0.1), through ``MultiLayerNet.gradient`` + ``optimizer.update``
+and through ``Trainer.train_epoch``.  The limit makes the same kernel
+decisions as purenn (zero, sparse and dense rows) and adds in the same order,
+so its gradients, losses and weights are **bit-identical** to purenn's (that
+is checked: ``==`` on every element after the first step, and again after all
+timed steps; where they are not identical the largest relative difference is
+printed and must stay below 1e-9).  What it saves: the bias and the
+activation in one pass, each transpose made once and only where a kernel
+reads it (``W1.T`` never: MNIST rows take the sparse path), softmax's
+exponentials computed once for the loss and the gradient, the optimiser
+updating its own lists (no new matrices), no checks and no ``Matrix``
+objects.  CPU time (``time.process_time``), interleaved rounds after warm-up
+rounds, medians; the ratio is purenn time / limit time (the issue's goal:
+<= 1.10 for every row).
 
-Before timing, each implementation's loss after one step is compared with
-purenn's (they must agree to 1e-9): the three compute the same thing.
-Rounds are interleaved and the table shows medians (the machine may be
+**memory**: the peak resident memory (``VmHWM`` of ``/proc/self/status``, else
+``resource.getrusage``) of ``python -m purenn mnist``, of loading the MNIST
+training set, and of a one-epoch MNIST training run on the 60,000 images
+(``python -m purenn train --dataset mnist --epochs 1 --quiet``), each in a
+fresh process that reports its own peak.
+
+Rounds are interleaved and the tables show medians (the machine may be
 shared); read the ratios more than the absolute numbers.
 """
 import os
@@ -32,24 +60,40 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse
+import gc
+import glob
+import json
 import math
 import platform
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import time
+from itertools import compress
+from operator import add, mul
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
 
 from purenn.kernels import matmul_naive  # noqa: E402
 from purenn.datasets import load_digits, load_mnist  # noqa: E402
 from purenn.multilayer import MultiLayerNet  # noqa: E402
-from purenn.optimizers import Adam  # noqa: E402
+from purenn.optimizers import Adam, make_optimizer  # noqa: E402
+from purenn.rng import Random  # noqa: E402
+from purenn.trainer import Trainer  # noqa: E402
 
 try:
     import numpy as np
 except ImportError:
     np = None
+
+try:
+    from math import sumprod
+except ImportError:  # before CPython 3.12
+    sumprod = None
 
 
 # ------------------------------------------------------------ the naive loop
@@ -226,17 +270,8 @@ def make_runners(arch, batches):
     return runners
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (median; 3)")
-    parser.add_argument("--naive-batches", type=int, default=10,
-                        help="optdigits batches the naive loop runs per round (10 of 120: "
-                             "its rate is extrapolated; 0 = the whole epoch)")
-    parser.add_argument("--mnist-steps", type=int, default=5,
-                        help="MNIST mini-batch steps per round (5; the naive loop does 1)")
-    args = parser.parse_args(argv)
-    print("purenn training benchmark: %s %s on %s" % (
-        platform.python_implementation(), platform.python_version(), platform.machine()))
+def naive_section(args):
+    """purenn next to the naive loop and numpy (the first table)."""
     print("numpy %s" % (np.__version__ + " (1 thread)" if np is not None else "not installed"))
     print()
     for title, arch, batches in (digits_workload(), mnist_workload(args.mnist_steps)):
@@ -284,5 +319,688 @@ def main(argv=None):
         print()
 
 
+# ------------------------------------------------------------------ the limit
+
+# The fastest training step we could write by hand on plain lists, for this
+# interpreter, with purenn's arithmetic: the same kernel decision per row
+# (all zero, sparse: through its nonzeros, dense: dot products with the
+# columns), the same summation order and the same formulas, so that its
+# gradients are bit-identical to purenn's.  Independent of purenn's code.
+
+PYPY = platform.python_implementation() == "PyPy"
+
+if PYPY:
+    def limit_transpose(rows):
+        return [list(col) for col in zip(*rows)]   # PyPy keeps lists of floats unboxed
+else:
+    def limit_transpose(rows):
+        return list(zip(*rows))                     # tuples: one allocation fewer a column
+
+
+class Later:
+    """A matrix made only when a kernel first needs it (e.g. a transpose)."""
+    __slots__ = ("rows", "make")
+
+    def __init__(self, rows=None, make=None):
+        self.rows, self.make = rows, make
+
+    def get(self):
+        if self.rows is None:
+            self.rows = self.make()
+        return self.rows
+
+
+def limit_matmul_ikj(a, b, b_t):
+    """PyPy: i-k-j loops skipping zero inputs; a row starts as its first product."""
+    b = b.get()
+    m = range(len(b[0]))
+    out = []
+    for row in a:
+        acc = None
+        for k in range(len(row)):
+            x = row[k]
+            if not x:
+                continue
+            bk = b[k]
+            if acc is None:
+                acc = [x * v for v in bk]
+            else:
+                for j in m:
+                    acc[j] += x * bk[j]
+        if acc is None:
+            z = row[0]
+            acc = [abs(z * v) for v in b[0]]
+        out.append(acc)
+    return out
+
+
+def limit_matmul_sumprod(a, b, b_t):
+    """CPython 3.12+: all-zero rows, sparse rows through their nonzeros, dense rows."""
+    half = 0.5 * len(a[0])
+    out = []
+    for row in a:
+        nz = len(row) - row.count(0)
+        if nz == 0:
+            z = row[0]
+            out.append([abs(z * v) for v in b.get()[0]])
+        elif nz <= half:
+            xs = list(compress(row, row))
+            out.append([sumprod(xs, col) for col in zip(*compress(b.get(), row))])
+        else:
+            out.append([sumprod(row, col) for col in b_t.get()])
+    return out
+
+
+def limit_matmul_summap(a, b, b_t):
+    """CPython up to 3.11: the same with ``sum(map(mul, ...))`` written inline."""
+    half = 0.5 * len(a[0])
+    out = []
+    for row in a:
+        nz = len(row) - row.count(0)
+        if nz == 0:
+            z = row[0]
+            out.append([abs(z * v) for v in b.get()[0]])
+        elif nz <= half:
+            xs = list(compress(row, row))
+            out.append([sum(map(mul, xs, col)) for col in zip(*compress(b.get(), row))])
+        else:
+            out.append([sum(map(mul, row, col)) for col in b_t.get()])
+    return out
+
+
+limit_matmul = (limit_matmul_ikj if PYPY else
+                limit_matmul_sumprod if sumprod is not None else limit_matmul_summap)
+
+
+class LimitNet:
+    """A 784-50-100-10 (any depth) MLP over plain lists, at the limit.
+
+    ``W[i]`` rows, ``b[i]`` a list; SGD or Adam state updated in place.
+    ``gradient(x, labels) -> (gW, gb)`` and ``update(gW, gb)``, as purenn's
+    ``MultiLayerNet.gradient`` and ``optimizer.update``.
+    """
+
+    def __init__(self, params, kind, optimizer, lr):
+        n = len(params) // 2
+        self.W = [params["W%d" % i].tolist() for i in range(1, n + 1)]
+        self.b = [params["b%d" % i].tolist()[0] for i in range(1, n + 1)]
+        self.kind, self.optimizer, self.lr = kind, optimizer, lr
+        self.iter = 0
+        self.loss = None
+        if optimizer == "adam":
+            self.mW = [[[0.0] * len(r) for r in w] for w in self.W]
+            self.vW = [[[0.0] * len(r) for r in w] for w in self.W]
+            self.mb = [[0.0] * len(b) for b in self.b]
+            self.vb = [[0.0] * len(b) for b in self.b]
+
+    def gradient(self, x, labels):
+        W, B, relu, exp = self.W, self.b, self.kind == "relu", math.exp
+        last = len(W) - 1
+        zs = [x]
+        z = x
+        for i in range(last + 1):
+            Wi = W[i]
+            a = limit_matmul(z, Later(Wi), Later(make=lambda: limit_transpose(Wi)))
+            if i == last:
+                break
+            b = B[i]
+            # the bias and the activation in one pass
+            if relu:
+                z = [[0.0 if v <= 0.0 else v for v in map(add, row, b)] for row in a]
+            else:
+                z = [[1.0 / (1.0 + exp(-v)) if v >= -700.0 else exp(v)
+                      for v in map(add, row, b)] for row in a]
+            zs.append(z)
+        # the last bias, softmax, the loss and its gradient (y - t) / n in one
+        # pass: the exponentials once for both
+        n = len(x)
+        scale = 1 / n
+        b_last = B[last]
+        total = 0.0
+        d = []
+        for row, t in zip(a, labels):
+            row = list(map(add, row, b_last))
+            c = max(row)
+            e = [exp(v - c) for v in row]
+            s = sum(e)
+            total += math.log(s) - (row[t] - c)
+            dr = [v / s * scale for v in e]
+            dr[t] = (e[t] / s - 1) * scale
+            d.append(dr)
+        self.loss = total / n
+        gW, gb = [None] * (last + 1), [None] * (last + 1)
+        for i in range(last, -1, -1):
+            di = d
+            gW[i] = limit_matmul(limit_transpose(zs[i]), Later(di),
+                                 Later(make=lambda: limit_transpose(di)))
+            gb[i] = [sum(col) for col in zip(*d)]
+            if i:
+                Wi = W[i]
+                dz = limit_matmul(d, Later(make=lambda: limit_transpose(Wi)), Later(Wi))
+                if relu:
+                    d = [[0.0 if y <= 0.0 else g for g, y in zip(gr, yr)]
+                         for gr, yr in zip(dz, zs[i])]
+                else:
+                    d = [[g * (1.0 - y) * y for g, y in zip(gr, yr)]
+                         for gr, yr in zip(dz, zs[i])]
+        return gW, gb
+
+    def update(self, gW, gb):
+        if PYPY:
+            return self._update_loops(gW, gb)
+        if self.optimizer == "sgd":
+            lr = self.lr
+            for W, G in zip(self.W, gW):
+                for r in range(len(W)):
+                    W[r] = [p - lr * g for p, g in zip(W[r], G[r])]
+            for k, g in enumerate(gb):
+                self.b[k] = [p - lr * q for p, q in zip(self.b[k], g)]
+            return
+        lr_t, c1, c2, eps = self._adam_step()
+        for W, G, M, V in zip(self.W + [self.b], gW + [gb], self.mW + [self.mb],
+                              self.vW + [self.vb]):
+            for r in range(len(W)):
+                g = G[r]
+                M[r] = m = [mi + c1 * (gi - mi) for mi, gi in zip(M[r], g)]
+                V[r] = v = [vi + c2 * (gi * gi - vi) for vi, gi in zip(V[r], g)]
+                W[r] = [p - lr_t * mi / (vi ** 0.5 + eps) for p, mi, vi in zip(W[r], m, v)]
+
+    def _adam_step(self):
+        self.iter += 1
+        b1, b2 = 0.9, 0.999
+        lr_t = self.lr * math.sqrt(1.0 - b2 ** self.iter) / (1.0 - b1 ** self.iter)
+        return lr_t, 1 - b1, 1 - b2, 1e-7
+
+    def _update_loops(self, gW, gb):
+        """PyPy: index loops over the lists in place (its JIT compiles them)."""
+        if self.optimizer == "sgd":
+            lr = self.lr
+            for W, G in zip(self.W + [self.b], gW + [gb]):
+                for r in range(len(W)):
+                    p, g = W[r], G[r]
+                    for j in range(len(p)):
+                        p[j] = p[j] - lr * g[j]
+            return
+        lr_t, c1, c2, eps = self._adam_step()
+        for W, G, M, V in zip(self.W + [self.b], gW + [gb], self.mW + [self.mb],
+                              self.vW + [self.vb]):
+            for r in range(len(W)):
+                p, g, m, v = W[r], G[r], M[r], V[r]
+                for j in range(len(p)):
+                    gj = g[j]
+                    mj = m[j] + c1 * (gj - m[j])
+                    vj = v[j] + c2 * (gj * gj - v[j])
+                    m[j], v[j] = mj, vj
+                    p[j] = p[j] - lr_t * mj / (vj ** 0.5 + eps)
+
+    def params(self):
+        """The weights in purenn's layout: name -> list of rows."""
+        out = {}
+        for i, (W, b) in enumerate(zip(self.W, self.b), 1):
+            out["W%d" % i], out["b%d" % i] = [list(r) for r in W], [list(b)]
+        return out
+
+
+def limit_epoch(net, rows, labels, batch_size, gen):
+    """``Trainer.train_epoch`` by hand: the same shuffle, the same batches."""
+    n = len(rows)
+    order = gen.permutation(n)
+    total, steps = 0.0, 0
+    for i in range(0, n, batch_size):
+        idx = order[i:i + batch_size]
+        gW, gb = net.gradient([rows[j] for j in idx], [labels[j] for j in idx])
+        net.update(gW, gb)
+        if not -math.inf < net.loss < math.inf:
+            raise SystemExit("limit: the loss diverged")
+        total += net.loss
+        steps += 1
+    return total / steps
+
+
+# ----------------------------------------------------------- the limit rows
+
+OPTIMIZER_LR = {"adam": 0.001, "sgd": 0.1}
+
+
+def _largest_difference(a, b):
+    """0.0 when the two name -> rows dicts are equal element by element
+    (``==``), else the largest relative difference."""
+    worst = 0.0
+    for key in a:
+        for ra, rb in zip(a[key], b[key]):
+            for u, v in zip(ra, rb):
+                if u != v:
+                    worst = max(worst, abs(u - v) / max(abs(u), abs(v), 1e-300))
+    return worst
+
+
+def _grads_as_rows(gW, gb):
+    out = {}
+    for i, (w, b) in enumerate(zip(gW, gb), 1):
+        out["W%d" % i], out["b%d" % i] = [list(r) for r in w], [list(b)]
+    return out
+
+
+def _agreement(what, worst):
+    """'bit-identical' or the relative difference (<= 1e-9, else stop)."""
+    if worst == 0.0:
+        return "bit-identical"
+    if worst > 1e-9:
+        raise SystemExit("limit: %s differ from purenn's by %.3g (relative): not the same "
+                         "computation" % (what, worst))
+    return "within %.1e" % worst
+
+
+def check_limit(kind, optimizer, batch):
+    """The limit's first-step gradients, loss and weights against purenn's."""
+    xb, tb = batch
+    net = MultiLayerNet(784, [50, 100], 10, activation=kind, seed=0)
+    opt = make_optimizer(optimizer, lr=OPTIMIZER_LR[optimizer])
+    lim = LimitNet(net.params, kind, optimizer, OPTIMIZER_LR[optimizer])
+    grads = net.gradient(xb, tb)
+    gW, gb = lim.gradient(xb.tolist(), tb)
+    worst = _largest_difference({k: g.tolist() for k, g in grads.items()}, _grads_as_rows(gW, gb))
+    if net.last_layer.loss != lim.loss:
+        worst = max(worst, abs(net.last_layer.loss - lim.loss) / abs(lim.loss))
+    opt.update(net.params, grads)
+    lim.update(gW, gb)
+    worst_step = _largest_difference({k: p.tolist() for k, p in net.params.items()},
+                                     lim.params())
+    return _agreement("gradients", worst), _agreement("weights after one step", worst_step)
+
+
+def _gc_collections():
+    """Collections so far (CPython's cycle collector; 0 elsewhere: PyPy's GC differs)."""
+    if platform.python_implementation() != "CPython":
+        return 0
+    return sum(s["collections"] for s in gc.get_stats())
+
+
+def _without_gc(run):
+    """``run`` with the cycle collector off (``--gc off``: what the collector costs)."""
+    def quiet():
+        gc.disable()
+        try:
+            run()
+        finally:
+            gc.enable()
+    return quiet
+
+
+def limit_rows(args):
+    """Each row: median CPU ms a step of purenn and of the limit, interleaved."""
+    x, t = load_mnist(kind="test")
+    steps = args.limit_steps
+    batches = [(x[i * 100:(i + 1) * 100], t[i * 100:(i + 1) * 100]) for i in range(steps)]
+    lists = [(xb.tolist(), tb) for xb, tb in batches]
+    n_train = args.trainer_images
+    x_train, t_train = x[:n_train], t[:n_train]
+    rows_train = x_train.tolist()
+    results = []
+    for kind in ("sigmoid", "relu"):
+        for optimizer in ("adam", "sgd"):
+            lr = OPTIMIZER_LR[optimizer]
+            same_grad, same_step = check_limit(kind, optimizer, batches[0])
+            for api in ("MultiLayerNet", "Trainer"):
+                net = MultiLayerNet(784, [50, 100], 10, activation=kind, seed=0)
+                lim = LimitNet(net.params, kind, optimizer, lr)
+                opt = make_optimizer(optimizer, lr=lr)
+                spent = {"purenn": [], "limit": [], "purenn grad": [], "purenn update": [],
+                         "limit grad": [], "limit update": []}
+                gcs = {"purenn": 0, "limit": 0}
+                if api == "Trainer":
+                    trainer = Trainer(net, x_train, t_train, x[:100], t[:100], epochs=1,
+                                      mini_batch_size=100, optimizer=opt, verbose=False, seed=0)
+                    gen = Random(0)
+                    nsteps = (n_train + 99) // 100
+
+                    def run_purenn():
+                        trainer.train_epoch(1)
+
+                    def run_limit():
+                        limit_epoch(lim, rows_train, t_train, 100, gen)
+                else:
+                    nsteps = steps
+
+                    def run_purenn():
+                        for xb, tb in batches:
+                            t0 = time.process_time()
+                            grads = net.gradient(xb, tb)
+                            t1 = time.process_time()
+                            opt.update(net.params, grads)
+                            spent["purenn grad"].append(t1 - t0)
+                            spent["purenn update"].append(time.process_time() - t1)
+
+                    def run_limit():
+                        for xb, tb in lists:
+                            t0 = time.process_time()
+                            gW, gb = lim.gradient(xb, tb)
+                            t1 = time.process_time()
+                            lim.update(gW, gb)
+                            spent["limit grad"].append(t1 - t0)
+                            spent["limit update"].append(time.process_time() - t1)
+                if args.gc == "off":
+                    run_purenn, run_limit = _without_gc(run_purenn), _without_gc(run_limit)
+                order = [("purenn", run_purenn), ("limit", run_limit)]
+                for r in range(args.warmup + args.limit_rounds):
+                    for name, run in (order if r % 2 == 0 else order[::-1]):
+                        g0 = _gc_collections()
+                        t0 = time.process_time()
+                        run()
+                        dt = time.process_time() - t0
+                        if r >= args.warmup:
+                            spent[name].append(dt / nsteps)
+                            gcs[name] += _gc_collections() - g0
+                    if r + 1 == args.warmup:  # only timed rounds count
+                        for key in spent:
+                            del spent[key][:]
+                # after every step of every round, still the same weights?
+                same_after = _agreement("weights after %d rounds" % (args.warmup
+                                                                     + args.limit_rounds),
+                                        _largest_difference(
+                                            {k: p.tolist() for k, p in net.params.items()},
+                                            lim.params()))
+                med = dict((k, statistics.median(v) * 1e3) for k, v in spent.items() if v)
+                results.append({
+                    "kind": kind, "optimizer": optimizer, "api": api,
+                    "purenn_ms": med["purenn"], "limit_ms": med["limit"],
+                    "ratio": med["purenn"] / med["limit"],
+                    # on a busy machine the fastest rounds are the least disturbed
+                    "ratio_min": min(spent["purenn"]) / min(spent["limit"]),
+                    "detail": dict((k, med[k]) for k in med if " " in k),
+                    "gc_per_step": dict((k, gcs[k] / float(nsteps * args.limit_rounds))
+                                        for k in gcs),
+                    "gradients": same_grad, "one_step": same_step, "after": same_after,
+                })
+                if not args.json:
+                    _print_limit_row(results[-1])
+    return results
+
+
+def _print_limit_row(r):
+    d = r["detail"]
+    split = ("  (gradient %.1f vs %.1f, update %.2f vs %.2f)" % (
+        d["purenn grad"], d["limit grad"], d["purenn update"], d["limit update"])
+        if d else "")
+    print("  %-7s %-4s %-13s purenn %7.2f ms  limit %7.2f ms  purenn/limit %.2f (of the "
+          "minima %.2f)%s" % (r["kind"], r["optimizer"], r["api"], r["purenn_ms"],
+                              r["limit_ms"], r["ratio"], r["ratio_min"], split))
+    sys.stdout.flush()
+
+
+def limit_section(args):
+    version = "%s %s" % (platform.python_implementation(), platform.python_version())
+    if not args.json:
+        print("## purenn / limit, MNIST 784-50-100-10, batch 100, CPU ms a step (%s; "
+              "median of %d rounds after %d warm-up; MultiLayerNet: %d steps a round, "
+              "Trainer: an epoch of %d images; cycle collector %s)"
+              % (version, args.limit_rounds, args.warmup, args.limit_steps,
+                 args.trainer_images, args.gc))
+        print()
+    results = limit_rows(args)
+    if not args.json:
+        print()
+        checks = sorted(set((r["gradients"], r["one_step"], r["after"]) for r in results))
+        print("limit vs purenn: gradients and loss of the first step %s; weights after one "
+              "step %s; weights after every timed step %s"
+              % tuple(", ".join(sorted(set(c[i] for c in checks))) for i in range(3)))
+        if platform.python_implementation() == "CPython":
+            print("gc collections a step, purenn / limit: " + ", ".join(
+                "%s %s %s %.1f / %.1f" % (r["kind"], r["optimizer"], r["api"],
+                                          r["gc_per_step"]["purenn"],
+                                          r["gc_per_step"]["limit"])
+                for r in results))
+        worst = max(r["ratio"] for r in results)
+        print("target purenn / limit <= 1.10: %s (worst %.2f)"
+              % ("met" if worst <= 1.10 else "NOT MET", worst))
+    return results
+
+
+# ------------------------------------------------------------------- memory
+
+# Run in a fresh interpreter: the command, then its own peak resident memory
+# (VmHWM: the high-water mark of this process alone, not of whoever started it).
+MEMORY_CHILD = r'''
+import sys
+
+def peak_kb():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak
+
+status = 1
+try:
+    if sys.argv[1] == "load":
+        from purenn.datasets import load_mnist
+        load_mnist(kind="train")
+        load_mnist(kind="test")
+        status = 0
+    else:
+        from purenn.cli import main
+        status = main(sys.argv[1:])
+finally:
+    sys.stderr.write("\npeak-rss-kb %d status %r\n" % (peak_kb(), status))
+'''
+
+MEMORY_RUNS = [
+    ("python -m purenn mnist", ["mnist", "--show", "0"], False),
+    ("load the MNIST training + test sets", ["load"], True),
+    ("one MNIST training epoch (python -m purenn train --dataset mnist --epochs 1 --quiet)",
+     ["train", "--dataset", "mnist", "--epochs", "1", "--quiet"], True),
+]
+
+
+def mnist_dir(args):
+    for folder in (args.mnist_dir, os.environ.get("PURENN_MNIST_DIR")):
+        if folder and os.path.isfile(os.path.join(folder, "train-images-idx3-ubyte.gz")):
+            return folder
+    return None
+
+
+def measure_memory(python, args):
+    """[(label, peak MB or None, seconds, note)] for each run of MEMORY_RUNS."""
+    folder = mnist_dir(args)
+    env = dict(os.environ)
+    if folder:
+        env["PURENN_MNIST_DIR"] = folder
+    out = []
+    for label, argv, needs_train in MEMORY_RUNS:
+        if needs_train and folder is None:
+            out.append((label, None, 0.0, "no MNIST training set (--mnist-dir or "
+                                          "PURENN_MNIST_DIR)"))
+            continue
+        t0 = time.perf_counter()
+        proc = subprocess.run([python, "-c", MEMORY_CHILD] + argv, cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              universal_newlines=True)
+        seconds = time.perf_counter() - t0
+        found = [line.split() for line in proc.stderr.splitlines()
+                 if line.startswith("peak-rss-kb ")]
+        if not found or found[-1][3] != "0":
+            out.append((label, None, seconds, "failed: " + proc.stderr.strip()[-300:]))
+        else:
+            out.append((label, int(found[-1][1]) / 1024.0, seconds, ""))
+    return out
+
+
+def memory_section(args, pythons):
+    print("## Peak resident memory (VmHWM of each run's own process)")
+    print()
+    table = {}
+    for name, python in pythons:
+        table[name] = measure_memory(python, args)
+    labels = [label for label, _, _ in MEMORY_RUNS]
+    names = [name for name, _ in pythons]
+    head = ["run"] + ["%s MB (s)" % name for name in names]
+    rows = []
+    notes = []
+    for i, label in enumerate(labels):
+        cells = [label]
+        for name in names:
+            _, mb, seconds, note = table[name][i]
+            cells.append("%.0f (%.0f s)" % (mb, seconds) if mb is not None else "-")
+            if note:
+                notes.append("%s, %s: %s" % (name, label, note))
+        rows.append(cells)
+    _table(head, rows)
+    for note in notes:
+        print("  " + note)
+    print("targets: one training epoch <= 300 MB on CPython; python -m purenn mnist "
+          "<= ~94 MB")
+    print()
+
+
+# ------------------------------------------------------ several interpreters
+
+def find_python(spec):
+    """An interpreter for '3.12' (a pyenv version), 'pypy3', 'python3.11' or a path."""
+    if os.sep in spec:
+        return spec
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    if re.match(r"^[0-9.]+$", spec):
+        found = sorted(glob.glob(os.path.join(root, "versions", spec + "*", "bin", "python")),
+                       key=lambda p: [int(v) for v in re.findall(r"[0-9]+",
+                                                                 p.split(os.sep)[-3])])
+        if found:
+            return found[-1]
+    for name in (spec, "python" + spec):
+        found = shutil.which(name)
+        if found and os.sep + "shims" + os.sep not in found:  # pyenv's shims may refuse
+            return found
+    raise SystemExit("bench_training: no interpreter %r (give a path, a name on PATH, or a "
+                     "pyenv version)" % spec)
+
+
+def _version_of(python):
+    return subprocess.check_output(
+        [python, "-c", "import platform; print(platform.python_implementation(), "
+                       "platform.python_version())"], universal_newlines=True).strip()
+
+
+def limit_on_pythons(args, pythons):
+    """Run the limit rows on each interpreter (one after another: the machine
+    has few cores) and print the ratios side by side."""
+    results = {}
+    for name, python in pythons:
+        cmd = [python, os.path.abspath(__file__), "--only", "limit", "--json",
+               "--limit-rounds", str(args.limit_rounds), "--limit-steps", str(args.limit_steps),
+               "--warmup", str(args.warmup), "--trainer-images", str(args.trainer_images),
+               "--gc", args.gc]
+        sys.stdout.write("  running the limit rows on %s ...\n" % name)
+        sys.stdout.flush()
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, universal_newlines=True)
+        if proc.returncode != 0:
+            raise SystemExit("bench_training: %s failed (exit %d)" % (name, proc.returncode))
+        results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        for r in results[name]:  # as they come: a later failure loses nothing
+            _print_limit_row(r)
+    names = [name for name, _ in pythons]
+    print()
+    print("## purenn / limit, CPU time a step (median of %d interleaved rounds; cycle "
+          "collector %s); in brackets ms purenn vs limit, and the ratio of the fastest "
+          "rounds" % (args.limit_rounds, args.gc))
+    print()
+    head = ["row"] + names
+    keys = [(r["kind"], r["optimizer"], r["api"]) for r in results[names[0]]]
+    rows = []
+    for key in keys:
+        cells = ["%s %s %s" % key]
+        for name in names:
+            r = [r for r in results[name] if (r["kind"], r["optimizer"], r["api"]) == key][0]
+            cells.append("%.2f (%.1f vs %.1f; min %.2f)" % (r["ratio"], r["purenn_ms"],
+                                                             r["limit_ms"], r["ratio_min"]))
+        rows.append(cells)
+    _table(head, rows)
+    print()
+    for name in names:
+        checks = sorted(set(r[k] for r in results[name] for k in ("gradients", "one_step",
+                                                                   "after")))
+        print("  %s: limit vs purenn %s" % (name, ", ".join(checks)))
+    worst = max(r["ratio"] for name in names for r in results[name])
+    print("target purenn / limit <= 1.10 for every row: %s (worst %.2f)"
+          % ("met" if worst <= 1.10 else "NOT MET", worst))
+    print()
+    return results
+
+
+def _table(head, rows):
+    widths = [max(len(str(r[i])) for r in [head] + rows) for i in range(len(head))]
+    for r in [head] + rows:
+        print("  " + "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                               for i, (c, w) in enumerate(zip(r, widths))))
+
+
+# --------------------------------------------------------------------- main
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=["naive", "limit", "memory"],
+                        help="run one section (default: naive and limit)")
+    parser.add_argument("--memory", action="store_true",
+                        help="also the memory section (minutes: a whole MNIST epoch)")
+    parser.add_argument("--pythons", metavar="LIST",
+                        help="interpreters for the limit and memory sections, e.g. "
+                             "3.11,3.12,pypy3 (names on PATH, pyenv versions or paths); "
+                             "default: this one")
+    parser.add_argument("--rounds", type=int, default=3, help="naive: timed rounds (3)")
+    parser.add_argument("--naive-batches", type=int, default=10,
+                        help="naive: optdigits batches the naive loop runs per round (10 of "
+                             "120: its rate is extrapolated; 0 = the whole epoch)")
+    parser.add_argument("--mnist-steps", type=int, default=5,
+                        help="naive: MNIST mini-batch steps per round (5; the naive loop "
+                             "does 1)")
+    parser.add_argument("--limit-rounds", type=int, default=7,
+                        help="limit: timed rounds (7; median)")
+    parser.add_argument("--limit-steps", type=int, default=5,
+                        help="limit: MultiLayerNet steps a round (5)")
+    parser.add_argument("--warmup", type=int, default=2,
+                        help="limit: untimed rounds first (2; PyPy's JIT warms up)")
+    parser.add_argument("--trainer-images", type=int, default=1000,
+                        help="limit: images of the Trainer epoch a round (1000: 10 steps)")
+    parser.add_argument("--gc", choices=["on", "off"], default="on",
+                        help="limit: the cycle collector during the timed rounds (on: as "
+                             "users run; off: to see what it costs)")
+    parser.add_argument("--mnist-dir", metavar="FOLDER",
+                        help="memory: folder with the MNIST training set (default: "
+                             "$PURENN_MNIST_DIR)")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    sections = [args.only] if args.only else ["naive", "limit"] + (["memory"] if args.memory
+                                                                    else [])
+    if args.json:  # a child of --pythons: the limit rows as JSON, nothing else
+        print(json.dumps(limit_rows(args)))
+        return 0
+    print("purenn training benchmark: %s %s on %s" % (
+        platform.python_implementation(), platform.python_version(), platform.machine()))
+    if hasattr(os, "getloadavg"):
+        print("load average %.2f %.2f %.2f on %d cores (a busy machine slows every row alike)"
+              % (os.getloadavg() + (os.cpu_count() or 1,)))
+    print()
+    if args.pythons:
+        pythons = [(spec, find_python(spec)) for spec in args.pythons.split(",")]
+        pythons = [(_version_of(python), python) for spec, python in pythons]
+    else:
+        pythons = [("%s %s" % (platform.python_implementation(), platform.python_version()),
+                    sys.executable)]
+    if "naive" in sections:
+        naive_section(args)
+    if "limit" in sections:
+        if args.pythons:
+            limit_on_pythons(args, pythons)
+        else:
+            limit_section(args)
+            print()
+    if "memory" in sections:
+        memory_section(args, pythons)
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

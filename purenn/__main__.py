@@ -1,7 +1,10 @@
 """``python -m purenn``: see ``purenn.cli``."""
 import sys
 
-from purenn.cli import main
+try:
+    from purenn.cli import main
+except KeyboardInterrupt:  # Ctrl-C while Python is still importing: no traceback either
+    sys.exit(130)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="python -m purenn"))

@@ -17,3 +17,9 @@ class DataError(ValueError):
     """A file's content is not what it must be: truncated, corrupt, or of the
     wrong kind (a data set, a weights file).  The message names the file and
     the problem."""
+
+
+class WorkerError(RuntimeError):
+    """A worker process of ``purenn.parallel`` died, could not start, or cannot
+    exist on this Python (Pyodide, MicroPython).  The message names the
+    worker and what happened to it."""

@@ -45,9 +45,9 @@ purenn.errors.DataError: example: more than 29 bytes once decompressed (the limi
 >>> print(quote("a name\\x1b[2J\\n" + "x" * 100, 20))
 'a name\\x1b[2J\\nxxxx... (111 characters)
 """
+import binascii
 import os
 import stat
-import tempfile
 import zlib
 
 from purenn.errors import DataError
@@ -64,15 +64,22 @@ def write_atomic(path, data):
     The bytes go to a temporary file of a name of its own in the same folder
     (two writers never share one), are flushed to disk, and the temporary
     file is then renamed over ``path`` (``os.replace``, atomic on POSIX and
-    Windows).  On any error the temporary file is removed and the error
-    (an ``OSError``) propagates; ``path`` is untouched.  (A process killed
-    outright, ``kill -9``, can leave its ``.<name>.*.part`` file behind, never
-    a broken ``path``.)
+    Windows).  The new file has the old one's permissions, or for a new file
+    the usual ones (``0o666`` less the umask, as ``open`` would give).  On
+    any error the temporary file is removed and the error (an ``OSError``)
+    propagates; ``path`` is untouched.  (A process killed outright,
+    ``kill -9``, can leave its ``.<name>.*.part`` file behind, never a broken
+    ``path``.)
     """
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part",
-                               dir=folder)
     try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = None  # a new file: os.open applies the umask to 0o666
+    fd, tmp = _create_temporary(folder, os.path.basename(path))
+    try:
+        if mode is not None and hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -84,6 +91,22 @@ def write_atomic(path, data):
         except OSError:
             pass
         raise
+
+
+def _create_temporary(folder, name):
+    """A new file ``folder/.name.<random>.part``, created exclusively (so no
+    two writers share one): ``-> (fd, path)``.  Unlike ``tempfile.mkstemp``
+    (always 0o600) it gets the permissions a new file gets from ``open``."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(folder, ".%s.%s.part" % (name, binascii.hexlify(os.urandom(6))
+                                                    .decode("ascii")))
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError("write_atomic: no free temporary name beside %s"
+                          % os.path.join(folder, name))
 
 
 # ---------------------------------------------------------------- reading
@@ -141,6 +164,9 @@ class _Raw:
         return piece
 
 
+_STEP = 1 << 20
+
+
 class _Gunzip:
     """``read(n)`` over gzip'd bytes: decompresses just enough for ``n`` bytes,
     so a gzip bomb costs what the caller asked for, never what it expands to.
@@ -159,6 +185,8 @@ class _Gunzip:
                          % (self._name, why))
 
     def read(self, n):
+        # at most _STEP bytes a zlib call: a bomb stopped at the limit costs
+        # the limit, not twice it (zlib's own output buffer, then the copy)
         pieces, have = [], 0
         while have < n:
             if self._inflate.eof:
@@ -170,7 +198,7 @@ class _Gunzip:
                 self._pending = rest
                 self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
             try:
-                piece = self._inflate.decompress(self._pending, n - have)
+                piece = self._inflate.decompress(self._pending, min(n - have, _STEP))
             except zlib.error as e:
                 raise self._broken(e)
             self._pending = self._inflate.unconsumed_tail
@@ -216,12 +244,16 @@ def gunzip(data, limit, what="file", name=None):
             raise DataError("%s: %d bytes, more than the %d a %s may have"
                             % (name, len(data), limit, what))
         return data
-    stream = _Gunzip(data, name)
-    out = stream.read(limit + 1)
-    if len(out) > limit:
-        raise DataError("%s: more than %d bytes once decompressed (the limit for a %s)"
-                        % (name, limit, what))
-    return out
+    stream, pieces, size = _Gunzip(data, name), [], 0
+    while True:
+        piece = stream.read(_STEP)
+        if not piece:
+            return b"".join(pieces)
+        size += len(piece)
+        if size > limit:  # (refused before the pieces are joined: a bomb costs the limit)
+            raise DataError("%s: more than %d bytes once decompressed (the limit for a %s)"
+                            % (name, limit, what))
+        pieces.append(piece)
 
 
 def read_data(path, limit, what="file"):

@@ -258,6 +258,33 @@ class Matrix:
         rows, cols = _shape_of(shape, "randn")
         return cls._wrap([[gen.gauss(mean, std) for _ in range(cols)] for _ in range(rows)])
 
+    @classmethod
+    def from_floats(cls, values, cols):
+        """A matrix of ``len(values) // cols`` rows from an ``array('d')`` (or
+        the bytes of one, float64 in this machine's byte order): all floats
+        already, so no element needs checking (``purenn.parallel`` rebuilds
+        the matrices it receives this way).
+
+        >>> from array import array
+        >>> Matrix.from_floats(array("d", [1.0, 2.0, 3.0, 4.0]), 2)
+        Matrix([[1.0, 2.0], [3.0, 4.0]])
+        """
+        try:
+            from array import array
+        except ImportError:  # a MicroPython build without array: check each element
+            return cls([list(values[i:i + cols]) for i in range(0, len(values), cols)])
+        if not isinstance(values, array):
+            raw, values = values, array("d")
+            values.frombytes(raw)
+        if hasattr(values, "typecode") and values.typecode != "d":
+            raise TypeError("Matrix.from_floats: needs an array('d'), got typecode %r"
+                            % values.typecode)
+        n = len(values)
+        if not _is_int(cols) or cols < 1 or n == 0 or n % cols:
+            raise ValueError("Matrix.from_floats: %d numbers do not make rows of %r"
+                             % (n, cols))
+        return cls._wrap([list(values[i:i + cols]) for i in range(0, n, cols)])
+
     # ---------------------------------------------------------- looking in
 
     @property

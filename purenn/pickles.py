@@ -6,18 +6,25 @@
                                 convnets' ``params.pkl`` of chapters 7-8)
 ``Array``                       ``.shape``, ``.values`` (flat, C order),
                                 ``.dtype``, ``.matrix()``
-``load_numpy_pickle(path)``     the same, 1-D and 2-D arrays as Matrices
+``arrays_from_bytes(data)``     ``load_arrays`` of a pickle in memory
+``load_numpy_pickle(path)``     ``load_arrays``, 1-D and 2-D arrays as Matrices
+``is_pickle(data)``             does ``data`` look like a pickle (any protocol)?
 ``load_book_weights(path)``     ``-> {"W1": Matrix (784, 50), "b1": (1, 50),
                                 ..., "b3": (1, 10)}``: ``sample_weight.pkl``
 ``BOOK_WEIGHTS_HELP``           how to get the book's file
 ==============================  =============================================
 
-A pickle is a small program for a stack machine: opening one calls the
-functions it names, so an arbitrary pickle can run any code.  Python's
-``pickle.Unpickler.find_class`` is the one place a name becomes a function;
-here it only knows the few names numpy's arrays are rebuilt from, and each
-maps to a harmless stand-in written below.  Any other name is refused with
-a ``DataError`` before anything runs.
+A pickle is a small program for a stack machine: opening one with Python's
+``pickle`` calls the functions it names, so an arbitrary pickle can run any
+code, and even a harmless one can ask for gigabytes (a memo slot 2**28) or
+an ``OverflowError`` (a length of 2**63).  purenn runs pickles on a machine
+of its own (``_Machine``, below): the opcodes of protocols 0 to 5, each
+checked, within stated limits (``PICKLE_LIMIT`` bytes, ``OPERATIONS_LIMIT``
+opcodes, ``DEPTH_LIMIT`` levels of nesting, ``ELEMENTS_LIMIT`` array
+elements), one pickle a file (nothing after STOP).  A name in the pickle
+becomes a function only through ``_ALLOWED``: the few names numpy's arrays
+are rebuilt from, each mapped to a harmless stand-in written below.  Any
+other name is refused with a ``DataError`` before anything runs.
 
 How numpy pickles an array (``ndarray.__reduce__``)::
 
@@ -34,11 +41,11 @@ column) order.  Each float32 converts exactly to a Python float (float64), so
 the loaded weights are exactly the book's; the arithmetic after that is
 float64 (numpy computes the book's example in float32).
 """
-import pickle
+import codecs
 import struct
 
 from purenn.errors import DataError
-from purenn.files import quote
+from purenn.files import quote, read_limited
 from purenn.matrix import Matrix
 
 BOOK_WEIGHTS_HELP = (
@@ -61,7 +68,7 @@ class _Dtype:
     """Stands in for ``numpy.dtype``: remembers the type and byte order."""
 
     def __init__(self, spec, align=False, copy=True):
-        if spec not in _DTYPES:
+        if not isinstance(spec, str) or spec not in _DTYPES:  # (str first: never hash a tuple)
             raise DataError("numpy dtype %s: purenn reads numeric arrays only (%s)"
                             % (quote(spec), ", ".join(sorted(_DTYPES))))
         self.code, self.name = _DTYPES[spec]
@@ -69,7 +76,8 @@ class _Dtype:
 
     def __setstate__(self, state):
         # (version, byte order, subarray, names, fields, elsize, alignment, flags)
-        if (not isinstance(state, tuple) or len(state) < 5 or state[1] not in _BYTE_ORDERS
+        if (not isinstance(state, tuple) or len(state) < 5 or not isinstance(state[1], str)
+                or state[1] not in _BYTE_ORDERS
                 or any(s is not None for s in state[2:5])):
             raise DataError("numpy dtype state: not a plain numeric type (a structured "
                             "or sub-array dtype?)")
@@ -113,7 +121,7 @@ class Array:
                             % _describe(state))
         _version, shape, dtype, fortran, raw = state
         if isinstance(raw, str):  # a pickle from Python 2, read with latin-1
-            raw = raw.encode("latin-1")
+            raw = _latin1(raw)
         if fortran not in (True, False):  # also 0 and 1, as protocol 0 writes them
             raise DataError("numpy array state: the Fortran-order flag is %s, not a bool"
                             % _describe(fortran))
@@ -133,6 +141,9 @@ class Array:
                             "dimensions, every dimension at least 1"
                             % (_describe(shape), MAX_DIMS))
         size = struct.calcsize(dtype.code)
+        if _product(shape) > ELEMENTS_LIMIT:  # (before a list of them is built)
+            raise DataError("numpy array of shape %s: more than the %d elements purenn reads "
+                            "from a pickle" % (shape, ELEMENTS_LIMIT))
         if len(raw) % size or len(raw) // size != _product(shape):
             raise DataError("numpy array of shape %s (%s) needs %d bytes, the pickle holds %d"
                             % (shape, dtype.name, _product(shape) * size, len(raw)))
@@ -188,7 +199,8 @@ def _describe(obj):
     if obj is None:
         return "None"
     if isinstance(obj, (str, bytes, bytearray, int, float)):
-        return "a %s %s" % (type(obj).__name__, quote(obj, 40))
+        return "%s %s %s" % ("an" if type(obj) is int else "a", type(obj).__name__,
+                             quote(obj, 40))
     if isinstance(obj, tuple) and len(obj) <= 8 and all(type(x) is int for x in obj):
         return "the tuple %s" % quote(obj, 60)
     if isinstance(obj, (tuple, list, dict)):
@@ -221,7 +233,17 @@ def _encode(text, encoding="utf-8"):
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
         raise DataError("_codecs.encode(%s, %s): only latin-1 text to bytes is accepted"
                         % (_describe(text), _describe(encoding)))
-    return text.encode("latin-1")
+    return _latin1(text)
+
+
+def _latin1(text):
+    """Text of code points 0..255 as the bytes it stands for (how pickles of
+    protocols 0-2 carry bytes)."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError as e:
+        raise DataError("bytes written as text hold the character U+%04X, beyond latin-1"
+                        % ord(text[e.start]))
 
 
 # module, name -> stand-in; numpy 2 pickles say numpy._core
@@ -236,19 +258,524 @@ _ALLOWED = {
 }
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that can build numpy arrays and nothing else."""
+# ------------------------------------------------ the pickle machine, bounded
+# Python's own unpickler (C code) cannot be bounded from outside: a 9-byte
+# pickle that stores into memo slot 2**28 makes it allocate gigabytes, a
+# length field of 2**63 is an OverflowError, and it ignores whatever follows
+# the STOP opcode.  So purenn runs pickles on its own small machine: the
+# opcodes of protocols 0 to 5 that numpy arrays need (and the plain values
+# around them), each step checked, every limit below stated.
 
-    def find_class(self, module, name):
+PICKLE_LIMIT = 64 << 20        # bytes in a pickle file (the book's largest: 3.5 MB)
+OPERATIONS_LIMIT = 200000      # opcodes (a numpy array takes about 25)
+DEPTH_LIMIT = 32               # containers within containers, MARKs within MARKs
+ELEMENTS_LIMIT = 1 << 22       # array elements in one file (4.2 million; the convnet: 0.45)
+_TEXT_NUMBER_LIMIT = 40        # characters of a protocol-0 INT, LONG, FLOAT, PUT, GET
+_LONG_BYTES_LIMIT = 64         # bytes of a LONG1/LONG4 integer (numpy's need 8 at most)
+
+
+class _Mark:
+    """A MARK on the stack of stacks (never a value)."""
+
+
+class _Machine:
+    """Runs one pickle, opcode by opcode, on a stack (``self.stack``), a
+    stack of stacks for MARK (``self.marks``) and a memo (a dict: a huge
+    index costs one entry, not a huge array).  Values are the plain Python
+    ones (None, bool, int, float, str, bytes, tuple, list, dict) and the
+    stand-ins of ``_ALLOWED``; nothing else can be built, nothing from the
+    file is hashed but strings (dict keys must be strings) and nothing is
+    walked recursively."""
+
+    def __init__(self, data):
+        self.data, self.pos = data, 0
+        self.frame_end = None     # where the current FRAME ends (protocol 4+), if in one
+        self.stack, self.marks, self.memo = [], [], {}
+        self.depths = {}          # id(container) -> nesting depth (containers are kept alive)
+        self.keep = []
+        self.nested = set()       # ids of lists and dicts already inside another container
+        self.elements = 0
+
+    # -------------------------------------------------- reading arguments
+    def take(self, n, what):
+        if n < 0 or n > len(self.data) - self.pos:
+            raise DataError("truncated: %s of %d bytes at offset %d, the file has %d more"
+                            % (what, n, self.pos, len(self.data) - self.pos))
+        self.within_frame(self.pos + n, what)
+        piece = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return piece
+
+    def unpack(self, fmt, what):
+        return struct.unpack(fmt, self.take(struct.calcsize(fmt), what))[0]
+
+    def line(self, what, limit=None):
+        end = self.data.find(b"\n", self.pos)
+        if end < 0:
+            raise DataError("truncated: %s at offset %d has no end of line" % (what, self.pos))
+        if limit is not None and end - self.pos > limit:
+            raise DataError("%s at offset %d: %d characters, more than the %d purenn reads"
+                            % (what, self.pos, end - self.pos, limit))
+        self.within_frame(end + 1, what)
+        text = self.data[self.pos:end]
+        self.pos = end + 1
+        return text
+
+    def within_frame(self, end, what):
+        """An argument ending at ``end`` must not cross the end of its frame
+        (as Python's unpickler says: the frame's length was a lie)."""
+        if self.frame_end is not None and end > self.frame_end:
+            raise DataError("%s at offset %d runs past the end of its FRAME at offset %d"
+                            % (what, self.pos, self.frame_end))
+
+    def text_int(self, what, base=10):
+        """An integer written as a line of text (protocol 0), as Python's
+        unpickler reads it: INT ``00``/``01`` are False/True, LONG ends in
+        ``L``; INT and LONG are read in ``base`` 0 (``0x..`` too)."""
+        text = self.line(what, _TEXT_NUMBER_LIMIT)
+        if what == "INT" and text in (b"00", b"01"):
+            return text == b"01"
+        if what == "LONG" and text.endswith(b"L"):
+            text = text[:-1]
         try:
-            return _ALLOWED[(module, name)]
+            return int(text, base)
+        except ValueError:
+            raise DataError("%s: %s is not an integer" % (what, quote(text, 40)))
+
+    def decode(self, raw, encoding, what):
+        try:
+            return raw.decode(encoding, "surrogatepass" if encoding == "utf-8" else "strict")
+        except UnicodeDecodeError as e:
+            raise DataError("%s at offset %d: not %s text (%s)" % (what, self.pos, encoding,
+                                                                    e.reason))
+
+    # ------------------------------------------------------- the stacks
+    def push(self, value):
+        self.stack.append(value)
+
+    def pop(self, what):
+        if not self.stack:
+            raise DataError("%s at offset %d: the stack is empty (a broken pickle)"
+                            % (what, self.pos - 1))
+        return self.stack.pop()
+
+    def top(self, what):
+        if not self.stack:
+            raise DataError("%s at offset %d: the stack is empty (a broken pickle)"
+                            % (what, self.pos - 1))
+        return self.stack[-1]
+
+    def pop_mark(self, what):
+        if not self.marks:
+            raise DataError("%s at offset %d: no MARK to go back to (a broken pickle)"
+                            % (what, self.pos - 1))
+        items, self.stack = self.stack, self.marks.pop()
+        return items
+
+    def _holding(self, items):
+        """The depth of a container holding ``items`` (one more than the
+        deepest), checked; the lists and dicts among them are now nested."""
+        depth = 1 + max([self.depths.get(id(x), 0) for x in items] or [0])
+        if depth > DEPTH_LIMIT:
+            raise DataError("containers nested more than %d deep at offset %d: nested "
+                            "containers are refused (numpy's arrays need 4 levels)"
+                            % (DEPTH_LIMIT, self.pos - 1))
+        for x in items:
+            if isinstance(x, (list, dict)):
+                self.nested.add(id(x))
+        return depth
+
+    def container(self, value, items):
+        """A new container ``value`` of ``items``, its depth recorded."""
+        self.depths[id(value)] = self._holding(items)
+        self.keep.append(value)
+        return value
+
+    def fill(self, target, items, what):
+        """Items go into a list or dict that is not yet inside another one
+        (a pickler always fills a container before it nests it; filling it
+        later could hide how deep it gets)."""
+        if id(target) in self.nested:
+            raise DataError("%s at offset %d: fills a container already inside another"
+                            % (what, self.pos - 1))
+        self.depths[id(target)] = max(self.depths.get(id(target), 1), self._holding(items))
+
+    # --------------------------------------------------------- running
+    def run(self):
+        operations = 0
+        while True:
+            operations += 1
+            if operations > OPERATIONS_LIMIT:
+                raise DataError("more than %d pickle operations; a dict of numpy arrays "
+                                "needs about 25 an array" % OPERATIONS_LIMIT)
+            if self.pos >= len(self.data):
+                raise DataError("truncated: the pickle ends at offset %d without its STOP "
+                                "opcode" % self.pos)
+            if self.pos == self.frame_end:
+                self.frame_end = None
+            code = self.data[self.pos:self.pos + 1]
+            self.pos += 1
+            step = _OPCODES.get(code)
+            if step is None:
+                raise DataError("invalid pickle opcode %s at offset %d"
+                                % (quote(code), self.pos - 1))
+            name, method = step
+            if method is None:
+                raise DataError("refusing the pickle opcode %s at offset %d: a pickle of numpy "
+                                "arrays does not need it" % (name, self.pos - 1))
+            if getattr(self, method)(name):
+                break
+        if self.pos != len(self.data):
+            raise DataError("%d bytes after the pickle's STOP opcode (offset %d); a pickle "
+                            "file holds one pickle" % (len(self.data) - self.pos, self.pos - 1))
+        if self.stack or self.marks:
+            raise DataError("the pickle stops with values left on its stack (a broken pickle)")
+        return self.result
+
+    # ------------------------------------------------ opcodes: framing
+    def op_proto(self, name):
+        protocol = self.unpack("<B", name)
+        if protocol > 5:
+            raise DataError("pickle protocol %d; purenn reads protocols 0 to 5" % protocol)
+
+    def op_frame(self, name):
+        if self.frame_end is not None:
+            raise DataError("a FRAME at offset %d inside the FRAME that ends at offset %d"
+                            % (self.pos - 1, self.frame_end))
+        size = self.unpack("<Q", name)
+        if size > len(self.data) - self.pos:
+            raise DataError("truncated: a FRAME longer than the rest of the file at offset %d"
+                            % self.pos)
+        self.frame_end = self.pos + size
+
+    def op_stop(self, name):
+        self.result = self.pop(name)
+        return True
+
+    # ----------------------------------------------- opcodes: values
+    def op_none(self, name):
+        self.push(None)
+
+    def op_true(self, name):
+        self.push(True)
+
+    def op_false(self, name):
+        self.push(False)
+
+    def op_int(self, name):  # INT and LONG
+        self.push(self.text_int(name, 0))
+
+    def op_binint(self, name):
+        self.push(self.unpack("<i", name))
+
+    def op_binint1(self, name):
+        self.push(self.unpack("<B", name))
+
+    def op_binint2(self, name):
+        self.push(self.unpack("<H", name))
+
+    def _long_bytes(self, n, name):
+        if n > _LONG_BYTES_LIMIT:
+            raise DataError("%s: an integer of %d bytes at offset %d; purenn reads up to %d"
+                            % (name, n, self.pos, _LONG_BYTES_LIMIT))
+        raw = self.take(n, name)
+        value = 0
+        for byte in reversed(raw):          # little-endian, two's complement
+            value = value * 256 + byte
+        if raw and raw[-1] >= 0x80:
+            value -= 1 << (8 * n)
+        self.push(value)
+
+    def op_long1(self, name):
+        self._long_bytes(self.unpack("<B", name), name)
+
+    def op_long4(self, name):
+        self._long_bytes(self.unpack("<i", name), name)
+
+    def op_float(self, name):
+        text = self.line(name, _TEXT_NUMBER_LIMIT)
+        try:
+            self.push(float(text))
+        except ValueError:
+            raise DataError("%s: %s is not a number" % (name, quote(text, 40)))
+
+    def op_binfloat(self, name):
+        self.push(self.unpack(">d", name))
+
+    def op_string(self, name):
+        text = self.line(name)
+        if len(text) < 2 or text[:1] != text[-1:] or text[:1] not in (b"'", b'"'):
+            raise DataError("%s at offset %d: the argument must be quoted" % (name, self.pos))
+        try:
+            raw = codecs.escape_decode(text[1:-1])[0]
+        except ValueError as e:
+            raise DataError("%s at offset %d: %s" % (name, self.pos, quote(str(e), 60)))
+        self.push(raw.decode("latin-1"))  # Python 2's str: bytes, read as latin-1
+
+    def op_binstring(self, name):
+        self.push(self.take(self.unpack("<i", name), name).decode("latin-1"))
+
+    def op_short_binstring(self, name):
+        self.push(self.take(self.unpack("<B", name), name).decode("latin-1"))
+
+    def op_binbytes(self, name):
+        self.push(self.take(self.unpack("<I", name), name))
+
+    def op_short_binbytes(self, name):
+        self.push(self.take(self.unpack("<B", name), name))
+
+    def op_binbytes8(self, name):
+        self.push(self.take(self.unpack("<Q", name), name))
+
+    def op_bytearray8(self, name):
+        self.push(bytearray(self.take(self.unpack("<Q", name), name)))
+
+    def op_unicode(self, name):
+        self.push(self.decode(self.line(name), "raw-unicode-escape", name))
+
+    def op_binunicode(self, name):
+        self.push(self.decode(self.take(self.unpack("<I", name), name), "utf-8", name))
+
+    def op_short_binunicode(self, name):
+        self.push(self.decode(self.take(self.unpack("<B", name), name), "utf-8", name))
+
+    def op_binunicode8(self, name):
+        self.push(self.decode(self.take(self.unpack("<Q", name), name), "utf-8", name))
+
+    # ------------------------------------------- opcodes: containers
+    def op_mark(self, name):
+        if len(self.marks) >= DEPTH_LIMIT:
+            raise DataError("MARKs nested more than %d deep at offset %d: nested containers "
+                            "are refused (numpy's arrays need 4 levels)"
+                            % (DEPTH_LIMIT, self.pos - 1))
+        self.marks.append(self.stack)
+        self.stack = []
+
+    def op_pop(self, name):
+        if self.stack:
+            self.stack.pop()
+        else:
+            self.pop_mark(name)
+
+    def op_pop_mark(self, name):
+        self.pop_mark(name)
+
+    def op_dup(self, name):
+        self.push(self.top(name))
+
+    def op_empty_tuple(self, name):
+        self.push(())
+
+    def _tuple(self, items):
+        self.push(self.container(tuple(items), items))
+
+    def op_tuple(self, name):
+        self._tuple(self.pop_mark(name))
+
+    def op_tuple1(self, name):
+        self._tuple([self.pop(name)])
+
+    def op_tuple2(self, name):
+        b = self.pop(name)
+        self._tuple([self.pop(name), b])
+
+    def op_tuple3(self, name):
+        c = self.pop(name)
+        b = self.pop(name)
+        self._tuple([self.pop(name), b, c])
+
+    def op_empty_list(self, name):
+        self.push(self.container([], []))
+
+    def op_list(self, name):
+        items = self.pop_mark(name)
+        self.push(self.container(list(items), items))
+
+    def _append(self, items, name):
+        target = self.top(name)
+        if not isinstance(target, list):
+            raise DataError("%s at offset %d: appends to %s, not a list"
+                            % (name, self.pos - 1, _describe(target)))
+        self.fill(target, items, name)
+        target.extend(items)
+
+    def op_append(self, name):
+        self._append([self.pop(name)], name)
+
+    def op_appends(self, name):
+        self._append(self.pop_mark(name), name)
+
+    def op_empty_dict(self, name):
+        self.push(self.container({}, []))
+
+    def _set_items(self, target, items, name):
+        if not isinstance(target, dict):
+            raise DataError("%s at offset %d: sets items of %s, not a dict"
+                            % (name, self.pos - 1, _describe(target)))
+        if len(items) % 2:
+            raise DataError("%s at offset %d: an odd number of keys and values"
+                            % (name, self.pos - 1))
+        keys = items[0::2]
+        for key in keys:
+            if not isinstance(key, str):  # never hash what a pickle built: it may not end
+                raise DataError("dict keys must be strings (array names), got %s at offset %d"
+                                % (_describe(key), self.pos - 1))
+        self.fill(target, items[1::2], name)
+        for key, value in zip(keys, items[1::2]):
+            target[key] = value
+
+    def op_dict(self, name):
+        items = self.pop_mark(name)
+        self._set_items(self.container({}, []), items, name)
+        self.push(self.keep[-1])
+
+    def op_setitem(self, name):
+        value = self.pop(name)
+        key = self.pop(name)
+        self._set_items(self.top(name), [key, value], name)
+
+    def op_setitems(self, name):
+        items = self.pop_mark(name)
+        self._set_items(self.top(name), items, name)
+
+    # ------------------------------------------------- opcodes: memo
+    def _get(self, index, name):
+        try:
+            self.push(self.memo[index])
+        except KeyError:
+            raise DataError("%s at offset %d: memo entry %s was never stored (a broken pickle)"
+                            % (name, self.pos - 1, quote(index)))
+
+    def op_get(self, name):
+        self._get(self.text_int(name), name)
+
+    def op_binget(self, name):
+        self._get(self.unpack("<B", name), name)
+
+    def op_long_binget(self, name):
+        self._get(self.unpack("<I", name), name)
+
+    def _put(self, index, name):
+        if index < 0:
+            raise DataError("%s at offset %d: a negative memo index" % (name, self.pos - 1))
+        self.memo[index] = self.top(name)
+
+    def op_put(self, name):
+        self._put(self.text_int(name), name)
+
+    def op_binput(self, name):
+        self._put(self.unpack("<B", name), name)
+
+    def op_long_binput(self, name):
+        self._put(self.unpack("<I", name), name)
+
+    def op_memoize(self, name):
+        self._put(len(self.memo), name)
+
+    # ------------------------------------ opcodes: names and calls
+    def _global(self, module, qualname):
+        try:
+            self.push(_ALLOWED[(module, qualname)])
         except KeyError:
             raise DataError("refusing to load %s.%s from a pickle: purenn only rebuilds numpy "
                             "arrays (a pickle can run any code it names)"
-                            % (quote(module, 40)[1:-1], quote(name, 40)[1:-1]))
+                            % (quote(module, 40)[1:-1], quote(qualname, 40)[1:-1]))
 
-    def persistent_load(self, pid):
-        raise DataError("refusing a pickle with persistent ids")
+    def op_global(self, name):
+        module = self.decode(self.line(name, 200), "utf-8", name)
+        self._global(module, self.decode(self.line(name, 200), "utf-8", name))
+
+    def op_stack_global(self, name):
+        qualname = self.pop(name)
+        module = self.pop(name)
+        if not isinstance(module, str) or not isinstance(qualname, str):
+            raise DataError("%s at offset %d: the module and name must be strings"
+                            % (name, self.pos - 1))
+        self._global(module, qualname)
+
+    def op_reduce(self, name):
+        args = self.pop(name)
+        func = self.pop(name)
+        if not any(func is f for f in _ALLOWED.values()) or func is _NdarrayMarker:
+            raise DataError("%s at offset %d: calls %s, not one of numpy's array builders"
+                            % (name, self.pos - 1, _describe(func)))
+        if not isinstance(args, tuple) or len(args) > 4:
+            raise DataError("%s at offset %d: the arguments are %s, not a short tuple"
+                            % (name, self.pos - 1, _describe(args)))
+        try:
+            value = func(*args)
+        except TypeError:
+            raise DataError("%s at offset %d: %d arguments do not fit %s"
+                            % (name, self.pos - 1, len(args), func.__name__))
+        self.count(value)
+        self.push(value)
+
+    def op_build(self, name):
+        state = self.pop(name)
+        target = self.top(name)
+        if not isinstance(target, (Array, _Dtype)):
+            raise DataError("%s at offset %d: sets the state of %s, not of a numpy array or "
+                            "dtype" % (name, self.pos - 1, _describe(target)))
+        target.__setstate__(state)
+        self.count(target)
+
+    def count(self, value):
+        if isinstance(value, Array) and value.values is not None:
+            self.elements += len(value.values)
+            if self.elements > ELEMENTS_LIMIT:
+                raise DataError("more than %d array elements in one pickle" % ELEMENTS_LIMIT)
+
+
+# opcode -> (its name in pickletools, the method that runs it; None: refused)
+_OPCODES = dict((code.encode("latin-1"), (name, method)) for code, name, method in [
+    ("\x80", "PROTO", "op_proto"), ("\x95", "FRAME", "op_frame"), (".", "STOP", "op_stop"),
+    ("N", "NONE", "op_none"), ("\x88", "NEWTRUE", "op_true"), ("\x89", "NEWFALSE", "op_false"),
+    ("I", "INT", "op_int"), ("L", "LONG", "op_int"), ("J", "BININT", "op_binint"),
+    ("K", "BININT1", "op_binint1"), ("M", "BININT2", "op_binint2"),
+    ("\x8a", "LONG1", "op_long1"), ("\x8b", "LONG4", "op_long4"),
+    ("F", "FLOAT", "op_float"), ("G", "BINFLOAT", "op_binfloat"),
+    ("S", "STRING", "op_string"), ("T", "BINSTRING", "op_binstring"),
+    ("U", "SHORT_BINSTRING", "op_short_binstring"), ("B", "BINBYTES", "op_binbytes"),
+    ("C", "SHORT_BINBYTES", "op_short_binbytes"), ("\x8e", "BINBYTES8", "op_binbytes8"),
+    ("\x96", "BYTEARRAY8", "op_bytearray8"), ("V", "UNICODE", "op_unicode"),
+    ("X", "BINUNICODE", "op_binunicode"), ("\x8c", "SHORT_BINUNICODE", "op_short_binunicode"),
+    ("\x8d", "BINUNICODE8", "op_binunicode8"),
+    ("(", "MARK", "op_mark"), ("0", "POP", "op_pop"), ("1", "POP_MARK", "op_pop_mark"),
+    ("2", "DUP", "op_dup"), (")", "EMPTY_TUPLE", "op_empty_tuple"), ("t", "TUPLE", "op_tuple"),
+    ("\x85", "TUPLE1", "op_tuple1"), ("\x86", "TUPLE2", "op_tuple2"),
+    ("\x87", "TUPLE3", "op_tuple3"), ("]", "EMPTY_LIST", "op_empty_list"),
+    ("l", "LIST", "op_list"), ("a", "APPEND", "op_append"), ("e", "APPENDS", "op_appends"),
+    ("}", "EMPTY_DICT", "op_empty_dict"), ("d", "DICT", "op_dict"),
+    ("s", "SETITEM", "op_setitem"), ("u", "SETITEMS", "op_setitems"),
+    ("g", "GET", "op_get"), ("h", "BINGET", "op_binget"), ("j", "LONG_BINGET", "op_long_binget"),
+    ("p", "PUT", "op_put"), ("q", "BINPUT", "op_binput"), ("r", "LONG_BINPUT", "op_long_binput"),
+    ("\x94", "MEMOIZE", "op_memoize"), ("c", "GLOBAL", "op_global"),
+    ("\x93", "STACK_GLOBAL", "op_stack_global"), ("R", "REDUCE", "op_reduce"),
+    ("b", "BUILD", "op_build"),
+    # refused: sets (their items would be hashed), objects of classes,
+    # extension registries, persistent ids, out-of-band buffers
+    ("\x8f", "EMPTY_SET", None), ("\x90", "ADDITEMS", None), ("\x91", "FROZENSET", None),
+    ("i", "INST", None), ("o", "OBJ", None), ("\x81", "NEWOBJ", None),
+    ("\x92", "NEWOBJ_EX", None), ("\x82", "EXT1", None), ("\x83", "EXT2", None),
+    ("\x84", "EXT4", None), ("P", "PERSID", None), ("Q", "BINPERSID", None),
+    ("\x97", "NEXT_BUFFER", None), ("\x98", "READONLY_BUFFER", None),
+])
+
+_PROTOCOL_0_OPCODES = frozenset(code for code in _OPCODES if code < b"\x80")
+
+
+def is_pickle(data):
+    """Does ``data`` look like a pickle?  Protocols 2 to 5 start with PROTO
+    (``80 0N``); protocols 0 and 1 have no header, so: the first byte is one
+    of their opcodes and the last is STOP (``.``).  (A JSON object starts
+    with ``{``, which is no opcode, so the two are never confused.)
+
+    >>> is_pickle(b"\\x80\\x04\\x95..."), is_pickle(b"(dp0\\nVW1\\n..."), is_pickle(b'{"a": 1}')
+    (True, True, False)
+    """
+    if data[:1] == b"\x80":
+        return data[1:2] in [bytes([n]) for n in range(6)]
+    return data[:1] in _PROTOCOL_0_OPCODES and data[-1:] == b"."
 
 
 def _arrays_of(obj):
@@ -281,15 +808,16 @@ def load_arrays(path):
     (other objects, nested containers, a name of a function that is not
     numpy's array builder), or a file that is no pickle, is a ``DataError``
     naming the file."""
-    with open(path, "rb") as f:
-        try:
-            return _arrays_of(RestrictedUnpickler(f, encoding="latin-1").load())
-        except DataError as e:
-            raise DataError("%s: %s" % (path, e))
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-                IndexError, KeyError, struct.error, RecursionError, MemoryError) as e:
-            raise DataError("%s: not a readable pickle of numpy arrays (%s: %s)"
-                            % (path, type(e).__name__, quote(str(e), 80)[1:-1]))
+    return arrays_from_bytes(read_limited(path, PICKLE_LIMIT, "numpy pickle"), path)
+
+
+def arrays_from_bytes(data, name="pickle"):
+    """``load_arrays`` of a pickle already in memory (``bytes``); ``name``
+    (the file's path) starts every message."""
+    try:
+        return _arrays_of(_Machine(data).run())
+    except DataError as e:
+        raise DataError("%s: %s" % (name, e))
 
 
 def load_numpy_pickle(path):

@@ -6,30 +6,36 @@
 ``plot_lines(series)``          any sequences, e.g. loss and accuracy curves
 ``plot_softmax(scores)``        softmax probabilities as bars
 ``plot_bars(values)``           any non-negative values as bars
-``plot_digit(pixels)``          an MNIST digit: 784 values, or 28 rows of 28
+``plot_digit(pixels)``          an MNIST digit: 784 values, or 28 rows of 28;
+                                the one text picture of a digit in purenn
+                                (``to_text()``, ``text_lines(compact=True)``)
 ==============================  ==============================================
 
 Every function returns a plot object with two back ends:
 
 * ``str(p)`` / ``p.to_text(width, height, charset)``: text for the terminal,
   drawn with Unicode braille dots (one curve) or one marker character per
-  curve (several), with axes and labels; ``charset="ascii"`` uses ASCII only.
+  curve (several; where curves share a character, ``◆``, in ASCII ``&``,
+  marks the overlap), with axes and labels; ``charset="ascii"`` uses ASCII
+  only.
 * ``p.to_svg()`` / ``p.save_svg(path)``: a standalone SVG document; Jupyter
-  shows it through ``_repr_svg_``.  Each curve is one ``<path>``.
+  shows it through ``_repr_svg_``.  Each curve is one ``<path>``; the
+  second and later ones are dashed, so a curve lying on another shows
+  through its gaps.
 
 >>> p = plot_functions("sigmoid", "step_function")
 >>> print(p.to_text(width=30, height=6, charset="ascii"))
            sigmoid vs step_function
-     1 |               ooooooooooooooo
+     1 |               oooooooo&&&&&&&
        |               o ******
-   0.5 |              *o**
+   0.5 |              *&**
        |            ***o
        |       ******  o
-     0 |ooooooooooooooo
+     0 |&&&&&&&oooooooo
        +------------------------------
           -4    -2    0     2     4
                                      x
-        * sigmoid  o step_function
+        * sigmoid  o step_function  & overlap
 >>> svg = p.to_svg()
 >>> svg.count("<path ")
 2
@@ -108,6 +114,9 @@ def _esc(text):
 # Colours that stay apart for colour-blind readers (Okabe-Ito).
 COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 MARKERS = {"unicode": ("•", "o", "+", "x", "*", "#"), "ascii": ("*", "o", "+", "x", "#", "@")}
+# Where two or more curves share a character cell (relu on leaky_relu, a
+# test accuracy on the training accuracy): none of their markers, this one.
+OVERLAP = {"unicode": "◆", "ascii": "&"}
 
 
 class _Plot:
@@ -122,9 +131,11 @@ class _Plot:
         return self.to_svg()
 
     def save_svg(self, path):
-        """Write the SVG document to ``path`` (UTF-8) and return the path."""
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(self.to_svg())
+        """Write the SVG document to ``path`` (UTF-8) and return the path.
+        The write is atomic (``purenn.files.write_atomic``): ``path`` is the
+        old file or the whole new one, never half of it."""
+        from purenn.files import write_atomic
+        write_atomic(path, self.to_svg().encode("utf-8"))
         return path
 
     def _svg_open(self, width, height):
@@ -184,9 +195,10 @@ class LinePlot(_Plot):
         """The chart as text: ``width`` x ``height`` characters of plot area.
 
         ``style`` is ``"braille"`` (2x4 dots per character, fine curves),
-        ``"markers"`` (one character per curve, so curves stay apart) or
-        ``"auto"``: braille for one curve, markers for several.  ASCII has
-        markers only.
+        ``"markers"`` (one character per curve, so curves stay apart; where
+        two or more share a character it is ``OVERLAP``, ``◆`` or ``&``,
+        named in the legend) or ``"auto"``: braille for one curve, markers
+        for several.  ASCII has markers only.
         """
         _check_size(width, height, 8, 3, "to_text")
         if charset not in ("unicode", "ascii"):
@@ -201,7 +213,7 @@ class LinePlot(_Plot):
         if style == "braille":
             grid = _braille(self, width, height)
         else:
-            grid = _markers(self, width, height, MARKERS[charset])
+            grid = _markers(self, width, height, MARKERS[charset], OVERLAP[charset])
         return _frame(self, grid, charset, style)
 
     # ------------------------------------------------------------- svg
@@ -342,11 +354,16 @@ def _to_grid(plot, gw, gh):
     return curves
 
 
-def _markers(plot, width, height, markers):
-    grid = [[" "] * width for _ in range(height)]
+def _markers(plot, width, height, markers, overlap):
+    """One marker character per curve; a cell that two or more curves pass
+    through gets ``overlap`` instead, so that no curve hides another."""
+    curves_at = {}  # (column, row) -> the curves passing through it
     for i, cells in enumerate(_to_grid(plot, width, height)):
-        for c, r in cells:
-            grid[r][c] = markers[i % len(markers)]
+        for cell in cells:
+            curves_at.setdefault(cell, set()).add(i)
+    grid = [[" "] * width for _ in range(height)]
+    for (c, r), curves in curves_at.items():
+        grid[r][c] = overlap if len(curves) > 1 else markers[min(curves) % len(markers)]
     return ["".join(row) for row in grid]
 
 
@@ -403,6 +420,8 @@ def _frame(plot, grid, charset, style):
             m = MARKERS[charset]
             legend = "  ".join("%s %s" % (m[i % len(m)], label)
                                for i, (label, _, _) in enumerate(plot.series))
+            if any(OVERLAP[charset] in row for row in grid):
+                legend += "  %s overlap" % OVERLAP[charset]
         lines.append(" " * (margin + 1) + legend)
     if plot.ylabel:
         lines.insert(1 if plot.title else 0, plot.ylabel)
@@ -506,16 +525,40 @@ class ImagePlot(_Plot):
     def __init__(self, rows, vmax, title=""):
         self.rows, self.vmax, self.title = rows, vmax, _clean(title)
 
-    def to_text(self, charset="unicode"):
-        """Two characters a pixel (so the digit is not squashed), darker for more ink."""
+    def to_text(self, charset="unicode", compact=False):
+        """The picture as text, with its title: see ``text_lines``."""
+        lines = [self.title] if self.title else []
+        lines += [line.rstrip() for line in self.text_lines(charset, compact)]
+        return "\n".join(lines)
+
+    def text_lines(self, charset="unicode", compact=False):
+        """The picture as lines of text of equal width, darker for more ink.
+
+        Characters are about twice as tall as wide, so that the image keeps
+        its shape: by default each pixel is two characters side by side (28
+        lines of 56 for an MNIST digit); ``compact`` makes each character two
+        pixels one above the other, shaded by the darker of the two (14
+        lines of 28), small enough to show several digits side by side.
+
+        >>> plot_digit([0, 1, 1, 0.5], shape=(2, 2)).text_lines("ascii")
+        ['  @@', '@@==']
+        >>> plot_digit([0, 1, 1, 0.5], shape=(2, 2)).text_lines("ascii", compact=True)
+        ['@@']
+        """
         if charset not in ("unicode", "ascii"):
-            raise ValueError("to_text: charset must be 'unicode' or 'ascii', got %r" % (charset,))
+            raise ValueError("text_lines: charset must be 'unicode' or 'ascii', got %r"
+                             % (charset,))
         shades = " ░▒▓█" if charset == "unicode" else " .:-=+*#%@"
         top = len(shades) - 1
-        lines = [self.title] if self.title else []
-        for row in self.rows:
-            lines.append("".join(shades[int(round(v / self.vmax * top))] * 2 for v in row).rstrip())
-        return "\n".join(lines)
+
+        def shade(v):
+            return shades[int(round(v / self.vmax * top))]
+
+        if not compact:
+            return ["".join(shade(v) * 2 for v in row) for row in self.rows]
+        pairs = [(self.rows[r], self.rows[r + 1] if r + 1 < len(self.rows) else self.rows[r])
+                 for r in range(0, len(self.rows), 2)]
+        return ["".join(shade(max(a, b)) for a, b in zip(upper, lower)) for upper, lower in pairs]
 
     def to_svg(self, width=None, height=None, pixel=10):
         """One square ``<rect>`` per inked pixel, grey level ``1 - v / vmax``."""

@@ -11,6 +11,9 @@
                                         broadcasting (some axes of size 1)
 ``assert_allclose(actual, expected)``   fails naming the first bad index and
                                         both values
+``counterexample(test)``                run a ``@given`` test: None when it
+                                        passes, else the error and hypothesis's
+                                        falsifying example (for notebooks)
 ======================================  =======================================
 
 This module needs hypothesis (``pip install "purenn[test]"``); ``import
@@ -176,3 +179,34 @@ def _as_grid(x, what):
         raise TypeError("assert_allclose: %s must be a Matrix, (nested) lists or a number, "
                         "got %s" % (what, type(x).__name__))
     return m
+
+
+# ------------------------------------------------ showing a failure (notebooks)
+
+def counterexample(test):
+    """Run ``test`` (a function decorated with ``@given``): ``None`` when it
+    passes, else the text of its failure: the error, then the falsifying
+    example hypothesis shrank it to (the notes hypothesis adds to the error).
+
+    For notebooks and teaching, where a failing law should be shown, not
+    raised.  Any exception counts as a failure, hypothesis's own too (say a
+    health check).
+
+    >>> from hypothesis import given, settings, strategies as st
+    >>> @settings(database=None, derandomize=True, deadline=None)
+    ... @given(st.integers(0, 100))
+    ... def test_small(n):
+    ...     assert n < 10, "%d is not small" % n
+    >>> print(counterexample(test_small).splitlines()[0])
+    AssertionError: 10 is not small
+    >>> "n=10" in counterexample(test_small)
+    True
+    >>> counterexample(given(st.integers(0, 9))(lambda n: None)) is None
+    True
+    """
+    try:
+        test()
+    except Exception as e:  # the point is to show any failure, not to raise it
+        notes = [str(n) for n in getattr(e, "__notes__", [])]
+        return "\n".join(["%s: %s" % (type(e).__name__, e)] + notes)
+    return None

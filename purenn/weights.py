@@ -1,8 +1,16 @@
 """purenn's own weight files: gzip'd JSON, safe to open, exact to the last bit.
 
 ==================================  ==========================================
-``save_params(path, params, meta)``  write the named matrices (and notes)
+``save_params(path, params, meta)``  write the named matrices (and notes),
+                                     atomically (``purenn.files.write_atomic``)
 ``load_params(path)``                ``-> (params, meta)``
+``read_weights(path)``               any weights file, recognised by its
+                                     content: purenn's JSON (gzip'd or not) or
+                                     a numpy pickle (protocols 0-5, the book's
+                                     ``sample_weight.pkl``) ``-> WeightsFile``
+``WEIGHTS_LIMIT``, ``VALUES_LIMIT``  the most bytes a weights file (and the JSON
+                                     it decompresses to) may hold, 64 MiB, and
+                                     the most values in it, 4,194,304
 ==================================  ==========================================
 
 Why not pickle: a pickle is a program, and opening one runs it.  A JSON file
@@ -39,14 +47,21 @@ The format, version 1 (gzip'd UTF-8 JSON; an uncompressed file loads too)::
 import gzip
 import io
 import json
+import re
 import sys
 
 from purenn.errors import DataError
+from purenn.files import quote, read_data, write_atomic
 from purenn.matrix import Matrix
 
 FORMAT = "purenn-weights"
 _FLOAT_MAX = sys.float_info.max
 VERSION = 1
+WEIGHTS_LIMIT = 64 << 20  # bytes of a weights file, and of the JSON it decompresses to
+# Values in that JSON (every number, list, string... counts): a tiny gzip'd
+# file of "[]," or "1.5," would otherwise become gigabytes of Python objects.
+# A 784-1000-1000-10 network has 1.8 million numbers.
+VALUES_LIMIT = 1 << 22
 
 
 def _rows_of(name, value):
@@ -54,12 +69,14 @@ def _rows_of(name, value):
     try:
         rows = value.tolist() if isinstance(value, Matrix) else Matrix(value).tolist()
     except (TypeError, ValueError) as e:
-        raise TypeError("save_params: parameter %r is not a matrix of numbers: %s" % (name, e))
+        raise TypeError("save_params: parameter %s is not a matrix of numbers: %s"
+                        % (quote(name, 40), e))
     for row in rows:
         for x in row:
             if type(x) is not int and type(x) is not float:
-                raise TypeError("save_params: parameter %r holds %r (%s); the weights format "
-                                "stores ints and floats only" % (name, x, type(x).__name__))
+                raise TypeError("save_params: parameter %s holds %s (%s); the weights format "
+                                "stores ints and floats only"
+                                % (quote(name, 40), quote(x, 40), type(x).__name__))
     return rows
 
 
@@ -82,17 +99,21 @@ def save_params(path, params, meta=None):
              % (json.dumps(FORMAT), VERSION, meta_text)]
     for i, (name, value) in enumerate(params.items()):
         if not isinstance(name, str):
-            raise TypeError("save_params: parameter names must be strings, got %r" % (name,))
+            raise TypeError("save_params: parameter names must be strings, got %s"
+                            % quote(name, 40))
         rows = _rows_of(name, value)
         parts.append('%s\n  %s: {"shape": [%d, %d], "data": [\n   %s]}'
                      % ("" if i == 0 else ",", json.dumps(name), len(rows), len(rows[0]),
                         ",\n   ".join(json.dumps(row) for row in rows)))
     parts.append("}}\n")
     data = "".join(parts).encode("utf-8")
-    with open(path, "wb") as f:
-        # mtime=0: no time stamp in the header, so equal weights give equal files
-        with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0) as gz:
-            gz.write(data)
+    out = io.BytesIO()
+    # mtime=0: no time stamp in the header, so equal weights give equal files
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as gz:
+        gz.write(data)
+    # the old file stays whole until the new one is (a kill or a full disk
+    # during the save loses nothing)
+    write_atomic(path, out.getvalue())
 
 
 def load_params(path):
@@ -101,26 +122,37 @@ def load_params(path):
     ``params`` is a dict name -> ``Matrix`` in the saved order, ``meta`` the
     saved dict (``{}`` when none).  Anything else than a purenn weights file
     of a version this purenn knows, or data that does not match its shape,
-    is a ``DataError`` naming the file and the problem.
+    is a ``DataError`` naming the file and the problem.  The file, and the
+    JSON it decompresses to, may hold at most ``WEIGHTS_LIMIT`` bytes.
     """
-    with open(path, "rb") as f:
-        raw = f.read()
+    return _from_json(path, read_data(path, WEIGHTS_LIMIT, "weights file"))
+
+
+def _from_json(path, raw):
+    # counted before parsing: every value but the last is followed by a comma,
+    # every list or object starts with a bracket (in strings too: an upper bound)
+    values = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+    if values > VALUES_LIMIT:
+        raise DataError("%s: %d commas and brackets, so up to as many values (numbers, lists, "
+                        "...) in the JSON: more than the %d a purenn weights file may have"
+                        % (path, values, VALUES_LIMIT))
     try:
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.GzipFile(fileobj=io.BytesIO(raw)).read()
         doc = json.loads(raw.decode("utf-8"))
-    except (OSError, EOFError, ValueError, RecursionError, MemoryError) as e:
+    except UnicodeDecodeError as e:
+        raise DataError("%s: not a readable purenn weights file (byte %d is not UTF-8)"
+                        % (path, e.start))
+    except (ValueError, RecursionError, MemoryError) as e:
         # RecursionError: JSON nested 100,000 deep is no weights file
         raise DataError("%s: not a readable purenn weights file (%s: %s)"
-                        % (path, type(e).__name__, e))
+                        % (path, type(e).__name__, quote(str(e), 100)[1:-1]))
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise DataError("%s: not a purenn weights file (no \"format\": %s tag); the book's "
                         "sample_weight.pkl loads with purenn.pickles.load_book_weights"
                         % (path, json.dumps(FORMAT)))
     version = doc.get("version")
     if type(version) is not int or version > VERSION or version < 1:
-        raise DataError("%s: weights format version %r; this purenn reads versions 1 to %d"
-                        % (path, version, VERSION))
+        raise DataError("%s: weights format version %s; this purenn reads versions 1 to %d"
+                        % (path, quote(version), VERSION))
     meta, entries = doc.get("meta", {}), doc.get("params")
     if not isinstance(meta, dict) or not isinstance(entries, dict) or not entries:
         raise DataError("%s: \"meta\" must be an object and \"params\" a non-empty object" % path)
@@ -135,19 +167,88 @@ def _matrix_of(path, name, entry):
         shape, rows = entry["shape"], entry["data"]
         n, m = shape
     except (TypeError, KeyError, ValueError):
-        raise DataError("%s: parameter %r must be {\"shape\": [rows, cols], \"data\": [...]}"
-                        % (path, name))
-    if (not isinstance(rows, list) or len(rows) != n or n < 1 or m < 1
+        raise DataError("%s: parameter %s must be {\"shape\": [rows, cols], \"data\": [...]}"
+                        % (path, quote(name, 40)))
+    if (type(n) is not int or type(m) is not int or n < 1 or m < 1
+            or not isinstance(rows, list) or len(rows) != n
             or any(not isinstance(r, list) or len(r) != m for r in rows)):
-        raise DataError("%s: parameter %r: data is not %r rows of %r numbers as its shape says"
-                        % (path, name, n, m))
+        raise DataError("%s: parameter %s: data is not %s rows of %s numbers as its shape says"
+                        % (path, quote(name, 40), quote(n, 20), quote(m, 20)))
     for row in rows:
         for x in row:
             if type(x) is not int and type(x) is not float:
-                raise DataError("%s: parameter %r holds %r; elements must be numbers"
-                                % (path, name, x))
+                raise DataError("%s: parameter %s holds %s; elements must be numbers"
+                                % (path, quote(name, 40), quote(x, 40)))
             if type(x) is int and not -_FLOAT_MAX <= x <= _FLOAT_MAX:
                 # it would overflow the first time it meets a float
-                raise DataError("%s: parameter %r holds an int of %d bits, beyond the "
-                                "float range (+-%r)" % (path, name, x.bit_length(), _FLOAT_MAX))
+                raise DataError("%s: parameter %s holds an int of %d bits, beyond the "
+                                "float range (+-%r)" % (path, quote(name, 40), x.bit_length(),
+                                                        _FLOAT_MAX))
     return Matrix._wrap(rows)
+
+
+# ------------------------------------------------------ any weights file
+
+class WeightsFile:
+    """What ``read_weights`` found in a file.
+
+    ``kind``: ``"purenn"`` (purenn's JSON) or ``"numpy-pickle"``;
+    ``params``: name -> ``Matrix``, in the file's order (an array of a
+    pickle as ``Array.matrix()`` gives it: 1-D as a (1, n) row, 4-D filters
+    (FN, C, FH, FW) as (FN, C*FH*FW)); ``shapes``: name -> the shape as
+    stored (the arrays' 1 to 4 dimensions for a pickle); ``meta``: the
+    saved ``meta`` dict (``{}`` for a pickle).  ``params, meta = w`` unpacks
+    it as ``load_params`` returns.
+    """
+
+    def __init__(self, path, kind, params, shapes, meta):
+        self.path, self.kind, self.params, self.shapes, self.meta = (
+            path, kind, params, shapes, meta)
+
+    def __iter__(self):
+        return iter((self.params, self.meta))
+
+    def __repr__(self):
+        return "WeightsFile(%r, kind=%r, params=[%s])" % (
+            self.path, self.kind,
+            ", ".join("%s %s" % (quote(n, 40), self.shapes[n]) for n in self.params))
+
+
+_JSON_START = re.compile(b"[ \t\r\n]*{")
+
+
+def read_weights(path):
+    """A weights file of any kind purenn knows, recognised by its content
+    (never by its name): ``-> WeightsFile``.
+
+    - gzip'd (it starts with ``1f 8b``): decompressed first, at most
+      ``WEIGHTS_LIMIT`` bytes;
+    - a JSON object: purenn's format (``load_params``);
+    - a pickle (protocols 2-5 start with ``80 0N``, protocols 0-1 with one of
+      their opcodes and end with STOP): numpy arrays, read by
+      ``purenn.pickles`` (nothing in it runs).
+
+    Anything else is a ``DataError`` naming the file and showing how it
+    starts (cut short and escaped).
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "tiny.json.gz")
+    >>> save_params(path, {"W1": [[1.0, 2.0]], "b1": [0.5]})
+    >>> w = read_weights(path)
+    >>> w.kind, w.shapes
+    ('purenn', {'W1': (1, 2), 'b1': (1, 1)})
+    >>> params, meta = w
+    """
+    from purenn import pickles  # (pickles imports nothing of this module)
+    data = read_data(path, WEIGHTS_LIMIT, "weights file")
+    if _JSON_START.match(data):
+        params, meta = _from_json(path, data)
+        shapes = dict((name, m.shape) for name, m in params.items())
+        return WeightsFile(path, "purenn", params, shapes, meta)
+    if pickles.is_pickle(data):
+        arrays = pickles.arrays_from_bytes(data, path)
+        params = dict((name, a.matrix()) for name, a in arrays.items())
+        shapes = dict((name, a.shape) for name, a in arrays.items())
+        return WeightsFile(path, "numpy-pickle", params, shapes, {})
+    raise DataError("%s: not a weights file: neither purenn's JSON (gzip'd or not) nor a numpy "
+                    "pickle; it starts with %s" % (path, quote(data[:24], 40)))

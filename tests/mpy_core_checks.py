@@ -264,6 +264,82 @@ def check_gauss_is_reproducible_and_plausible():
     assert not any(math.isnan(x) or math.isinf(x) for x in xs)
 
 
+# ------------------------------------ chapter 8.3.4: the compact format
+
+# purenn.precision.encode(COMPACT_LAYERS, "int8", input_scale=0.5) and
+# purenn.board.encode_samples(COMPACT_SAMPLES), made on CPython (tests/test_compact.py
+# checks that they still are): a 3-4-2 relu/softmax network and two samples
+COMPACT_LAYERS = [([[0.5, -1.25, 0.1, 0.0], [2.0, 0.3, -0.7, 1e-3], [-0.05, 0.9, 1.5, -2.5]],
+                   [0.1, -0.2, 0.0, 0.3], "relu"),
+                  ([[1.0, -1.0], [0.25, 0.5], [-0.3, 0.7], [0.0, 0.0]], [0.05, -0.05], "softmax")]
+COMPACT_INT8 = (
+    "504e4e43010302008c0000000000003f00000000ea0425b60300000004000000040000000100"
+    "00002c000000388b49590402813c8542213c0683413c8542a13c208108007f1ec500fd5b7f81"
+    "cdcccc3dcdcc4cbe000000009a99993e0400000002000000020000000400000018000000e30d"
+    "32640402013c0402013c7f812040da590000cdcc4c3dcdcc4cbd")
+COMPACT_SAMPLES = [(1, [3, 0, 5]), (0, [0, 4, 1])]
+COMPACT_SAMPLES_FILE = "504e4e5301000000020000000300000088bfeb430103000500000401"
+
+
+def _compact_bytes(text):
+    import binascii
+    return binascii.unhexlify(text)
+
+
+def _compact_stream(data):
+    import io
+    return io.BytesIO(data)
+
+
+def check_compact_network_predicts_as_on_cpython():
+    from purenn import compact
+    net = compact.load(_compact_stream(_compact_bytes(COMPACT_INT8)))
+    assert net.sizes == [3, 4, 2] and net.dtype == "int8" and net.size == 140
+    # the stored weights' scores in float64 (purenn.precision.stored_layers, on CPython)
+    assert close(list(net.predict([3, 0, 5])), [0.08647082883515098, 0.9135291711648491], 1e-6)
+    assert close(list(net.predict(bytes([0, 4, 1]))), [0.9996782805936514, 0.000321719406], 1e-6)
+    assert net.classify([3, 0, 5]) == 1 and net.classify([0, 4, 1]) == 0
+
+
+def check_compact_every_flipped_bit_is_a_data_error():
+    from purenn import compact
+    data = _compact_bytes(COMPACT_INT8)
+    for position in range(len(data)):
+        for bit in range(8):
+            bad = bytearray(data)
+            bad[position] ^= 1 << bit
+            raises(compact.DataError, compact.load, _compact_stream(bytes(bad)))
+
+
+def check_compact_every_truncation_is_a_data_error():
+    from purenn import compact
+    data = _compact_bytes(COMPACT_INT8)
+    for n in range(len(data)):
+        e = raises(compact.DataError, compact.load, _compact_stream(data[:n]))
+        assert "truncated" in str(e) or "not a purenn compact" in str(e), str(e)
+    e = raises(compact.DataError, compact.load, _compact_stream(data + b"x"))
+    assert "not one compact file" in str(e)
+
+
+def check_compact_samples_are_read_and_checked():
+    from purenn import compact
+    data = _compact_bytes(COMPACT_SAMPLES_FILE)
+    got = [(label, list(values)) for label, values in compact.read_samples(_compact_stream(data))]
+    assert got == COMPACT_SAMPLES
+    bad = bytearray(data)
+    bad[-1] ^= 1
+    e = raises(compact.DataError, lambda: list(compact.read_samples(_compact_stream(bytes(bad)))))
+    assert "checksum" in str(e)
+    for n in range(len(data)):
+        raises(compact.DataError, lambda: list(compact.read_samples(_compact_stream(data[:n]))))
+
+
+def check_compact_crc32_by_hand_is_the_runtimes():
+    from purenn import compact
+    data = _compact_bytes(COMPACT_INT8)
+    assert compact.crc32_python(data) == compact.crc32(data) == 0x2DC5D4C8   # zlib's
+
+
 # ------------------------------------------------------------------ main
 
 def checks():

@@ -2,15 +2,31 @@
 import contextlib
 import gzip
 import os
+import re
 import shutil
+import subprocess
+import sys
 import threading
+import time
 from functools import partial
-from http.server import HTTPServer, SimpleHTTPRequestHandler
+from http.server import SimpleHTTPRequestHandler
+
+try:
+    from http.server import ThreadingHTTPServer as HTTPServer
+except ImportError:  # Python < 3.7
+    from http.server import HTTPServer
 
 import pytest
 
 from purenn import DataError, datasets
-from purenn.download import DownloadError, content_sha256, download_mnist, main_download
+from purenn.download import (DownloadError, content_sha256, download_mnist, main_download,
+                             size_limit)
+
+from servers import (announces_a_terabyte, bad_status_line, endless, gzip_bomb, hangs_up,
+                     huge_header, many_headers, misbehaving, not_found, redirects_to_a_local_file,
+                     slow_body, slow_headers, truncated_chunks)
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # every test here runs an HTTP server on 127.0.0.1
 pytestmark = pytest.mark.processes
@@ -64,7 +80,7 @@ def test_download_verifies_and_caches_then_load_mnist_finds_it(tmp_path, mirror,
                                           "t10k-labels-idx1-ubyte.gz"]
     images, labels = datasets.find_mnist("test")
     assert images.startswith(cached)
-    x, t = datasets.load_mnist()
+    x, t = datasets.load_mnist(kind="test")
     assert x.shape == (10000, 784) and t[:3] == [7, 2, 1]
 
 
@@ -142,9 +158,96 @@ def test_training_set_download_is_verified_and_found(tmp_path, monkeypatch):
 def test_a_verified_file_that_cannot_be_written_is_a_message(tmp_path, mirror, capsys):
     folder = tmp_path / "d"
     folder.mkdir()
-    # the .part file's name is taken by a folder: the write fails after the check
-    (folder / "t10k-images-idx3-ubyte.gz.part").mkdir()
+    # the file's name is taken by a folder: the write fails after the check
+    (folder / "t10k-images-idx3-ubyte.gz").mkdir()
     with serving(mirror) as url:
         assert main_download(str(folder), "test", [url], quiet=True) == 1
     err = capsys.readouterr().err
-    assert "verified" in err and "cannot write" in err and "t10k-images-idx3-ubyte.gz.part" in err
+    assert "verified" in err and "cannot write" in err and "t10k-images-idx3-ubyte.gz" in err
+    assert [f for f in os.listdir(str(folder)) if f.endswith(".part")] == []
+
+
+
+@pytest.mark.parametrize("behaviour, words", [
+    (slow_body, "took longer than the deadline of 1.5 s"),
+    (slow_headers, "took longer than the deadline of 1.5 s"),
+    (endless, "more than %d bytes, more than an MNIST file can have"
+              % size_limit("t10k-labels-idx1-ubyte")),
+    (announces_a_terabyte, "announces 1000000000000 bytes, more than the"),
+    (truncated_chunks, "IncompleteRead"),
+    (bad_status_line, r"BadStatusLine: .*GARBAGE \\x1b\[2J"),
+    (huge_header, "LineTooLong"),
+    (many_headers, "got more than 100 headers"),
+    (hangs_up, "RemoteDisconnected"),
+    (redirects_to_a_local_file, "(?i)redirection to url 'file:///etc/passwd' is not allowed"),
+    (not_found, "HTTP Error 404: Not Found"),
+    (gzip_bomb, "more than 10008 bytes once decompressed"),
+], ids=lambda x: getattr(x, "__name__", ""))
+def test_a_misbehaving_server_is_a_one_line_download_error(tmp_path, behaviour, words):
+    # the images are there already, verified: only the labels are fetched
+    # (the smallest limits: 10,008 bytes)
+    folder = tmp_path / "d"
+    folder.mkdir()
+    shutil.copy(os.path.join(datasets.DATA_DIR, "t10k-images-idx3-ubyte.gz"), str(folder))
+    start = time.monotonic()
+    with misbehaving(behaviour) as url:
+        with pytest.raises(DownloadError) as e:
+            download_mnist("test", str(folder), [url], timeout=5, deadline=1.5)
+    message = str(e.value)
+    assert time.monotonic() - start < 10
+    assert re.search(words, message), message
+    assert "\n" not in message and message.isprintable()
+    assert os.listdir(str(folder)) == ["t10k-images-idx3-ubyte.gz"]
+
+
+
+@pytest.mark.parametrize("mirror, words", [
+    ("http://127.0.0.1:abc/", "InvalidURL: nonnumeric port"),
+    ("", "mirror '' is not an http:// or https:// URL"),
+    ("file:///etc/", "mirror 'file:///etc/' is not an http:// or https:// URL"),
+    ("ftp://127.0.0.1/", "is not an http:// or https:// URL"),
+    ("http://\x1b[2J/", r"http://\\x1b\[2J"),
+])
+def test_a_bad_mirror_url_is_a_one_line_download_error(tmp_path, mirror, words):
+    with pytest.raises(DownloadError, match=words) as e:
+        download_mnist("test", str(tmp_path / "d"), [mirror], timeout=2, deadline=5)
+    assert str(e.value).isprintable()
+
+
+def test_an_empty_list_of_mirrors_is_an_error_not_the_default(tmp_path):
+    with pytest.raises(DownloadError, match="no mirror given"):
+        download_mnist("test", str(tmp_path / "d"), [])
+
+
+TWO_AT_ONCE = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from purenn.download import main_download
+sys.exit(main_download(sys.argv[2], "test", [sys.argv[3]], quiet=True))
+"""
+
+
+def test_two_downloads_into_one_folder_at_once_both_succeed(tmp_path, mirror):
+    # each writer has a temporary file of its own; a shared .part file made
+    # one of them fail in 4 of 8 trials
+    folder = str(tmp_path / "d")
+    with serving(mirror) as url:
+        for _ in range(3):
+            children = [subprocess.Popen([sys.executable, "-c", TWO_AT_ONCE, REPO, folder, url],
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                        for _ in range(2)]
+            results = [child.communicate(timeout=120) + (child.returncode,)
+                       for child in children]
+            assert [r[2] for r in results] == [0, 0], results
+            names = sorted(os.listdir(folder))
+            assert names == [n + ".gz" for n in datasets.MNIST_FILES["test"]]
+            for name in names:
+                assert datasets.verify_mnist(os.path.join(folder, name), name[:-3])
+                os.remove(os.path.join(folder, name))   # the next round downloads again
+
+
+@pytest.mark.parametrize("limits", [{"timeout": 0}, {"deadline": -1}, {"deadline": float("nan")},
+                                    {"timeout": "15"}, {"deadline": float("inf")}])
+def test_time_limits_must_be_positive_numbers(tmp_path, limits):
+    with pytest.raises(ValueError, match="must be a positive number of seconds"):
+        download_mnist("test", str(tmp_path / "d"), ["http://127.0.0.1:9/"], **limits)

@@ -13,6 +13,8 @@ from purenn.pickles import load_book_weights
 from purenn.recognize import draw_digit, load_network, predict_batches
 from purenn.weights import save_params
 
+pytestmark = pytest.mark.ch3        # chapter 3.6: handwritten digit recognition
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOOK_PKL = os.path.join(REPO, "..", "shared", "book", "sample_weight.pkl")
 needs_book = pytest.mark.skipif(
@@ -59,7 +61,7 @@ def test_purenn_format_gives_the_same_predictions_as_the_pickle(tmp_path):
     save_params(path, params, meta={"activations": ["sigmoid", "sigmoid", "softmax"],
                                     "source": "the book's sample_weight.pkl"})
     from purenn.datasets import load_mnist
-    x, t = load_mnist()
+    x, t = load_mnist(kind="test")
     x = x[:200]
     net_pkl, _ = load_network(BOOK_PKL)
     net_json, description = load_network(path)
@@ -79,6 +81,18 @@ def test_default_activations_and_bad_names(tmp_path):
     save_params(path, {"W1": [[1.0]], "b1": [0.0]}, meta={"activations": ["swish"]})
     with pytest.raises(ValueError, match="unknown activation swish"):
         load_network(path)
+
+
+def test_mnist_draws_misclassified_digits_with_purenn_plot(capsys):
+    # one digit renderer: the mnist command's pictures are plot_digit's compact text
+    from purenn.datasets import load_mnist
+    from purenn.plot import plot_digit
+    assert main(["mnist", "--limit", "10", "--show", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "#8: is 5, seen 6" in out                  # the bundled network's first miss
+    x, _ = load_mnist(kind="test")
+    picture = [l.rstrip() for l in plot_digit(x[8]).text_lines("unicode", compact=True)]
+    assert "\n".join(picture) in out
 
 
 def test_draw_digit_shades_and_halves_rows():
@@ -124,7 +138,7 @@ def test_unusable_weights_get_a_message_not_a_traceback(tmp_path, capsys):
     save_params(small, {"W1": [[1.0, 0.0], [0.0, 1.0]], "b1": [0.0, 0.0]})
     assert main(["mnist", "--weights", small]) == 1
     assert "takes 2 inputs" in capsys.readouterr().err
-    assert main(["mnist", "--weights", small, "--batch-size", "0"]) == 1
+    assert main(["mnist", "--weights", small, "--batch-size", "0"]) == 2   # bad usage
 
 
 # ----------------------------------------- files that are not what they claim
@@ -237,20 +251,52 @@ def test_the_tour_goes_on_past_a_broken_mnist_test_set(broken_mnist, capsys, mon
     from purenn.cli import mnist as mnist_cli
     real, calls = mnist_cli.main_mnist, []
 
-    def first_ten(weights):           # the tour runs all 10,000; 10 say the same
+    def first_ten(weights, batch_size, limit, show):   # the tour runs all 10,000
         calls.append(weights)
-        return real(weights, limit=10)
+        return real(weights, batch_size, 10, show)
 
     monkeypatch.setattr(mnist_cli, "main_mnist", first_ten)
-    assert main([]) == 0
+    assert main([]) == 1                          # a part failed
     captured = capsys.readouterr()
-    assert calls and "cannot read the MNIST test set" in captured.err
+    assert calls and "purenn mnist: cannot read the MNIST test set" in captured.err
     assert "Chapter 6.1" in captured.out          # the tour went on after the message
 
 
 def test_mnist_help_names_the_bundled_default(capsys):
-    with pytest.raises(SystemExit):
-        main(["mnist", "--help"])
+    assert main(["mnist", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "PURENN_WEIGHTS" in out and "sample_weight.pkl" in out
     assert "the network purenn trained itself and ships" in out
+
+
+# ------------------------------------------------ options that cannot be
+
+@pytest.mark.parametrize("mirror, words", [
+    ("", "need an http:// or https:// URL"),
+    ("ftp://example.org/mnist/", "need an http:// or https:// URL"),
+    ("example.org/mnist", "need an http:// or https:// URL"),
+    ("http://127.0.0.1:abc/", "the port must be a number from 0 to 65535"),
+])
+def test_download_refuses_a_mirror_that_is_no_http_url(tmp_path, capsys, mirror, words):
+    # an empty --mirror used to fall back to the internet mirrors without a word
+    assert main(["download-mnist", "--dir", str(tmp_path), "--mirror", mirror]) == 2
+    assert "purenn download-mnist: argument --mirror: " in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("show", ["-1", "-100"])
+def test_mnist_refuses_a_negative_number_of_digits_to_show(capsys, show):
+    assert main(["mnist", "--show=" + show]) == 2
+    assert "purenn mnist: argument --show: need at least 0, got %s" % show in \
+        capsys.readouterr().err
+
+
+def test_mnist_show_0_draws_no_digit(capsys):
+    assert main(["mnist", "--limit", "300", "--show", "0"]) == 0
+    assert "misclassified" not in capsys.readouterr().out
+
+
+def test_mnist_show_draws_that_many_misclassified_digits(capsys):
+    assert main(["mnist", "--limit", "300", "--show", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.count(", seen ") == 2

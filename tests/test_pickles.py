@@ -1,10 +1,7 @@
 """The restricted unpickler: numpy arrays in, Matrices out, nothing else runs."""
-import itertools
 import os
 import pickle
 import struct
-import sys
-import types
 
 import pytest
 from hypothesis import example, given, settings, strategies as st
@@ -13,80 +10,13 @@ from purenn import DataError, Matrix, Network, sigmoid, softmax
 from purenn.datasets import load_mnist
 from purenn.pickles import load_arrays, load_book_weights, load_numpy_pickle
 
+from fake_numpy import fake_numpy  # noqa: F401 (a fixture)
+
 BOOK_PKL = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         "..", "..", "shared", "book", "sample_weight.pkl")
 
 
-# ---------------------------------------------- numpy-shaped pickles, no numpy
-# A stand-in "numpy" module whose objects pickle exactly as numpy's arrays do
-# (ndarray.__reduce__), so the tests need no numpy.
-
-STRUCT_CODES = {"f8": "d", "f4": "f", "f2": "e", "i1": "b", "u1": "B", "i2": "h", "u2": "H",
-                "i4": "i", "u4": "I", "i8": "q", "u8": "Q", "b1": "?"}
-
-
-def fortran_order(values, shape):
-    """C-order values of an array of ``shape``, listed column-major (the
-    first index fastest): what numpy stores for a Fortran-order array."""
-    strides = [1] * len(shape)
-    for k in range(len(shape) - 2, -1, -1):
-        strides[k] = strides[k + 1] * shape[k + 1]
-    index = itertools.product(*[range(d) for d in reversed(shape)])
-    return [values[sum(i * s for i, s in zip(reversed(ix), strides))] for ix in index]
-
-
-@pytest.fixture
-def fake_numpy(monkeypatch):
-    np = types.ModuleType("numpy")
-    core = types.ModuleType("numpy.core")
-    multiarray = types.ModuleType("numpy.core.multiarray")
-    numeric = types.ModuleType("numpy.core.numeric")
-
-    class ndarray:
-        """``values`` in C order; pickled in Fortran order when ``fortran``."""
-
-        def __init__(self, shape, spec, values, fortran=False, order="<"):
-            self.shape, self.spec, self.values = shape, spec, values
-            self.fortran, self.order = fortran, order
-
-        def raw(self):
-            stored = fortran_order(self.values, self.shape) if self.fortran else self.values
-            return struct.pack("%s%d%s" % (self.order, len(stored), STRUCT_CODES[self.spec]),
-                               *stored)
-
-        def __reduce_ex__(self, protocol):
-            kind = dtype(self.spec, order=self.order)
-            if protocol >= 5:  # as numpy does for an array stored in one piece
-                return (numeric._frombuffer, (pickle.PickleBuffer(self.raw()), kind, self.shape,
-                                              "F" if self.fortran else "C"))
-            return (multiarray._reconstruct, (ndarray, (0,), b"b"),
-                    (1, self.shape, kind, self.fortran, self.raw()))
-
-    class dtype:
-        def __init__(self, spec, order="<"):
-            self.spec, self.order = spec, order
-
-        def __reduce__(self):
-            return (dtype, (self.spec, False, True),
-                    (3, self.order, None, None, None, -1, -1, 0))
-
-    def _reconstruct(cls, shape, typecode):
-        raise AssertionError("never called when pickling")
-
-    def _frombuffer(buf, dtype, shape, order):
-        raise AssertionError("never called when pickling")
-
-    for obj, mod in ((ndarray, "numpy"), (dtype, "numpy"), (_reconstruct, "numpy.core.multiarray"),
-                     (_frombuffer, "numpy.core.numeric")):
-        obj.__module__, obj.__qualname__ = mod, obj.__name__
-    np.ndarray, np.dtype, np.core = ndarray, dtype, core
-    multiarray._reconstruct = _reconstruct
-    numeric._frombuffer = _frombuffer
-    core.multiarray, core.numeric = multiarray, numeric
-    for name, mod in (("numpy", np), ("numpy.core", core), ("numpy.core.multiarray", multiarray),
-                      ("numpy.core.numeric", numeric)):
-        monkeypatch.setitem(sys.modules, name, mod)
-    return np
+# numpy-shaped pickles without numpy: the fake_numpy fixture (tests/fake_numpy.py)
 
 
 def dump(tmp_path, obj, protocol=3):
@@ -239,11 +169,13 @@ BOOK_FILES = {
 
 
 @pytest.mark.parametrize("name, layout, dtype", [
-    ("sample_weight.pkl", "sample_weight.pkl", "float32"),
-    ("simple_convnet_params_2016.pkl", "simple_convnet", "float64"),
-    ("simple_convnet_params_2022.pkl", "simple_convnet", "float64"),
-    ("deep_convnet_params_2016.pkl", "deep_convnet", "float64"),
-    ("deep_convnet_params_2022.pkl", "deep_convnet", "float64"),
+    pytest.param("sample_weight.pkl", "sample_weight.pkl", "float32", marks=pytest.mark.ch3),
+    pytest.param("simple_convnet_params_2016.pkl", "simple_convnet", "float64",
+                 marks=pytest.mark.ch7),
+    pytest.param("simple_convnet_params_2022.pkl", "simple_convnet", "float64",
+                 marks=pytest.mark.ch7),
+    pytest.param("deep_convnet_params_2016.pkl", "deep_convnet", "float64", marks=pytest.mark.ch8),
+    pytest.param("deep_convnet_params_2022.pkl", "deep_convnet", "float64", marks=pytest.mark.ch8),
 ])
 def test_the_books_weight_files_load_with_their_shapes(name, layout, dtype):
     path = os.path.join(BOOK, name)
@@ -289,23 +221,28 @@ def test_load_arrays_agrees_with_numpy_for_every_protocol_dtype_and_order(tmp_pa
 # so a small pickle cannot make the loader walk a huge structure.
 
 def test_shared_references_do_not_hang(tmp_path):
-    # 40 levels of x = [x, x]: a few hundred bytes, 2**40 paths to walk
+    # 30 levels of x = [x, x]: a few hundred bytes, 2**30 paths to walk
     x = []
-    for _ in range(40):
+    for _ in range(30):
         x = [x, x]
     path = dump(tmp_path, {"W1": x}, protocol=2)
     with pytest.raises(DataError, match="'W1' is a list of 2 items, not a numpy array"):
         load_numpy_pickle(path)
 
 
-def test_deeply_nested_lists_are_a_data_error_not_a_recursion_error(tmp_path):
+@pytest.mark.parametrize("pickled", [
+    # 5,000 nested lists (]]]...aaa.): deeper than Python's recursion limit
+    b"\x80\x02" + b"]" * 5000 + b"a" * 4999 + b".",
+    # 5,000 nested MARKs
+    b"\x80\x02" + b"(" * 5000 + b"t" * 5000 + b".",
+    # each list appended to its parent, then fetched back from the memo and
+    # filled: nesting that grows after the fact
+    b"\x80\x02]" + b"".join(b"]q%cah%c" % (i, i) for i in range(60)) + b".",
+])
+def test_nesting_past_the_depth_limit_is_a_data_error(tmp_path, pickled):
     p = tmp_path / "deep.pkl"
-    # deeper than Python's recursion limit (1000), so a recursive walk of it
-    # would fail; not far deeper, because freeing a 200,000-deep list
-    # overflowed Pyodide's WebAssembly stack (a fatal error of the interpreter)
-    depth = 5000
-    p.write_bytes(b"\x80\x02" + b"]" * depth + b"a" * (depth - 1) + b".")
-    with pytest.raises(DataError, match="expected a dict of name -> numpy array"):
+    p.write_bytes(pickled)
+    with pytest.raises(DataError, match="nested more than 32 deep|fills a container already"):
         load_numpy_pickle(str(p))
 
 
@@ -314,7 +251,7 @@ def test_deeply_nested_lists_are_a_data_error_not_a_recursion_error(tmp_path):
     ((1.0,), "got a tuple"),
     ({"W1": {"inner": 1}}, "'W1' is a dict"),
     ({"W1": 1.5}, "'W1' is a float"),
-    ({1: 1.5}, "names must be strings"),
+    ({1: 1.5}, "keys must be strings"),
 ])
 def test_other_layouts_are_refused(tmp_path, obj, words):
     with pytest.raises(DataError, match=words):
@@ -369,16 +306,105 @@ def test_wrong_network_is_named(tmp_path, fake_numpy):
 @pytest.mark.skipif(not os.path.isfile(BOOK_PKL),
                     reason="the book's sample_weight.pkl is not in ../shared/book "
                            "(it is not shipped with purenn; see purenn.pickles.BOOK_WEIGHTS_HELP)")
+@pytest.mark.ch3
 def test_book_network_gets_9352_of_the_mnist_test_set():
     # Chapter 3.6.3, neuralnet_mnist_batch.py: sigmoid, sigmoid, softmax,
     # pixels / 255.0, batch size 100 -> "Accuracy:0.9352".
     params = load_book_weights(BOOK_PKL)
     assert params["W1"].shape == (784, 50) and params["b3"].shape == (1, 10)
     net = Network.from_dict(params, (sigmoid, sigmoid, softmax))
-    x, t = load_mnist()
+    x, t = load_mnist(kind="test")
     predictions = []
     for start in range(0, 10000, 100):
         predictions += net.predict(x[start:start + 100]).argmax(axis=1)
     assert sum(p == label for p, label in zip(predictions, t)) == 9352
     # the ninth image is a 5 the network takes for a 6 (the book's famous miss)
     assert predictions[:10] == [7, 2, 1, 0, 4, 1, 4, 9, 6, 9] and t[8] == 5
+
+
+# ------------------------------------------ purenn's pickle machine vs Python's
+
+from purenn import pickles  # noqa: E402
+
+plain = st.recursive(
+    st.none() | st.booleans() | st.integers(-2 ** 120, 2 ** 120)
+    | st.floats(allow_nan=False) | st.text(max_size=20) | st.binary(min_size=1, max_size=20),
+    lambda inner: (st.lists(inner, max_size=4) | st.tuples(inner, inner)
+                   | st.dictionaries(st.text(max_size=5), inner, max_size=4)),
+    max_leaves=20)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(obj=plain, protocol=st.integers(0, 5))
+@example(obj={"a": [1, 2.5, "\n\\\x00é\u20ac"], "b": (None, True, b"\x00\xff")}, protocol=0)
+@example(obj=[2 ** 63, -2 ** 63 - 1, 10 ** 30], protocol=0)     # LONG as text
+@example(obj=[{"x": (1,)}] * 3, protocol=2)                     # memo GETs
+def test_the_machine_rebuilds_plain_values_as_pickle_does(obj, protocol):
+    data = pickle.dumps(obj, protocol=protocol)
+    assert pickles._Machine(data).run() == pickle.loads(data) == obj
+
+
+def test_python2_strings_read_as_latin1(tmp_path):
+    # protocol 2 pickles of Python 2 str: SHORT_BINSTRING, BINSTRING and STRING
+    data = b"\x80\x02(U\x03a\xe9bT\x02\x00\x00\x00\xff\x00S'x\\ny'\nt."
+    assert pickles._Machine(data).run() == ("a\xe9b", "\xff\x00", "x\ny")
+
+
+# ---------------------------------------------- small pickles, big demands
+
+def _write(tmp_path, data):
+    p = tmp_path / "attack.pkl"
+    p.write_bytes(data)
+    return str(p)
+
+
+def _nested_tuple_key(levels):
+    """{t: 1} where t = (t', t') nested ``levels`` deep: a few hundred bytes,
+    2**levels tuples to hash."""
+    body = b")q\x000" + b"h\x00h\x00\x86q\x000" * levels   # memo[0] = (memo[0], memo[0])
+    return b"\x80\x02}" + body + b"h\x00K\x01s."
+
+
+HOSTILE = [
+    # memo index 2**28-1: Python's unpickler allocates a 2 GB memo (4 GB, 13 s, measured)
+    (b"\x80\x02Nr\xff\xff\xff\x0f.", "expected a dict"),
+    # length fields of 2**63 and more: Python's unpickler raised OverflowError
+    (b"\x80\x04\x8e" + struct.pack("<Q", 2 ** 63) + b"abc.", "truncated: BINBYTES8"),
+    (b"\x80\x04\x8e" + struct.pack("<Q", 2 ** 64 - 1) + b"abc.", "truncated: BINBYTES8"),
+    (b"\x80\x04\x8d" + struct.pack("<Q", 2 ** 63) + b"abc.", "truncated: BINUNICODE8"),
+    (b"\x80\x05\x96" + struct.pack("<Q", 2 ** 63) + b"abc.", "truncated: BYTEARRAY8"),
+    (b"\x80\x04\x95" + struct.pack("<Q", 2 ** 63) + b"N.", "FRAME longer than the rest"),
+    (b"\x80\x02T\xff\xff\xff\xffabc.", "truncated: BINSTRING of -1 bytes"),
+    (b"\x80\x02\x8b\xff\xff\xff\x7f.", "LONG4: an integer of 2147483647 bytes"),
+    (b"\x80\x02L" + b"9" * 100000 + b"\n.", "LONG at offset 3: 100000 characters"),
+    # data after STOP was silently ignored
+    (b"\x80\x02}.\x80\x02cos\nsystem\n.", "bytes after the pickle's STOP"),
+    (b"\x80\x02}.\n", "1 bytes after the pickle's STOP"),
+    (_nested_tuple_key(30), "dict keys must be strings"),
+    (b"\x80\x06}.", "protocol 6"),
+    (b"\x80\x04\x8f.", "EMPTY_SET"),
+    (b"\x80\x05\x97.", "NEXT_BUFFER"),
+    (b"\x80\x02" + b"N0" * 150000 + b"}.", "more than 200000 pickle operations"),
+    (b"\x80\x02}K\x01K\x02s.", "dict keys must be strings"),
+    (b"\x80\x02}X\x01\x00\x00\x00a\x85s.", "the stack is empty"),
+    (b"\x80\x02t.", "no MARK"),
+    (b"\x80\x02h\x05.", "memo entry 5 was never stored"),
+    (b"\x80\x02\xff.", r"invalid pickle opcode b'\\xff'"),
+    (b"\x80\x02}", "without its STOP"),
+    (b"", "without its STOP"),
+]
+
+
+@pytest.mark.parametrize("data, words", HOSTILE, ids=["%02d" % i for i in range(len(HOSTILE))])
+def test_hostile_small_pickles_are_data_errors(tmp_path, data, words):
+    with pytest.raises(DataError, match=words):
+        load_arrays(_write(tmp_path, data))
+
+
+def test_an_array_of_more_elements_than_the_limit_is_refused_before_it_is_built(tmp_path):
+    from purenn.pickles import ELEMENTS_LIMIT
+    shape = (ELEMENTS_LIMIT + 1,)
+    p = tmp_path / "big.pkl"
+    p.write_bytes(_array_pickle(shape, bytes(4 * (ELEMENTS_LIMIT + 1))))
+    with pytest.raises(DataError, match="more than the 4194304 elements"):
+        load_arrays(str(p))

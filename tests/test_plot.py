@@ -2,7 +2,6 @@
 
 Whether the SVG really renders is checked in a browser by test_plot_render.py.
 """
-import gzip
 import os
 import re
 import subprocess
@@ -16,8 +15,6 @@ from purenn import Matrix, ShapeError
 from purenn.plot import (plot_bars, plot_digit, plot_functions, plot_lines, plot_softmax)
 
 SVG = "{http://www.w3.org/2000/svg}"
-MNIST_TEST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist",
-                          "t10k-images-idx3-ubyte.gz")
 
 
 def parse(svg):
@@ -185,6 +182,37 @@ def test_text_step_is_low_left_and_high_right_sigmoid_rises():
     assert tops == sorted(tops, reverse=True)  # a rising curve climbs to lower rows
 
 
+@pytest.mark.parametrize("charset, overlap", [("unicode", "◆"), ("ascii", "&")])
+def test_curves_on_top_of_each_other_are_drawn_with_the_overlap_marker(charset, overlap):
+    # relu and leaky_relu share every character cell at this size: neither may hide
+    # the other, and the legend says what the marker means
+    text = plot_functions("relu", "leaky_relu").to_text(width=30, height=6, charset=charset)
+    plot_rows = text.split("\n")[1:7]
+    drawn = set("".join(re.split("[│┤|]", row, maxsplit=1)[1] for row in plot_rows)) - {" "}
+    assert drawn == {overlap}
+    assert text.split("\n")[-1].endswith("  %s overlap" % overlap)
+
+
+def test_only_the_shared_cells_get_the_overlap_marker():
+    # train acc and test acc: apart in the first epochs, together later
+    text = plot_lines({"train": [0.1, 0.5, 0.9, 0.9], "test": [0.3, 0.7, 0.9, 0.9]}).to_text(
+        width=20, height=8, charset="ascii")
+    assert "*" in text and "o" in text and "&" in text
+    assert text.split("\n")[-1] == " " * text.split("\n")[-1].index("*") + \
+        "* train  o test  & overlap"
+
+
+def test_curves_that_never_meet_have_no_overlap_in_the_legend():
+    text = plot_lines({"a": [0, 0, 0], "b": [5, 5, 5]}).to_text(width=20, height=8)
+    assert "◆" not in text and "overlap" not in text
+
+
+def test_svg_dashes_the_later_curves_so_a_curve_underneath_shows_through():
+    root = parse(plot_functions("relu", "leaky_relu", "tanh").to_svg())
+    dashes = [p.get("stroke-dasharray") for p in curves(root)]
+    assert dashes[0] is None and dashes[1] and dashes[2] and dashes[1] != dashes[2]
+
+
 def test_text_of_a_constant_series_does_not_divide_by_zero():
     text = plot_lines([3, 3, 3]).to_text(width=20, height=5)
     assert "3" in text
@@ -219,15 +247,38 @@ def test_digit_text_from_flat_nested_and_matrix():
     assert len(lines) == 28 and all(l == " " * 28 + "@@" for l in lines)
 
 
+def test_compact_digit_is_half_as_tall_and_half_as_wide():
+    from purenn.datasets import load_mnist
+    x, _ = load_mnist(kind="test")
+    lines = plot_digit(x[0]).text_lines("ascii", compact=True)
+    assert len(lines) == 14 and {len(l) for l in lines} == {28}
+
+
+@pytest.mark.parametrize("upper, lower, shade", [(0.0, 1.0, "@"), (1.0, 0.0, "@"),
+                                                 (0.5, 0.0, "="), (0.0, 0.0, " ")])
+def test_compact_digit_shades_a_character_by_the_darker_of_its_two_pixels(upper, lower, shade):
+    assert plot_digit([[upper], [lower]], vmax=1.0).text_lines("ascii", compact=True) == [shade]
+
+
+def test_compact_digit_of_an_odd_height_keeps_its_last_row():
+    lines = plot_digit([[0, 0], [0, 0], [1, 0]], vmax=1.0).text_lines("ascii", compact=True)
+    assert lines == ["  ", "@ "]
+
+
+def test_full_digit_lines_are_two_characters_a_pixel_of_equal_width():
+    assert plot_digit([[0, 1], [0, 0]], vmax=1).text_lines("unicode") == ["  ██", "    "]
+
+
 def test_digit_8x8_optdigits_with_vmax():
     text = plot_digit([16] * 64, vmax=16).to_text()
     assert text.split("\n") == ["█" * 16] * 8
 
 
-@pytest.mark.skipif(not os.path.exists(MNIST_TEST), reason="../shared MNIST test set not present")
 def test_real_mnist_digit_seven():
-    data = gzip.open(MNIST_TEST).read()
-    text = plot_digit(list(data[16:16 + 784]), label=7).to_text()
+    from purenn.datasets import load_mnist     # the test set ships inside purenn
+    x, t = load_mnist(normalize=False, kind="test")
+    assert t[0] == 7
+    text = plot_digit(x[0], label=7).to_text()
     lines = text.split("\n")
     assert lines[0] == "label: 7" and len(lines) == 29
     inked = sum(ch != " " for l in lines[1:] for ch in l)
@@ -324,7 +375,36 @@ def test_cli_softmax_and_digit(tmp_path):
     assert r.returncode == 0 and r.stdout.rstrip().endswith("@@")
 
 
-@pytest.mark.parametrize("args", [["sigmod"], ["digit"], ["sigmoid", "--width", "2"],
+@pytest.mark.processes
+def test_cli_digit_draws_a_bundled_test_image_by_index():
+    r = _cli("digit", "--index", "8", "--ascii")
+    assert r.returncode == 0
+    lines = r.stdout[:-1].split("\n")              # print's newline off: 28 rows, blank ones too
+    assert lines[0] == "label: 5 (MNIST test image #8)" and len(lines) == 29
+    assert 100 < sum(ch != " " for l in lines[1:] for ch in l) < 800
+
+
+def test_cli_digit_by_default_draws_test_image_0(capsys):
+    from purenn.cli import main
+    assert main(["plot", "digit"]) == 0
+    assert capsys.readouterr().out.startswith("label: 7 (MNIST test image #0)\n")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["digit", "--index", "10000"],
+     "--index 10000: the MNIST test set has 10000 images, 0 to 9999"),
+    (["digit", "--index", "-1"], "argument --index: need at least 0, got -1"),
+    (["digit", "--index", "1", "--pixels", "f"], "not allowed with argument --index"),
+    (["relu", "--index", "3"], "--index and --pixels are for 'plot digit'"),
+    (["relu", "--scores", "1"], "--scores are for 'plot softmax'"),
+])
+def test_cli_digit_options_out_of_place_are_usage_errors(capsys, args, words):
+    from purenn.cli import main
+    assert main(["plot"] + args) == 2
+    assert words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["sigmod"], ["sigmoid", "--width", "2"],
                                   ["digit", "--pixels", "/nonexistent/file"]])
 @pytest.mark.processes
 def test_cli_errors_are_messages(args):
@@ -346,3 +426,61 @@ def test_control_characters_never_reach_the_terminal_or_the_xml():
 def test_ticks_at_tiny_scales_keep_their_values():
     text = plot_lines([1e-20, 3e-20, 2e-20]).to_text(width=20, height=5)
     assert "3e-20" in text and "1e-20" in text
+
+
+# ------------------------------------------ files written and read safely
+
+def test_save_svg_that_fails_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    path = tmp_path / "curves.svg"
+    path.write_text("the old picture")
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError):
+        plot_functions("relu").save_svg(str(path))
+    assert path.read_text() == "the old picture"
+    assert os.listdir(str(tmp_path)) == ["curves.svg"]    # no temporary file left
+
+
+def _cli_in_process(capsys, *args):
+    from purenn.cli import main
+    status = main(["plot"] + list(args))
+    return status, capsys.readouterr().err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero here")
+def test_plot_digit_refuses_a_device_as_pixel_file(capsys):
+    status, err = _cli_in_process(capsys, "digit", "--pixels", "/dev/zero")
+    assert status == 1
+    assert err == ("purenn plot: digit: /dev/zero: not a regular file; a pixel file must be a "
+                   "file on disk\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_plot_digit_refuses_a_fifo_without_waiting_for_a_writer(tmp_path, capsys):
+    fifo = str(tmp_path / "pixels")
+    os.mkfifo(fifo)
+    status, err = _cli_in_process(capsys, "digit", "--pixels", fifo)
+    assert status == 1 and "not a regular file" in err
+
+
+def test_plot_digit_refuses_a_pixel_file_beyond_the_limit(tmp_path, capsys):
+    big = tmp_path / "big.txt"
+    big.write_text("0 " * (1 << 19) + "0")          # one byte more than 1 MiB
+    status, err = _cli_in_process(capsys, "digit", "--pixels", str(big))
+    assert status == 1 and "more than the %d a pixel file may have" % (1 << 20) in err
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"\xff\xfe\x00\x01", "not a text file (byte 0 is not UTF-8)"),
+    (b"0 1 two", "number 3 is 'two', not a finite number"),
+    (b"0 1 nan", "number 3 is 'nan', not a finite number"),
+    (b"0 1 2", "3 pixels are not a square image"),
+])
+def test_plot_digit_says_what_is_wrong_with_a_pixel_file(tmp_path, capsys, content, words):
+    path = tmp_path / "pixels.txt"
+    path.write_bytes(content)
+    status, err = _cli_in_process(capsys, "digit", "--pixels", str(path))
+    assert status == 1 and words in err and len(err.splitlines()) == 1

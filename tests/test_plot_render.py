@@ -104,6 +104,7 @@ FIGURES = {
     "activations": lambda: plot_functions("step", "sigmoid", "tanh", "relu", "leaky_relu",
                                           ylim=(-1.5, 3)),
     "softmax": lambda: plot_softmax([0.3, 2.9, 4.0]),
+    "relu_on_leaky_relu": lambda: plot_functions("relu", "leaky_relu"),
     "digit": lambda: plot_digit([255 if 10 <= i % 28 <= 17 and 4 <= i // 28 <= 23 else 0
                                  for i in range(784)], label=1),
 }
@@ -132,7 +133,7 @@ def write_shots(folder):
                 "<div style='display:grid;grid-template-columns:%dpx %dpx'>%s</div>"
                 "</body></html>" % (WIDTH, WIDTH, "".join(cells)))
     png = os.path.join(folder, "figures.png")
-    screenshot(page, png, 2 * WIDTH, 2 * HEIGHT)
+    screenshot(page, png, 2 * WIDTH, (len(names) + 1) // 2 * HEIGHT)
     w, h, rows = read_png(png)
     found = {}
     for k, name in enumerate(names):
@@ -166,6 +167,15 @@ def test_five_curves_five_colours(shots):
     _, _, rows = shots["activations"]
     for color in COLORS[:5]:
         assert count(rows, lambda p: near(p, color, tol=30)) > 50, color
+
+
+def test_a_curve_lying_on_another_shows_through_its_dashes(shots):
+    # x > 0: relu and leaky_relu are the same line; both colours must be seen there
+    w, h, rows = shots["relu_on_leaky_relu"]
+    right = [row[w // 2 + 20:w - 20] for row in rows]
+    # (measured: about 100 blue pixels there with the dashes, none with solid lines)
+    assert count(right, lambda p: near(p, COLORS[0], tol=30)) > 40    # relu, underneath
+    assert count(right, lambda p: near(p, COLORS[1], tol=30)) > 100   # leaky_relu, dashed
 
 
 def test_bars_and_digit_render(shots):

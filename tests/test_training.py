@@ -200,7 +200,7 @@ def test_shipped_mnist_networks_load_and_say_how_they_were_made(activation):
 def test_shipped_networks_score_97_percent_on_the_mnist_test_set(activation):
     # measured on the 10,000 bundled test images, not read from the file's notes
     from purenn.datasets import load_mnist
-    x, t = load_mnist()
+    x, t = load_mnist(kind="test")
     net = MultiLayerNet.load(_shipped("mnist-784-50-100-10-%s.json.gz" % activation))
     accuracy = net.accuracy(x, t)
     assert accuracy >= 0.97

@@ -28,8 +28,8 @@ import time
 
 from purenn.convnet import SHIPPED, SimpleConvNet
 PYPY = sys.implementation.name == "pypy"
-# images for the default run: all on PyPy (seconds), a fast subset on CPython
-DEFAULT_IMAGES = 10000 if PYPY else 500
+# images for the default run (and the tour): all on PyPy (seconds), a fast subset on CPython
+DEFAULT_IMAGES = 10000 if PYPY else 200
 
 CONVNET_DEFAULTS = {
     # dataset: input (C, H, W), filter size, initial weights, optimizer, lr, epochs, batch size

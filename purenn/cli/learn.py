@@ -1,11 +1,24 @@
-"""Chapters 4 - 6 on the command line.
+"""Chapters 4 - 6 on the command line: ``gradients``, ``backprop``,
+``gradcheck``, ``optimizers`` and ``train``.
 
-``python -m purenn gradients | backprop | gradcheck | optimizers | train``;
-``purenn.cli`` adds these sub-commands with ``add_commands``.
+==============================  ==============================================
+``cmd_gradients`` ...           one function a command, ``cmd_<name>(args)``
+``TRAIN_DEFAULTS``              ``train``'s settings for each data set
+``training_bytes(sizes, n)``    about how much memory training a network of
+                                ``sizes`` in batches of ``n`` takes
+``memory_size()``               the machine's memory (None: unknown)
+``learning_curves(history)``    the loss and accuracy curves of a run
+``add_commands(sub)``           adds the sub-commands to ``python -m purenn``
+==============================  ==============================================
 """
+import errno
+import os
 import sys
+import tempfile
 import time
 
+from purenn.cli.common import (CommandError, describe, integer, non_negative, positive, ratio,
+                               usage_error)
 from purenn.gradients import numerical_diff, numerical_gradient, gradient_descent
 from purenn.layers import MulLayer, AddLayer
 from purenn.multilayer import ACTIVATION_LAYERS, MultiLayerNet, gradient_check
@@ -63,14 +76,18 @@ def cmd_backprop(args):
 def cmd_gradcheck(args):
     """Chapter 5.7.3: backprop against numerical gradients, for each activation."""
     tol = args.tol
-    plain = getattr(args, "plain", False)  # the tour (purenn.cli) passes no --plain
+    plain = args.plain
     worst_all = 0.0
     names = None
     rows = []
     for activation in sorted(ACTIVATION_LAYERS):
         for bn in (False, True):
-            worst = gradient_check(activation, use_batchnorm=bn, weight_decay_lambda=0.1,
-                                   seed=args.seed, extrapolate=not plain)
+            try:
+                worst = gradient_check(activation, use_batchnorm=bn, weight_decay_lambda=0.1,
+                                       seed=args.seed, extrapolate=not plain)
+            except ValueError as e:  # a check that cannot be made says why
+                raise CommandError("%s%s, seed %d: %s" % (activation, " + batchnorm" if bn
+                                                          else "", args.seed, e))
             if names is None:
                 names = [k for k in worst if k[0] in "Wb"]
             label = activation + (" + batchnorm" if bn else "")
@@ -100,11 +117,6 @@ MAX_COMPARE_STEPS = 1000
 
 def cmd_optimizers(args):
     """Chapter 6.1.7: six optimisers on f(x, y) = x^2/20 + y^2 from (-7, 2)."""
-    if not 1 <= args.steps <= MAX_COMPARE_STEPS:
-        # the table has a column every 5 steps: more than this helps nobody
-        sys.stderr.write("purenn optimizers: --steps must be between 1 and %d, got %d\n"
-                         % (MAX_COMPARE_STEPS, args.steps))
-        return 2
     paths = compare_optimizers(steps=args.steps)
     rates = dict(COMPARE_RATES)
     print("f(x, y) = x^2/20 + y^2 from (-7, 2), %d steps; (x, y) every 5 steps" % args.steps)
@@ -122,11 +134,32 @@ def cmd_optimizers(args):
         print()
 
 
-def _load(dataset, mnist_path):
+def _load(args):
+    """((x_train, t_train), (x_test, t_test)) of the data set ``args`` ask for."""
     from purenn.datasets import load_digits, load_mnist
-    if dataset == "digits":
+    if args.dataset == "digits":
         return load_digits(kind="train"), load_digits(kind="test")
-    return load_mnist(kind="train", path=mnist_path), load_mnist(kind="test")
+    try:
+        train = load_mnist(kind="train", path=args.mnist_path)
+    except FileNotFoundError:  # not in the folders find_mnist looked in
+        raise CommandError(_no_mnist(args))
+    return train, load_mnist(kind="test")
+
+
+def _no_mnist(args):
+    """Where the MNIST training set was looked for, and how to get it, in
+    the command line's words (the API's message speaks of ``path=``)."""
+    from purenn.datasets import MNIST_ENV, MNIST_FILES, mnist_cache_dir
+    files = " and ".join(MNIST_FILES["train"]) + " (.gz or raw)"
+    if args.mnist_path:
+        return ("no MNIST training set in %s: it needs %s. Get it with `%s download-mnist "
+                "--dir %s`" % (args.mnist_path, files, args.prog, args.mnist_path))
+    folders = [mnist_cache_dir()]
+    if os.environ.get(MNIST_ENV):
+        folders.insert(0, "%s (%s)" % (os.environ[MNIST_ENV], MNIST_ENV))
+    return ("the MNIST training set is not in %s: it needs %s. Get it with `%s download-mnist`, "
+            "or name the folder that has it with --mnist-path FOLDER (or %s=FOLDER)"
+            % (" nor in ".join(folders), files, args.prog, MNIST_ENV))
 
 
 TRAIN_DEFAULTS = {
@@ -153,24 +186,22 @@ def cmd_train(args):
     lr = args.lr if args.lr is not None else lr
     epochs = args.epochs if args.epochs is not None else epochs
     batch = args.batch_size if args.batch_size is not None else batch
-    inf = float("inf")
-    if epochs < 1 or batch < 1 or not 0 < lr < inf or not 0 <= args.dropout < 1 \
-            or not 0 <= args.weight_decay < inf:
-        # ``not 0 < lr < inf`` also refuses NaN
-        sys.stderr.write("purenn train: need --epochs >= 1, --batch-size >= 1, a finite "
-                         "--lr > 0, a finite --weight-decay >= 0 and 0 <= --dropout < 1\n")
-        return 2
+    if args.mnist_path is not None:
+        if args.dataset != "mnist":
+            raise usage_error("--mnist-path is for --dataset mnist (the default data set, "
+                              "digits, ships with purenn)")
+        if not os.path.isdir(args.mnist_path):
+            raise usage_error("--mnist-path %s: no such folder" % args.mnist_path)
     for path, what in ((args.save, "--save"), (args.svg, "--svg")):
         problem = path and _not_writable(path)
         if problem:  # say so now, not after minutes of training
-            sys.stderr.write("purenn train: %s %s: %s\n" % (what, path, problem))
-            return 2
+            raise usage_error("%s %s: %s" % (what, path, problem))
     start = time.time()
     try:
-        (x_train, t_train), (x_test, t_test) = _load(args.dataset, args.mnist_path)
+        (x_train, t_train), (x_test, t_test) = _load(args)
     except (OSError, ValueError) as e:  # not found, or a corrupt file (DataError)
-        sys.stderr.write("purenn train: %s\n" % (e,))
-        return 1
+        raise CommandError(describe(e))
+    _check_fits([x_train.shape[1]] + hidden + [10], batch)
     net = MultiLayerNet(x_train.shape[1], hidden, 10, activation=activation,
                         weight_decay_lambda=args.weight_decay,
                         use_dropout=args.dropout > 0, dropout_ratio=args.dropout or 0.5,
@@ -188,8 +219,7 @@ def cmd_train(args):
     try:
         history = trainer.train()
     except TrainingDiverged as e:
-        sys.stderr.write("purenn train: %s\n" % (e,))
-        return 1
+        raise CommandError(str(e))
     seconds = time.time() - start
     print("test accuracy %.4f after %d epochs; %.1f s of training (%.1f s an epoch), "
           "%.1f s in all on %s %s" % (history["test_acc"][-1], epochs, sum(history["seconds"]),
@@ -201,17 +231,24 @@ def cmd_train(args):
         print()
         print(curves.to_text())
         print()
-    if args.svg:
-        curves.save_svg(args.svg)
-        print("curves saved to %s" % args.svg)
+    problems = []  # the network first: it is the result of the run
     if args.save:
-        net.save(args.save, dataset=args.dataset, epochs=epochs, optimizer=optimizer, lr=lr,
-                 batch_size=batch, test_accuracy=history["test_acc"][-1],
-                 python="%s %s" % (sys.implementation.name,
-                                   ".".join(str(v) for v in sys.version_info[:3])),
-                 command=_command(args.dataset, hidden, activation, optimizer, lr, epochs,
-                                  batch, batchnorm, args))
-        print("saved to %s" % args.save)
+        problems.append(_save(net, args.save, dict(
+            dataset=args.dataset, epochs=epochs, optimizer=optimizer, lr=lr, batch_size=batch,
+            test_accuracy=history["test_acc"][-1],
+            python="%s %s" % (sys.implementation.name,
+                              ".".join(str(v) for v in sys.version_info[:3])),
+            command=_command(args.dataset, hidden, activation, optimizer, lr, epochs, batch,
+                             batchnorm, args))))
+    if args.svg:
+        try:
+            curves.save_svg(args.svg)
+            print("curves saved to %s" % args.svg)
+        except OSError as e:
+            problems.append("cannot write the curves to %s: %s" % (args.svg, describe(e)))
+    problems = [p for p in problems if p]
+    if problems:
+        raise CommandError("; ".join(problems))
     return 0
 
 
@@ -234,20 +271,123 @@ def learning_curves(history):
 
 
 def _not_writable(path):
-    """Why ``path`` cannot be written (a str), or None if it can: we open it
-    for appending (which changes nothing) and remove it again if it is new."""
-    import os
+    """Why ``path`` cannot be written (a str), or None if it can.  Nothing
+    is created to find out: purenn writes a file as a temporary file in the
+    same folder, then renames it, so the folder must exist and be writable."""
     if os.path.isdir(path):
         return "is a folder; give a file name"
-    existed = os.path.exists(path)
-    try:
-        with open(path, "ab"):
-            pass
-    except OSError as e:
-        return e.strerror or str(e)
-    if not existed:
-        os.remove(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return os.strerror(errno.ENOENT)  # "No such file or directory"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return os.strerror(errno.EACCES)  # "Permission denied"
     return None
+
+
+# ------------------------------------------------- how large a network fits
+
+BYTES_PER_WEIGHT = 500
+"""Memory a weight costs at the peak of training: measured 430-480 bytes
+(CPython 3.11, 64-20000-10 ReLU + batchnorm, Adam): the weight, its gradient,
+Adam's two moments and the new value while it is rebound, each a Python float
+(24 bytes) in a list (8)."""
+
+BYTES_PER_ACTIVATION = 300
+"""Memory one value of a layer's output costs for one sample of a batch:
+measured 270 bytes (64-2000-10 ReLU + batchnorm, batches of 1000): the
+values each layer keeps for its backward pass."""
+
+
+def training_bytes(sizes, batch_size):
+    """About how much memory training a ``MultiLayerNet`` of ``sizes``
+    (input, hidden..., output) in batches of ``batch_size`` takes (bytes);
+    accuracy is measured 100 rows at a time.
+
+    >>> training_bytes([64, 100, 10], 32) / 1e6          # the digits default, in MB
+    7.055
+    """
+    weights = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:]))
+    return (BYTES_PER_WEIGHT * weights
+            + BYTES_PER_ACTIVATION * max(batch_size, 100) * sum(sizes[1:]))
+
+
+def memory_size():
+    """The machine's memory in bytes, or None where Python cannot tell."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # Windows; a system without the names
+        return None
+
+
+MEMORY_WITHOUT_SIZE = 8 << 30
+"""The memory assumed where the machine's size is unknown (8 GB)."""
+
+
+def _check_fits(sizes, batch_size):
+    """A usage error, before anything is allocated, when the network cannot
+    be trained in this machine's memory."""
+    need, have = training_bytes(sizes, batch_size), memory_size() or MEMORY_WITHOUT_SIZE
+    if need > have:
+        raise usage_error(
+            "a %s network in batches of %d needs about %s of memory to train in pure Python "
+            "(%d bytes a weight, %d a value of a layer's output per sample), more than this "
+            "machine's %s: choose smaller --hidden sizes (or --batch-size)"
+            % ("-".join(str(s) for s in sizes), batch_size, _bytes(need), BYTES_PER_WEIGHT,
+               BYTES_PER_ACTIVATION, _bytes(have)))
+
+
+def _bytes(n):
+    """A size in bytes for people: '3.7 TB'."""
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return ("%d %s" if unit == "bytes" else "%.1f %s") % (n, unit)
+        n /= 1000.0
+
+
+# ---------------------------------------------------------- saving the result
+
+def _save(net, path, notes):
+    """Save the trained network to ``path``; -> the problem (a str), or None.
+
+    When ``path`` cannot be written after the training (the disk filled up,
+    the folder went away), the network is saved under a new name in the
+    current folder, else in the temporary folder, and the problem says where:
+    a long run is never lost for want of a file."""
+    try:
+        net.save(path, **notes)
+        print("saved to %s" % path)
+        return None
+    except OSError as e:
+        problem = "cannot save to %s: %s" % (path, describe(e))
+    for folder in _unique([os.getcwd(), tempfile.gettempdir()]):
+        spare = None
+        try:
+            fd, spare = tempfile.mkstemp(prefix="purenn-train-", suffix=".json.gz", dir=folder)
+            os.close(fd)
+            net.save(spare, **notes)
+        except OSError:
+            if spare is not None:
+                _remove(spare)
+            continue
+        print("saved to %s instead" % spare)
+        return "%s; the trained network is saved in %s instead" % (problem, spare)
+    return "%s, nor in the current or the temporary folder: the trained network is lost" % problem
+
+
+def _unique(folders):
+    seen, out = set(), []
+    for f in folders:
+        if os.path.realpath(f) not in seen:
+            seen.add(os.path.realpath(f))
+            out.append(f)
+    return out
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def _command(dataset, hidden, activation, optimizer, lr, epochs, batch, batchnorm, args):
@@ -262,6 +402,13 @@ def _command(dataset, hidden, activation, optimizer, lr, epochs, batch, batchnor
         words += ["--dropout", repr(args.dropout)]
     words.append("--batchnorm" if batchnorm else "--no-batchnorm")
     return " ".join(words)
+
+
+def _defaults(k, show=str):
+    """Setting ``k`` of TRAIN_DEFAULTS for each data set, as --help says it
+    (e.g. 'digits: 100, mnist: 50,100')."""
+    return ", ".join("%s: %s" % (name, show(TRAIN_DEFAULTS[name][k]))
+                     for name in sorted(TRAIN_DEFAULTS))
 
 
 def _hidden(text):
@@ -282,14 +429,17 @@ def add_commands(sub):
     p = sub.add_parser("backprop", help="chapter 5.4: the apple and orange example, backwards")
     p.set_defaults(func=cmd_backprop)
     p = sub.add_parser("gradcheck", help="chapter 5.7: backprop vs numerical gradients")
-    p.add_argument("--tol", type=float, default=1e-7, help="largest allowed difference (1e-7)")
+    p.add_argument("--tol", type=positive, default=1e-7,
+                   help="largest allowed difference, a number > 0 (1e-7)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random network (0)")
     p.add_argument("--plain", action="store_true",
                    help="plain central differences, without the extrapolation: with "
                         "batchnorm they miss by up to about 1e-4")
     p.set_defaults(func=cmd_gradcheck)
     p = sub.add_parser("optimizers", help="chapter 6.1: SGD ... Adam on x^2/20 + y^2")
-    p.add_argument("--steps", type=int, default=30, help="number of steps (30)")
+    # the table has a column every 5 steps: more than MAX_COMPARE_STEPS helps nobody
+    p.add_argument("--steps", type=integer(1, MAX_COMPARE_STEPS), default=30,
+                   help="number of steps, 1 to %d (30)" % MAX_COMPARE_STEPS)
     p.add_argument("--plot", action="store_true", help="draw each path in text")
     p.set_defaults(func=cmd_optimizers)
     p = sub.add_parser("train", help="chapter 6: train a network on optdigits or MNIST")
@@ -299,21 +449,26 @@ def add_commands(sub):
     p.add_argument("--dataset", choices=sorted(TRAIN_DEFAULTS), default="digits",
                    help="digits: UCI optdigits 8x8, bundled (default); mnist: needs the "
                         "training set (see download-mnist / PURENN_MNIST_DIR)")
-    p.add_argument("--mnist-path", metavar="FOLDER", help="folder with the MNIST files")
-    p.add_argument("--hidden", type=_hidden, metavar="N,N,...", help="hidden layer sizes")
-    p.add_argument("--activation", choices=sorted(ACTIVATION_LAYERS))
+    p.add_argument("--mnist-path", metavar="FOLDER",
+                   help="for --dataset mnist: the folder with the MNIST training set "
+                        "(default: $PURENN_MNIST_DIR, then ~/.cache/purenn/mnist)")
+    p.add_argument("--hidden", type=_hidden, metavar="N,N,...",
+                   help="hidden layer sizes (%s)" % _defaults(0, lambda h: ",".join(map(str, h))))
+    p.add_argument("--activation", choices=sorted(ACTIVATION_LAYERS), help="(%s)" % _defaults(1))
     p.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adagrad",
-                                           "rmsprop", "adam"])
-    p.add_argument("--lr", type=float, help="learning rate")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--weight-decay", type=float, default=0.0, help="lambda (0)")
-    p.add_argument("--dropout", type=float, default=0.0, help="dropout ratio (0: none)")
+                                           "rmsprop", "adam"], help="(%s)" % _defaults(2))
+    p.add_argument("--lr", type=positive, help="learning rate, a number > 0 (%s)" % _defaults(3))
+    p.add_argument("--epochs", type=integer(1), metavar="N", help="(%s)" % _defaults(4))
+    p.add_argument("--batch-size", type=integer(1), metavar="N", help="(%s)" % _defaults(5))
+    p.add_argument("--weight-decay", type=non_negative, default=0.0, help="lambda >= 0 (0)")
+    p.add_argument("--dropout", type=ratio, default=0.0,
+                   help="dropout ratio, 0 <= ratio < 1 (0: none)")
     p.add_argument("--batchnorm", dest="batchnorm", action="store_true", default=None,
                    help="batch normalization after each hidden Affine (default for digits)")
     p.add_argument("--no-batchnorm", dest="batchnorm", action="store_false",
                    help="no batch normalization (default for mnist)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the initial weights and the shuffling (0)")
     p.add_argument("--save", metavar="FILE", help="save the trained network (.json.gz)")
     p.add_argument("--svg", metavar="FILE", help="write the loss and accuracy curves as SVG")
     p.add_argument("--quiet", action="store_true",

@@ -6,10 +6,12 @@ import sys
 import time
 
 from purenn import kernels
+from purenn.cli.common import CommandError, charset, describe, integer
 from purenn.datasets import load_mnist
 from purenn.pickles import BOOK_WEIGHTS_HELP
 from purenn.progress import Progress
-from purenn.recognize import WEIGHTS_ENV, draw_digit, find_weights, load_network, predict_batches
+from purenn.plot import plot_digit
+from purenn.recognize import WEIGHTS_ENV, find_weights, load_network, predict_batches
 
 
 def cmd_mnist(args):
@@ -19,51 +21,49 @@ def cmd_mnist(args):
 
 def cmd_download_mnist(args):
     """Download and verify the MNIST training set."""
-    from purenn.download import main_download
-    return main_download(args.dir, args.kind, args.mirror and [args.mirror], args.quiet)
+    from purenn.download import DownloadError, download_mnist
+    mirrors = None if args.mirror is None else [args.mirror]
+    try:
+        paths = download_mnist(args.kind, args.dir, mirrors,
+                               out=None if args.quiet else sys.stderr)
+    except (DownloadError, OSError, ValueError) as e:
+        raise CommandError(describe(e))
+    for p in paths:
+        print("verified %s" % p)
 
 
 def _side_by_side(blocks, gap="   "):
-    out = []
-    for parts in zip(*blocks):
-        out.append(gap.join(parts).rstrip())
-    return out
+    """Blocks of lines (each block's lines of one width) next to each other."""
+    return [gap.join(parts).rstrip() for parts in zip(*blocks)]
 
 
-def main_mnist(weights=None, batch_size=100, limit=None, show=3, out=None, err=None):
-    """``python -m purenn mnist``: 0 after the report, 1 when there are no weights."""
-    out = out or sys.stdout
-    err = err or sys.stderr
+def main_mnist(weights=None, batch_size=100, limit=None, show=3):
+    """``python -m purenn mnist``: the report on stdout, the progress bar on
+    stderr; a ``CommandError`` when there are no weights or they do not fit."""
+    out = sys.stdout
     path = weights or find_weights()
     if path is None:
-        err.write("purenn mnist: no trained weights.\n%s\n(or set %s=FILE, or put the file "
-                  "at ~/.cache/purenn/sample_weight.pkl; purenn's own weight files work too)\n"
-                  % (BOOK_WEIGHTS_HELP, WEIGHTS_ENV))
-        return 1
-    if batch_size < 1 or (limit is not None and limit < 1):
-        err.write("purenn mnist: --batch-size and --limit must be at least 1\n")
-        return 1
+        raise CommandError("no trained weights.\n%s\n(or set %s=FILE, or put the file at "
+                           "~/.cache/purenn/sample_weight.pkl; purenn's own weight files work "
+                           "too)" % (BOOK_WEIGHTS_HELP, WEIGHTS_ENV))
     try:
         network, description = load_network(path)
     except (OSError, ValueError, KeyError) as e:  # DataError is a ValueError
-        err.write("purenn mnist: cannot use %s as weights: %s\n" % (path, e))
-        return 1
+        raise CommandError("cannot use %s as weights: %s" % (path, describe(e)))
     if network.input_size != 784:
-        err.write("purenn mnist: the network in %s takes %d inputs; MNIST images have 784\n"
-                  % (path, network.input_size))
-        return 1
+        raise CommandError("the network in %s takes %d inputs; MNIST images have 784"
+                           % (path, network.input_size))
     try:
-        x, t = load_mnist()
+        x, t = load_mnist(kind="test")
     except (OSError, ValueError) as e:  # DataError is a ValueError
-        err.write("purenn mnist: cannot read the MNIST test set: %s\n" % e)
-        return 1
+        raise CommandError("cannot read the MNIST test set: %s" % describe(e))
     if limit:
         x, t = x[:limit], t[:limit]
     n = x.shape[0]
     out.write("MNIST test set: %d images; network %s from %s\n"
               % (n, description, os.path.basename(path)))
     out.flush()
-    bar = Progress(n, "images", out=err)
+    bar = Progress(n, "images", out=sys.stderr)
     started = time.perf_counter()
     predicted = predict_batches(network, x, batch_size, bar)
     seconds = time.perf_counter() - started
@@ -79,10 +79,27 @@ def main_mnist(weights=None, batch_size=100, limit=None, show=3, out=None, err=N
         out.write("\nThe first misclassified digits:\n")
         width = 28
         titles = [("#%d: is %d, seen %d" % (i, t[i], predicted[i])).ljust(width) for i in wrong]
-        drawings = [draw_digit(x[i]) for i in wrong]
+        drawings = [plot_digit(x[i], vmax=1.0).text_lines(charset(), compact=True)
+                    for i in wrong]
         out.write("\n".join(_side_by_side([[s] for s in titles])) + "\n")
         out.write("\n".join(_side_by_side(drawings)) + "\n")
-    return 0
+
+
+def _mirror(text):
+    """An argparse type: an http:// or https:// URL with a host (and a valid
+    port).  An empty one is refused: it must not fall back to the built-in
+    internet mirrors without a word."""
+    import argparse
+    from urllib.parse import urlsplit
+    parts = urlsplit(text)
+    try:
+        parts.port  # a ValueError for a port that is no number, or out of range
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r: the port must be a number from 0 to 65535" % text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError("need an http:// or https:// URL such as "
+                                         "https://example.org/mnist/, got %r" % text)
+    return text
 
 
 def add_commands(sub):
@@ -93,10 +110,11 @@ def add_commands(sub):
                    help="the book's sample_weight.pkl or a purenn weights file "
                         "(default: $PURENN_WEIGHTS, then ~/.cache/purenn/sample_weight.pkl, "
                         "then the network purenn trained itself and ships)")
-    p.add_argument("--batch-size", type=int, default=100, help="images per batch (100)")
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N test images")
-    p.add_argument("--show", type=int, default=3, metavar="N",
-                   help="misclassified digits to draw (3)")
+    p.add_argument("--batch-size", type=integer(1), default=100, metavar="N",
+                   help="images per batch (100)")
+    p.add_argument("--limit", type=integer(1), metavar="N", help="only the first N test images")
+    p.add_argument("--show", type=integer(0), default=3, metavar="N",
+                   help="misclassified digits to draw, 0 for none (3)")
     p.set_defaults(func=cmd_mnist)
     p = sub.add_parser("download-mnist", help="download the MNIST training set (60,000 images) "
                                               "and verify its sha256")
@@ -105,6 +123,8 @@ def add_commands(sub):
                         "looks)")
     p.add_argument("--kind", choices=["train", "test"], default="train",
                    help="which part (the test set ships with purenn already)")
-    p.add_argument("--mirror", metavar="URL", help="base URL of an MNIST mirror to use")
+    p.add_argument("--mirror", metavar="URL", type=_mirror,
+                   help="base URL of an MNIST mirror to use instead of the built-in ones "
+                        "(http:// or https://)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_download_mnist)

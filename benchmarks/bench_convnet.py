@@ -286,7 +286,7 @@ def bench_training(args, version):
     """Part 4: training steps of the SimpleConvNet, as ``train`` runs them."""
     from purenn.trainer import Trainer
     x_train, t_train = load_mnist(kind="train", path=args.mnist_path)
-    x_test, t_test = load_mnist()
+    x_test, t_test = load_mnist(kind="test")
     net = SimpleConvNet()
     trainer = Trainer(net, x_train, t_train, x_test, t_test, epochs=1, mini_batch_size=100,
                       optimizer="adam", optimizer_param={"lr": 0.001}, verbose=False)
@@ -335,7 +335,7 @@ def main(argv=None):
     version = "%s %s" % (platform.python_implementation(), platform.python_version())
     print("# %s on %s, %s" % (version, platform.machine(),
                               "numpy %s" % numpy.__version__ if numpy else "numpy not installed"))
-    x, t = load_mnist()
+    x, t = load_mnist(kind="test")
     if args.only in (None, "layer"):
         bench_layer(args, x, t, version)
     if args.only in (None, "inference", "book", "purenn"):

@@ -22,7 +22,7 @@
 =================================  ================================================
 
 Images go in as the rows of a Matrix (N, C*H*W), channel by channel, row by
-row (``purenn.convolution`` says why): MNIST's ``load_mnist()`` gives exactly
+row (``purenn.convolution`` says why): MNIST's ``load_mnist(kind="test")`` gives exactly
 that, (N, 784) = (N, 1*28*28).
 
 >>> net = SimpleConvNet(input_dim=(1, 10, 10), hidden_size=10,
@@ -697,49 +697,29 @@ def activation_images(name, values, shape, columns=10, limit=None):
 
 # ------------------------------------------------------- bit precision (8.3.4)
 
-PRECISIONS = ("float64", "float32", "float16")
-"""The precisions of ``precision_accuracy``: ``struct``'s ``'d'``, ``'f'`` and
-``'e'``.  (int8 with scales is the microcontroller issue's ``purenn.precision``;
-at merge its quantizer joins this list.)"""
-
-_CODES = {"float64": "d", "float32": "f", "float16": "e"}
+PRECISIONS = ("float64", "float32", "float16", "int8")
+"""The precisions of ``precision_accuracy`` (``purenn.precision`` rounds)."""
 
 
-def round_to(m, precision):
-    """Matrix m with every element rounded to ``precision`` (to nearest, ties
-    to even, as numpy's ``astype``): what storing it in that format keeps.
-
-    >>> round_to(Matrix([[0.1, 1 / 3]]), "float16")
-    Matrix([[0.0999755859375, 0.333251953125]])
-    """
-    import struct
-    if precision not in _CODES:
-        raise ValueError("round_to: precision must be one of %s, got %r"
-                         % (", ".join(PRECISIONS), precision))
-    if precision == "float64":
-        return m
-    code = _CODES[precision]
-    rows = []
-    for row in m:
-        fmt = "<%d%s" % (len(row), code)
-        try:
-            rows.append(list(struct.unpack(fmt, struct.pack(fmt, *row))))
-        except (OverflowError, struct.error):
-            raise ValueError("round_to: %s holds a number beyond the range of %s (%r)"
-                             % (m.shape, precision, max(row, key=abs)))
-    return Matrix(rows)
+def precision_model(net):
+    """A ``purenn.precision.ParamsModel`` for ``net``, measured the way of the
+    book's ``half_float_network.py``: every parameter rounded to the precision
+    (biases too, as the book converts them all); at int8 a filter bank gets one
+    scale per filter (a row), an Affine's weights one per column, a bias one per
+    number (so it is kept: a bias is a handful of numbers)."""
+    from purenn.precision import ParamsModel
+    layers = net._layer_list() if hasattr(net, "_layer_list") else net.layers
+    filters = set(layer.w_key for layer in layers if isinstance(layer, Convolution))
+    return ParamsModel(net, per=lambda name, m: "row" if name in filters else "column")
 
 
 def precision_accuracy(net, x, t, precision, batch_size=100):
-    """The book's ``half_float_network.py``: the accuracy of ``net`` (any
-    network with ``params`` and ``accuracy``) when its weights and the
-    images are stored at ``precision`` (the arithmetic stays float64).
-    ``net.params`` is restored afterwards."""
-    saved = dict(net.params)
-    try:
-        for key in saved:
-            net.params[key] = round_to(saved[key], precision)
-        return net.accuracy(round_to(as_matrix(x, "precision_accuracy: x"), precision), t,
-                            batch_size)
-    finally:
-        net.params.update(saved)
+    """The accuracy of ``net`` (a convnet or a MultiLayerNet) when its weights are
+    stored at ``precision`` and, at float32 and float16, the images too (the
+    book's ``x_test.astype(np.float16)``); the arithmetic stays float64."""
+    from purenn.precision import rounded_matrix
+    x = as_matrix(x, "precision_accuracy: x")
+    if precision in ("float32", "float16"):
+        x = rounded_matrix(x, precision)
+    predicted = precision_model(net).classes_at(precision, x, batch_size)
+    return sum(1 for p, label in zip(predicted, t) if p == label) / float(len(t))

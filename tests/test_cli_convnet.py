@@ -30,7 +30,7 @@ def test_convnet_names_the_books_file_and_scores_it(capsys):
 
 @pytest.mark.parametrize("argv, status, message", [
     (["convnet", "--images", "0"], 2, "--images must be between 1 and 10000"),
-    (["convnet", "--weights", "/no/such/file.pkl"], 1, "cannot use /no/such/file.pkl"),
+    (["convnet", "--weights", "/no/such/file.pkl"], 1, "/no/such/file.pkl: No such file"),
     (["convnet", "activations", "--index", "10000"], 2, "--index must be between 0 and 9999"),
 ])
 def test_convnet_refuses_bad_input_in_one_line(argv, status, message, capsys):

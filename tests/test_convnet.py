@@ -260,3 +260,32 @@ def test_deep_convnet_misclassifies_the_books_first_20_digits():
     predicted = net.predictions(x[0:2200])
     wrong = [(i, t[i], p) for i, p in enumerate(predicted) if p != t[i]][:20]
     assert wrong == BOOK_MISTAKES
+
+
+# ------------------------------------------------- the network purenn ships
+
+def shipped():
+    from purenn.convnet import SHIPPED
+    return load_network(SHIPPED)
+
+
+def test_the_shipped_simple_convnet_says_how_purenn_trained_it():
+    net = shipped()
+    assert isinstance(net, SimpleConvNet) and net.input_dim == (1, 28, 28)
+    assert net.notes["command"].startswith(
+        "python -m purenn train --network simple_convnet --dataset mnist")
+    assert net.notes["digits"] == 7 and net.notes["test_images"] == 10000
+
+
+def test_the_shipped_simple_convnet_gets_the_first_100_test_images_as_recorded():
+    net = shipped()
+    x, t = load_mnist()
+    assert round(net.accuracy(x[0:100], t[:100]) * 100) == net.notes["first_100_correct"]
+
+
+@pytest.mark.slow
+def test_the_shipped_simple_convnet_scores_at_least_98_5_percent_of_10000():
+    net = shipped()
+    x, t = load_mnist()
+    correct = sum(1 for p, label in zip(net.predictions(x), t) if p == label)
+    assert correct >= 9850 and correct == net.notes["test_correct"]

@@ -60,32 +60,31 @@ def cmd_train_convnet(args):
 
     With ``--save FILE`` the network is written after every epoch (atomically),
     so a run that is stopped keeps its last finished epoch; the file's notes
-    say how many epochs it has seen and the command that continues nothing but
-    repeats the run (the same seed gives the same weights, epoch by epoch)."""
+    say how many epochs it has seen and the command that repeats the run (the
+    same seed gives the same weights, epoch by epoch: a file saved after epoch
+    k is what ``--epochs k`` gives)."""
+    from purenn.cli.common import CommandError, describe, usage_error
+    from purenn.cli.learn import _load, _not_writable
     from purenn.trainer import Trainer, TrainingDiverged
     for name in MLP_ONLY:
         if getattr(args, name, None) is not None:
-            sys.stderr.write("purenn train: --%s is for --network mlp; the SimpleConvNet has "
-                             "the book's architecture\n" % name)
-            return 2
+            raise usage_error("--%s is for --network mlp; the SimpleConvNet has the book's "
+                              "architecture" % name)
     if getattr(args, "dropout", 0) or getattr(args, "weight_decay", 0):
-        sys.stderr.write("purenn train: --dropout and --weight-decay are for --network mlp\n")
-        return 2
+        raise usage_error("--dropout and --weight-decay are for --network mlp")
     input_dim, filter_size, init, optimizer, lr, epochs, batch = CONVNET_DEFAULTS[args.dataset]
     optimizer = args.optimizer or optimizer
     lr = args.lr if args.lr is not None else lr
     epochs = args.epochs if args.epochs is not None else epochs
     batch = args.batch_size if args.batch_size is not None else batch
-    if epochs < 1 or batch < 1 or not 0 < lr < float("inf"):
-        sys.stderr.write("purenn train: need --epochs >= 1, --batch-size >= 1 and a finite "
-                         "--lr > 0\n")
-        return 2
-    from purenn.cli.learn import _load
+    for path, what in ((args.save, "--save"), (args.svg, "--svg")):
+        problem = path and _not_writable(path)
+        if problem:  # say so now, not after hours of training
+            raise usage_error("%s %s: %s" % (what, path, problem))
     try:
-        (x_train, t_train), (x_test, t_test) = _load(args.dataset, args.mnist_path)
-    except (OSError, ValueError) as e:
-        sys.stderr.write("purenn train: %s\n" % (e,))
-        return 1
+        (x_train, t_train), (x_test, t_test) = _load(args)
+    except (OSError, ValueError) as e:  # not found, or a corrupt file (DataError)
+        raise CommandError(describe(e))
     net = SimpleConvNet(input_dim=input_dim, seed=args.seed, weight_init_std=init,
                         conv_param={"filter_num": 30, "filter_size": filter_size, "pad": 0,
                                     "stride": 1})
@@ -112,8 +111,9 @@ def cmd_train_convnet(args):
         try:
             loss = trainer.train_epoch(epoch)
         except TrainingDiverged as e:
-            sys.stderr.write("\npurenn train: %s\n" % (e,))
-            return 1
+            if not args.quiet:
+                sys.stderr.write("\n")
+            raise CommandError(str(e))
         seconds = time.time() - t0
         if not args.quiet:
             sys.stderr.write("\n")
@@ -148,12 +148,9 @@ def cmd_train_convnet(args):
 
 # ------------------------------------------------------------ convnet
 
-class _Failure(Exception):
-    """A one-line message for ``purenn convnet: ...`` and an exit status."""
-
-    def __init__(self, message, status=1):
-        Exception.__init__(self, message)
-        self.status = status
+def _failure(message, status=1):
+    from purenn.cli.common import CommandError
+    return CommandError(message, status)
 
 
 def _network(path):
@@ -161,13 +158,18 @@ def _network(path):
     from purenn.convnet import load_network
     if path is None:
         if not os.path.isfile(SHIPPED):
-            raise _Failure("the shipped network %s is missing; give --weights FILE" % SHIPPED)
+            raise _failure("the shipped network %s is missing; give --weights FILE" % SHIPPED)
         path = SHIPPED
     try:
         net = load_network(path)
-    except (OSError, ValueError) as e:  # DataError is a ValueError
-        raise _Failure("cannot use %s: %s" % (path, e))
+    except (OSError, ValueError) as e:  # DataError is a ValueError; it names the file
+        raise _failure(_describe_error(e))
     return net, path, describe(net, path)
+
+
+def _describe_error(e):
+    from purenn.cli.common import describe as describe_error
+    return describe_error(e)
 
 
 def describe(net, path):
@@ -197,9 +199,9 @@ def describe(net, path):
 def _images(args):
     n = args.images if args.images is not None else DEFAULT_IMAGES
     if not 1 <= n <= 10000:
-        raise _Failure("--images must be between 1 and 10000, got %d" % n, 2)
+        raise _failure("--images must be between 1 and 10000, got %d" % n, 2)
     from purenn.datasets import load_mnist
-    x, t = load_mnist()
+    x, t = load_mnist(kind="test")
     return x[0:n], t[:n], n
 
 
@@ -253,9 +255,9 @@ def mode_activations(args, out):
     from purenn.plot import plot_digit, plot_softmax
     net, path, lines = _network(args.weights)
     from purenn.datasets import load_mnist
-    x, t = load_mnist()
+    x, t = load_mnist(kind="test")
     if not 0 <= args.index < 10000:
-        raise _Failure("--index must be between 0 and 9999, got %d" % args.index, 2)
+        raise _failure("--index must be between 0 and 9999, got %d" % args.index, 2)
     image = x[args.index:args.index + 1]
     out.write("\n".join(lines) + "\n\n")
     out.write("test image %d (label %d)\n" % (args.index, t[args.index]))
@@ -289,7 +291,7 @@ def mode_misclassified(args, out):
     if type(net).__name__ != "DeepConvNet":
         out.write("(figure 8-3 shows DeepConvNet's mistakes: give --weights "
                   "deep_convnet_params.pkl, the book's file)\n")
-    x, t = load_mnist()
+    x, t = load_mnist(kind="test")
     wrong, seen, start = [], 0, time.time()
     batch = args.batch_size
     while seen < 10000 and len(wrong) < args.max:
@@ -315,7 +317,7 @@ def mode_misclassified(args, out):
 
 
 def mode_half_float(args, out):
-    """Section 8.3.4: accuracy with every weight rounded to float32 or float16."""
+    """Section 8.3.4: accuracy with every weight rounded to float32, float16 or int8."""
     from purenn.convnet import PRECISIONS, precision_accuracy
     x, t, n = _images(args)
     from purenn.recognize import BUNDLED_WEIGHTS
@@ -340,8 +342,8 @@ def mode_half_float(args, out):
                                                   "---|" * len(precisions)))
         for row in rows:
             out.write("| %s |\n" % " | ".join(row))
-    out.write("accuracy on the first %d test images; inputs and weights rounded to each "
-              "precision, arithmetic in float64 (%s)\n" % (n, _python()))
+    out.write("accuracy on the first %d test images; weights (and at float32/16 the images) "
+              "rounded to each precision, arithmetic in float64 (%s)\n" % (n, _python()))
     return 0
 
 
@@ -356,11 +358,11 @@ def _any_network(path):
         try:
             net = MultiLayerNet.load(path)
         except (OSError, ValueError) as e:
-            raise _Failure("cannot use %s: %s" % (path, e))
+            raise _failure(_describe_error(e))
         return "MLP %s (%s)" % ("-".join(str(s) for s in net.sizes),
                                 os.path.basename(path)), net
     except OSError as e:
-        raise _Failure("cannot use %s: %s" % (path, e))
+        raise _failure(_describe_error(e))
     return "%s (%s)" % (type(net).__name__, os.path.basename(path)), net
 
 
@@ -382,7 +384,7 @@ def mode_gradcheck(args, out):
         except ValueError:
             continue
     if worst is None:
-        raise _Failure("20 inputs all came within 1e-5 of a ReLU kink; try another --seed")
+        raise _failure("20 inputs all came within 1e-5 of a ReLU kink; try another --seed")
     out.write("SimpleConvNet 1x10x10, 10 filters 3x3, hidden 10 (ch07/gradient_check.py); "
               "max |backprop - numerical| per parameter, h = 1e-6\n")
     for key in sorted(worst):
@@ -415,12 +417,7 @@ def _save_svgs(path, grids, out):
 
 
 def cmd_convnet(args):
-    out = sys.stdout
-    try:
-        return MODES[args.what](args, out)
-    except _Failure as e:
-        sys.stderr.write("purenn convnet: %s\n" % e)
-        return e.status
+    return MODES[args.what](args, sys.stdout)
 
 
 def add_commands(sub):
@@ -445,8 +442,8 @@ def add_commands(sub):
                                                        "book)")
     p.add_argument("--svg", metavar="FILE", help="filters, activations, misclassified: write "
                                                  "SVG (FILE-1.svg, FILE-2.svg, ... for several)")
-    p.add_argument("--precisions", default="float64,float32,float16",
-                   help="half-float: which (float64,float32,float16)")
+    p.add_argument("--precisions", default="float64,float32,float16,int8",
+                   help="half-float: which (float64,float32,float16,int8)")
     p.add_argument("--also", dest="weights_list", action="append", metavar="FILE",
                    help="half-float: one more network to measure besides the shipped "
                         "SimpleConvNet and MLP (repeat for several)")

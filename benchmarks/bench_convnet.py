@@ -51,7 +51,6 @@ sys.path.insert(0, ROOT)
 from purenn.convolution import Convolution  # noqa: E402
 from purenn.convnet import DeepConvNet, SimpleConvNet, load_network  # noqa: E402
 from purenn.datasets import load_mnist  # noqa: E402
-from purenn.matrix import Matrix  # noqa: E402
 
 try:
     import numpy

@@ -47,7 +47,7 @@ Matrix([[15, 16], [6, 15]])
 import gc
 
 from purenn.errors import ShapeError
-from purenn.matrix import Matrix, as_matrix
+from purenn.matrix import Matrix, as_matrix  # noqa: F401 (Matrix: the doctests)
 
 try:
     from functools import lru_cache as _lru_cache

@@ -28,7 +28,7 @@ from hypothesis import given, settings, strategies as st
 
 book_oracle = pytest.importorskip(
     "book_oracle", reason="tests/book_oracle.py (the shared oracle helpers) is not here")
-from book_oracle import (array_of, assert_matches, book_file, book_module, book_rand,  # noqa: E402
+from book_oracle import (assert_matches, book_file, book_module, book_rand,  # noqa: E402
                          matrix_of, require_numpy)
 from purenn.convnet import DeepConvNet, SimpleConvNet, load_network  # noqa: E402
 from purenn.convolution import Convolution, Pooling, col2im, im2col  # noqa: E402

@@ -2,7 +2,6 @@
 of im2col and col2im (chapter 7.4.3), tested against their definitions and
 the adjoint laws that make backpropagation through them correct."""
 import math
-from fractions import Fraction
 
 import pytest
 from hypothesis import example, given, strategies as st

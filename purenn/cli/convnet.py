@@ -368,7 +368,7 @@ def _any_network(path):
 
 def mode_gradcheck(args, out):
     """ch07/gradient_check.py: the small SimpleConvNet, backprop vs numerical."""
-    from purenn.convnet import DeepConvNet, gradient_check
+    from purenn.convnet import gradient_check
     from purenn.matrix import Matrix
     net = SimpleConvNet(input_dim=(1, 10, 10), hidden_size=10, output_size=10,
                         weight_init_std=0.01, seed=args.seed,

@@ -7,7 +7,7 @@ import pytest
 
 from purenn.convnet import (BOOK_FILES, DeepConvNet, SimpleConvNet, gradient_check,
                             identify_book_file, kink_distance, load_network)
-from purenn.convolution import Convolution, Pooling
+from purenn.convolution import Convolution
 from purenn.datasets import load_mnist
 from purenn.errors import DataError, ShapeError
 from purenn.layers import Affine, Dropout
@@ -193,7 +193,7 @@ FIRST_100 = {"simple_convnet_params_2016.pkl": 99, "simple_convnet_params_2022.p
                                   "simple_convnet_params_2022.pkl"])
 def test_book_simple_convnet_first_100_test_images_as_the_books_code(name):
     net = load_network(book_path(name))
-    x, t = load_mnist()
+    x, t = load_mnist(kind="test")
     assert isinstance(net, SimpleConvNet) and net.notes["book"]["file"] == name
     assert round(net.accuracy(x[0:100], t[:100]) * 100) == FIRST_100[name]
 
@@ -203,14 +203,14 @@ def test_book_simple_convnet_first_100_test_images_as_the_books_code(name):
 @pytest.mark.parametrize("name", ["deep_convnet_params_2016.pkl", "deep_convnet_params_2022.pkl"])
 def test_book_deep_convnet_first_100_test_images_as_the_books_code(name):
     net = load_network(book_path(name))
-    x, t = load_mnist()
+    x, t = load_mnist(kind="test")
     assert isinstance(net, DeepConvNet) and net.notes["book"]["file"] == name
     assert round(net.accuracy(x[0:100], t[:100]) * 100) == FIRST_100[name]
 
 
 def _full_count(name):
     net = load_network(book_path(name))
-    x, t = load_mnist()
+    x, t = load_mnist(kind="test")
     return sum(1 for p, label in zip(net.predictions(x), t) if p == label)
 
 
@@ -256,7 +256,7 @@ BOOK_MISTAKES = [(445, 6, 0), (449, 3, 5), (450, 3, 5), (582, 8, 3), (726, 7, 3)
 def test_deep_convnet_misclassifies_the_books_first_20_digits():
     # figure 8-3: the first 20 mistakes lie in the first 2,200 test images
     net = load_network(book_path("deep_convnet_params_2016.pkl"))
-    x, t = load_mnist()
+    x, t = load_mnist(kind="test")
     predicted = net.predictions(x[0:2200])
     wrong = [(i, t[i], p) for i, p in enumerate(predicted) if p != t[i]][:20]
     assert wrong == BOOK_MISTAKES
@@ -279,13 +279,13 @@ def test_the_shipped_simple_convnet_says_how_purenn_trained_it():
 
 def test_the_shipped_simple_convnet_gets_the_first_100_test_images_as_recorded():
     net = shipped()
-    x, t = load_mnist()
+    x, t = load_mnist(kind="test")
     assert round(net.accuracy(x[0:100], t[:100]) * 100) == net.notes["first_100_correct"]
 
 
 @pytest.mark.slow
 def test_the_shipped_simple_convnet_scores_at_least_98_5_percent_of_10000():
     net = shipped()
-    x, t = load_mnist()
+    x, t = load_mnist(kind="test")
     correct = sum(1 for p, label in zip(net.predictions(x), t) if p == label)
     assert correct >= 9850 and correct == net.notes["test_correct"]

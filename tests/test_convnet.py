@@ -108,8 +108,8 @@ def test_deep_convnet_backprop_agrees_with_numerical_gradients_through_its_dropo
     worst = gradient_check(net, x, [0, 2])
     assert len(worst) == 16 and max(worst.values()) < 1e-7
     # the check used real masks: some units were dropped
-    masks = [m for layer in net.layers if isinstance(layer, Dropout) for row in layer.mask
-             for m in row]
+    masks = [m for layer in net.layers if isinstance(layer, Dropout)
+             for row in Matrix(layer.mask).tolist() for m in row]
     assert 0 < masks.count(False) < len(masks)
 
 

@@ -322,3 +322,9 @@ def test_fractions_stay_exact_through_convolution_and_pooling():
                        "W", "b", input_shape=(1, 2, 2), filter_size=1)
     out = Pooling(2, 2, input_shape=(1, 2, 2)).forward(conv.forward(x))
     assert out == Matrix([[Fraction(1, 3) + Fraction(1, 5)]])
+
+
+def test_the_layers_module_offers_the_chapter_7_layers():
+    # the book's common/layers.py has Convolution and Pooling beside Affine
+    from purenn import convolution, layers
+    assert (layers.Convolution, layers.Pooling) == (convolution.Convolution, convolution.Pooling)

@@ -16,7 +16,7 @@ fractions_ = elements("fraction", -10, 10)
 
 
 def flat(m):
-    return [v for row in m for v in row]
+    return [v for row in m.tolist() for v in row]
 
 
 @st.composite
@@ -36,7 +36,7 @@ def matrix_and_table(draw, kind="fraction", padding=True, max_rows=3, max_cols=6
 
 def gathered(x, table, fill):
     """The definition: row i*R + r is row i read at table[r], None reading fill."""
-    return [[fill if k is None else row[k] for k in t] for row in x for t in table]
+    return [[fill if k is None else row[k] for k in t] for row in x.tolist() for t in table]
 
 
 # ------------------------------------------------------------------ reshape
@@ -59,17 +59,18 @@ def test_reshape_there_and_back_is_the_identity(x):
 
 
 @pytest.mark.parametrize("shape, message", [
-    ((4, 2), "(2, 3) has 6 elements, shape (4, 2) holds 8"),
-    ((-1, 4), "(2, 3) has 6 elements, which do not fill 4 columns"),
+    ((4, 2), "(2, 3) has 6 elements, which do not fill (4, 2)"),
+    ((-1, 4), "(2, 3) has 6 elements, which do not fill (-1, 4)"),
 ])
 def test_reshape_to_a_shape_of_other_size_is_a_shape_error(shape, message):
     with pytest.raises(ShapeError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Matrix([[1, 2, 3], [4, 5, 6]]).reshape(*shape)
 
 
-@pytest.mark.parametrize("shape", [(-1, -1), (0, 6), (2.0, 3), (True, 6)])
-def test_reshape_refuses_what_is_no_shape(shape):
-    with pytest.raises(ValueError, match="reshape"):
+@pytest.mark.parametrize("shape, error", [((-1, -1), ShapeError), ((0, 6), ShapeError),
+                                          ((2.0, 3), TypeError), ((True, 6), TypeError)])
+def test_reshape_refuses_what_is_no_shape(shape, error):
+    with pytest.raises(error, match="reshape"):
         Matrix([[1, 2, 3], [4, 5, 6]]).reshape(*shape)
 
 
@@ -217,7 +218,7 @@ def test_scatter_at_needs_one_position_per_value():
 @example(Matrix([[1.0, math.nan, 2.0]]))
 @example(Matrix([[-0.0, 0.0]]))
 def test_row_max_and_argmax_follow_numpy_with_or_without_nan(x):
-    for row, (m,), a in zip(x, x.max(axis=1), x.argmax(axis=1)):
+    for row, (m,), a in zip(x.tolist(), x.max(axis=1).tolist(), x.argmax(axis=1)):
         nans = [i for i, v in enumerate(row) if v != v]
         if nans:
             assert a == nans[0] and m != m

@@ -1059,8 +1059,8 @@ class Matrix:
         ``argmax(axis=1)``, each reshaped to (N, R), without building the
         gathered rows: max pooling.
 
-        >>> maxima, where = Matrix([[1, 7, 3, 5]]).gather_max(((0, 1), (2, 3), (3, None)))
-        >>> maxima, where
+        >>> maxima, at = Matrix([[1, 7, 3, 5]]).gather_max(((0, 1), (2, 3), (3, None)))
+        >>> maxima, at
         (Matrix([[7, 5, 5]]), Matrix([[1, 1, 0]]))
         """
         n, m = self._shape
@@ -1076,8 +1076,8 @@ class Matrix:
         position of its maximum (``where`` from ``gather_max``), nothing to
         the others; where windows overlap, what lands on one element adds up.
 
-        >>> windows, where = ((0, 1), (2, 3), (3, None)), Matrix([[1, 1, 0]])
-        >>> Matrix([[10, 20, 30]]).scatter_at(windows, where, 4)
+        >>> windows, at = ((0, 1), (2, 3), (3, None)), Matrix([[1, 1, 0]])
+        >>> Matrix([[10, 20, 30]]).scatter_at(windows, at, 4)
         Matrix([[0, 10, 0, 50]])
         """
         n, r = self._shape

@@ -38,8 +38,8 @@ one matrix product gives all four outputs.
 >>> from purenn.matrix import Matrix
 >>> x = Matrix([[1, 2, 3, 0,  0, 1, 2, 3,  3, 0, 1, 2,  2, 3, 0, 1]])  # (1, 1*4*4)
 >>> col = im2col(x, (1, 1, 4, 4), 3, 3)      # (1*2*2, 1*3*3): four patches
->>> col[0], col[1]
-((1, 2, 3, 0, 1, 2, 3, 0, 1), (2, 3, 0, 1, 2, 3, 0, 1, 2))
+>>> col.tolist()[:2]                           # the first two patches, as rows
+[[1, 2, 3, 0, 1, 2, 3, 0, 1], [2, 3, 0, 1, 2, 3, 0, 1, 2]]
 >>> W = Matrix([[2, 0, 1,  0, 1, 2,  1, 0, 2]])  # (1, 9): one filter
 >>> (col @ W.T).reshape(2, 2)                    # the output, 2x2
 Matrix([[15, 16], [6, 15]])

@@ -31,7 +31,7 @@ import sys
 from purenn.cli.common import INTERRUPTED, charset, command_name, run, say
 
 # the command modules, in the order their commands are listed by --help
-COMMAND_MODULES = ("tour", "chapters", "mnist", "learn", "export")
+COMMAND_MODULES = ("tour", "chapters", "mnist", "learn", "export", "convnet")
 
 
 class _Parser(argparse.ArgumentParser):

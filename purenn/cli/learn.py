@@ -175,6 +175,9 @@ TRAIN_DEFAULTS = {
 
 def cmd_train(args):
     """Chapter 6: train a MultiLayerNet on optdigits (bundled) or MNIST."""
+    if getattr(args, "network", "mlp") == "simple_convnet":  # chapter 7: purenn/cli/convnet.py
+        from purenn.cli.convnet import cmd_train_convnet
+        return cmd_train_convnet(args)
     hidden, activation, optimizer, lr, epochs, batch, batchnorm = TRAIN_DEFAULTS[args.dataset]
     if args.batchnorm is not None:
         batchnorm = args.batchnorm
@@ -437,6 +440,9 @@ def add_commands(sub):
     p.add_argument("--plot", action="store_true", help="draw each path in text")
     p.set_defaults(func=cmd_optimizers)
     p = sub.add_parser("train", help="chapter 6: train a network on optdigits or MNIST")
+    p.add_argument("--network", choices=["mlp", "simple_convnet"], default="mlp",
+                   help="mlp: a MultiLayerNet (default); simple_convnet: the book's chapter-7 "
+                        "ConvNet (purenn.cli.convnet)")
     p.add_argument("--dataset", choices=sorted(TRAIN_DEFAULTS), default="digits",
                    help="digits: UCI optdigits 8x8, bundled (default); mnist: needs the "
                         "training set (see download-mnist / PURENN_MNIST_DIR)")

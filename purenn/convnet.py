@@ -45,7 +45,8 @@ from purenn.gradients import numerical_gradient_params
 from purenn.layers import Affine, Dropout, Relu, SoftmaxWithLoss
 from purenn.labels import accuracy, as_labels, predict_labels
 from purenn.matrix import Matrix, as_matrix
-from purenn.multilayer import max_abs_difference, weight_scale
+from purenn.gradient_check import max_abs_difference
+from purenn.multilayer import weight_scale
 from purenn import rng as _rng
 
 

@@ -91,7 +91,12 @@ class _Deadline:
         self.timer.daemon = True
 
     def __enter__(self):
-        self.timer.start()
+        try:
+            self.timer.start()
+        except RuntimeError:  # "can't start new thread": Pyodide, WASI
+            raise DownloadError("downloads need a thread to enforce the deadline, and this "
+                                "Python cannot start one (Pyodide, WASI); download the MNIST "
+                                "files elsewhere and set %s to their folder" % MNIST_ENV)
         return self
 
     def __exit__(self, *exc):

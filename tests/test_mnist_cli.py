@@ -115,6 +115,8 @@ def test_python_dash_m_purenn_mnist_runs_from_a_clone(no_default_weights):
     assert "Accuracy: 0.9" in result.stdout
 
 
+@pytest.mark.skipif(sys.platform == "emscripten",
+                    reason="Pyodide has no threads: the test below is what it gets")
 def test_download_command_fails_fast_offline(tmp_path, capsys):
     import socket
     s = socket.socket()
@@ -299,3 +301,17 @@ def test_mnist_show_draws_that_many_misclassified_digits(capsys):
     assert main(["mnist", "--limit", "300", "--show", "2"]) == 0
     out = capsys.readouterr().out
     assert out.count(", seen ") == 2
+
+
+def test_download_command_without_threads_is_one_line(tmp_path, capsys, monkeypatch):
+    # Pyodide: threading.Timer.start raised "can't start new thread" as a traceback
+    import threading
+
+    def no_threads(self):
+        raise RuntimeError("can't start new thread")
+    monkeypatch.setattr(threading.Timer, "start", no_threads)
+    code = main(["download-mnist", "--dir", str(tmp_path / "d"),
+                 "--mirror", "http://127.0.0.1:9/", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "cannot start one (Pyodide, WASI)" in err and "PURENN_MNIST_DIR" in err

@@ -30,6 +30,10 @@ const EXPECTED = {
   "ch04_learning.ipynb": ["0.510825457099338", "0.1999999999990898", "b=1.0"],
   "ch05_backprop.ipynb": ["220.00000000000003", "y=1.0", "合格"],
   "ch06_training.ipynb": ["反例が見つかった", "epoch 2: train acc", "test accuracy: 0.9"],
+  "ch07_convnet.ipynb": ["conv    (2, 48)   = (N, FN*OH*OW)", "(20 of 20 right): accuracy 1.00",
+    "反例が見つかった", "Pool1     (1, 4320)   30x12x12"],
+  "ch08_deep_learning.ipynb": ["Convolution7   32x16x16", "float16  accuracy 0.99 (first 100 test images)",
+    "(12 of 12 misclassified)"],
 };
 const REPL_CODE = "from purenn import forward, init_network; print(forward(init_network(), [1.0, 0.5]))";
 const REPL_EXPECTED = "[[0.3168270764110298  0.6962790898619668]]";  // str() of the Matrix

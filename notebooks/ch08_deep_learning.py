@@ -67,23 +67,43 @@ for name, net in (("SimpleConvNet", simple), ("DeepConvNet", deep)):
 # *With the book's `deep_convnet_params.pkl`, `load_network` reads it without numpy (9,935 or 9,797 of 10,000 right, as the book's code: the 2016 and the 2022 file). On CPython all 10,000 take half an hour, so from here on the notebook uses chapter 7's shipped SimpleConvNet (9,884 right).*
 
 # %% [markdown]
-# ## 8.1.3 層を深くすることのモチベーション (Why deeper)
+# ### 図 8-3 認識を誤った画像の例 (Figure 8-3: digits the network gets wrong)
 #
-# 3×3 の畳み込みを 2 回重ねると、出力の 1 つの数は入力の 5×5 の範囲から決まります。5×5 の畳み込み 1 回と同じ範囲 (受容野) を、25 個ではなく 2×9 = 18 個の重みで見ることができ、その間に ReLU が入るので表現力も増えます。3 回なら 7×7 (49 個) を 27 個で。
+# 本の図 8-3 は DeepConvNet が間違えた画像です。ここでは SimpleConvNet が間違える画像を探します。最初の `N` 枚を調べます (`long`)。
 #
-# *Two stacked 3×3 convolutions see a 5×5 region of the input, as one 5×5 convolution does, with 18 weights instead of 25, and a ReLU in between adds expressiveness; three see 7×7 with 27 instead of 49.*
+# *Figure 8-3 shows DeepConvNet's mistakes; here the SimpleConvNet's, among the first `N` test images (tagged `long`).*
 
-# %%
-for layers in (1, 2, 3):
-    size = 1 + 2 * layers                         # the input region that makes one output
-    out = size
-    for _ in range(layers):
-        out = conv_output_size(out, 3)            # each 3x3 convolution: size - 2
-    print("3x3 を %d 回: %dx%d の入力 -> %dx%d の出力, 重み %2d 個 (one %dx%d filter: %2d)"
-          % (layers, size, size, out, out, 9 * layers, size, size, size * size))
+# %% tags=["long"]
+N = 300
+predicted = simple.predictions(x_test[0:N])
+wrong = [(i, t_test[i], p) for i, p in enumerate(predicted) if p != t_test[i]]
+print("最初の %d 枚で正解率 %.4f、間違いは %d 枚 (first %d: accuracy %.4f, %d wrong): %s"
+      % (N, 1 - len(wrong) / N, len(wrong), N, 1 - len(wrong) / N, len(wrong), wrong))
 
 # %% [markdown]
-# ## 8.1.2 データ拡張 (Data augmentation)
+# `python -m purenn convnet misclassified --max 12` は、テスト画像を最初から順に調べて間違いを探します。同梱の SimpleConvNet の最初の 12 個の間違いは、最初の 1,000 枚の中の次の画像です。それぞれをもう一度分類して、図にします。人でも迷いそうな字が多いことがわかります。
+#
+# *`python -m purenn convnet misclassified --max 12` searches the test images from the first; the shipped SimpleConvNet's first 12 mistakes are these images among the first 1,000. Classified again here and drawn: many would make a person hesitate too.*
+
+# %%
+FIRST_MISTAKES = [62, 247, 445, 582, 619, 684, 813, 877, 882, 947, 956, 965]
+predicted = simple.predictions(x_test[FIRST_MISTAKES])
+rows = x_test[FIRST_MISTAKES].tolist()
+grid = ImageGrid([[row[r * 28:(r + 1) * 28] for r in range(28)] for row in rows],
+                 titles=["#%d: %d, seen %d" % (i, t_test[i], p)
+                         for i, p in zip(FIRST_MISTAKES, predicted)],
+                 columns=6, title="misclassified test digits (image: label, seen as)",
+                 scale="shared")
+SVG(grid.to_svg(pixel=4))
+
+# %%
+still_wrong = sum(1 for i, p in zip(FIRST_MISTAKES, predicted) if p != t_test[i])
+print("%d 枚中 %d 枚を間違えた (%d of %d misclassified)"
+      % (len(FIRST_MISTAKES), still_wrong, still_wrong, len(FIRST_MISTAKES)))
+assert still_wrong == len(FIRST_MISTAKES)
+
+# %% [markdown]
+# ## 8.1.2 さらに認識精度を高めるには: データ拡張 (Higher accuracy: data augmentation)
 #
 # 訓練画像を少し動かしたり回したりして、人工的に枚数を増やす方法です。畳み込みとプーリングは位置のずれに強いので、1 - 2 ピクセル動かした画像もほとんど同じように認識されます。テスト画像 4 枚を上下左右に 2 ピクセル動かして、SimpleConvNet に分類させてみます。
 #
@@ -117,6 +137,22 @@ grid = ImageGrid([[row[r * 28:(r + 1) * 28] for r in range(28)] for row in rows]
 SVG(grid.to_svg(pixel=4))
 
 # %% [markdown]
+# ## 8.1.3 層を深くすることのモチベーション (Why deeper)
+#
+# 3×3 の畳み込みを 2 回重ねると、出力の 1 つの数は入力の 5×5 の範囲から決まります。5×5 の畳み込み 1 回と同じ範囲 (受容野) を、25 個ではなく 2×9 = 18 個の重みで見ることができ、その間に ReLU が入るので表現力も増えます。3 回なら 7×7 (49 個) を 27 個で。
+#
+# *Two stacked 3×3 convolutions see a 5×5 region of the input, as one 5×5 convolution does, with 18 weights instead of 25, and a ReLU in between adds expressiveness; three see 7×7 with 27 instead of 49.*
+
+# %%
+for layers in (1, 2, 3):
+    size = 1 + 2 * layers                         # the input region that makes one output
+    out = size
+    for _ in range(layers):
+        out = conv_output_size(out, 3)            # each 3x3 convolution: size - 2
+    print("3x3 を %d 回: %dx%d の入力 -> %dx%d の出力, 重み %2d 個 (one %dx%d filter: %2d)"
+          % (layers, size, size, out, out, 9 * layers, size, size, size * size))
+
+# %% [markdown]
 # ## 8.3.4 演算精度のビット削減 (Fewer bits)
 #
 # 本の `half_float_network.py` は重みとテスト画像を 16 ビットの浮動小数点数 (float16) に変えても認識精度が変わらないことを示します。純粋な Python に float16 の計算はありませんが、`struct` で float16 と float32 の値に丸めることはできます (`purenn.precision.rounded_matrix`)。
@@ -148,43 +184,7 @@ for precision in PRECISIONS:
 # *On 100 images one image is 0.01: where int8 scores one more, rounding happened to flip one answer (image 62); the network is no better. The table over all 10,000: `python -m purenn convnet half-float --images 10000`.*
 
 # %% [markdown]
-# ## 図 8-3 認識を誤った画像の例 (Figure 8-3: digits the network gets wrong)
-#
-# 本の図 8-3 は DeepConvNet が間違えた画像です。ここでは SimpleConvNet が間違える画像を探します。最初の `N` 枚を調べます (`long`)。
-#
-# *Figure 8-3 shows DeepConvNet's mistakes; here the SimpleConvNet's, among the first `N` test images (tagged `long`).*
-
-# %% tags=["long"]
-N = 300
-predicted = simple.predictions(x_test[0:N])
-wrong = [(i, t_test[i], p) for i, p in enumerate(predicted) if p != t_test[i]]
-print("最初の %d 枚で正解率 %.4f、間違いは %d 枚 (first %d: accuracy %.4f, %d wrong): %s"
-      % (N, 1 - len(wrong) / N, len(wrong), N, 1 - len(wrong) / N, len(wrong), wrong))
-
-# %% [markdown]
-# `python -m purenn convnet misclassified --weights FILE` は、全部のテスト画像から順に間違いを探します。同梱の SimpleConvNet の最初の 12 個の間違いは、最初の 1,000 枚の中の次の画像です。それぞれをもう一度分類して、図にします。人でも迷いそうな字が多いことがわかります。
-#
-# *`python -m purenn convnet misclassified` searches all the test images; the shipped SimpleConvNet's first 12 mistakes are these images among the first 1,000. Classified again here and drawn: many would make a person hesitate too.*
-
-# %%
-FIRST_MISTAKES = [62, 247, 445, 582, 619, 684, 813, 877, 882, 947, 956, 965]
-predicted = simple.predictions(x_test[FIRST_MISTAKES])
-rows = x_test[FIRST_MISTAKES].tolist()
-grid = ImageGrid([[row[r * 28:(r + 1) * 28] for r in range(28)] for row in rows],
-                 titles=["#%d: %d, seen %d" % (i, t_test[i], p)
-                         for i, p in zip(FIRST_MISTAKES, predicted)],
-                 columns=6, title="misclassified test digits (image: label, seen as)",
-                 scale="shared")
-SVG(grid.to_svg(pixel=4))
-
-# %%
-still_wrong = sum(1 for i, p in zip(FIRST_MISTAKES, predicted) if p != t_test[i])
-print("%d 枚中 %d 枚を間違えた (%d of %d misclassified)"
-      % (len(FIRST_MISTAKES), still_wrong, still_wrong, len(FIRST_MISTAKES)))
-assert still_wrong == len(FIRST_MISTAKES)
-
-# %% [markdown]
-# ## 8.2 - 8.5 この先へ (Further)
+# ## 8.2 - 8.5 この先へ (What comes next)
 #
 # 本はこの後、ImageNet の画像認識コンテストと VGG、GoogLeNet、ResNet (8.2)、GPU と分散学習による高速化 (8.3)、物体検出やセグメンテーション、画像キャプション生成、画風変換、強化学習 (8.4 - 8.5) を紹介します。
 # どれも、ここまでの部品 (畳み込み、プーリング、ReLU、Batch Normalization、ドロップアウト、誤差逆伝播法、Adam) の組み合わせでできています。purenn はその部品を、数式と形が見える純粋な Python で持っています。

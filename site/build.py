@@ -83,6 +83,11 @@ SIZE_BUDGET = 40 * 2 ** 20
 """The site may take 40 MiB (41.9 MB; source maps are left out): it goes onto USB sticks and
 school servers, and every learner's browser downloads it.  A build over it fails."""
 
+LEGACY_FONTS = re.compile(r"^fa-[a-z]+-\d+\.(eot|svg|ttf)$")
+"""Font Awesome's fallbacks for old browsers in ``build/`` (2.6 MB): its CSS lists woff2 and
+woff first (after an ``.eot`` that only Internet Explorer reads), so every browser that runs
+Pyodide's WebAssembly takes those; the browser test fails if one of these is ever asked for."""
+
 SOURCE_DATE_EPOCH = 1767225600
 """2026-01-01: the time stamp written into the built files (reproducible builds)."""
 
@@ -330,6 +335,17 @@ def make_readable(path):
     os.chmod(path, 0o755)
 
 
+def remove_legacy_fonts(folder):
+    """Delete the ``LEGACY_FONTS`` of JupyterLite's ``build/``: [(name, bytes)]."""
+    removed = []
+    for f in sorted(os.listdir(folder)):
+        if LEGACY_FONTS.match(f):
+            path = os.path.join(folder, f)
+            removed.append((f, os.path.getsize(path)))
+            os.remove(path)
+    return removed
+
+
 def folder_size(path):
     total, count = 0, 0
     for base, _, files in os.walk(path):
@@ -369,9 +385,12 @@ def build(out):
     for junk in (".jupyterlite.doit.db",):
         if os.path.exists(os.path.join(out, junk)):
             os.remove(os.path.join(out, junk))
+    pruned = remove_legacy_fonts(os.path.join(out, "build"))
     make_readable(out)
     size, count = folder_size(out)
     log("shipped wheels: " + ", ".join(shipped))
+    log("left out %d legacy font files (%.1f MB): %s"
+        % (len(pruned), sum(size for _, size in pruned) / 1e6, ", ".join(n for n, _ in pruned)))
     log("built %s: %d files, %.1f MB (%.1f MiB of the %d MiB budget), in %.0f s"
         % (out, count, size / 1e6, size / 2 ** 20, SIZE_BUDGET // 2 ** 20, time.time() - t0))
     if size > SIZE_BUDGET:

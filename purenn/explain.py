@@ -9,7 +9,7 @@ perceptron, and returns the text together with the value it computed.
 ``explain(A, B)``              a matrix product ``A @ B``
 ``explain(layer, x)``          one layer ``h(x @ W + b)`` (a ``Layer``)
 ``explain(init_network(), x)`` the book's ``forward`` over the dict of weights
-``explain(network, x)``        a ``Network``, layer by layer
+``explain(network, x)``        a ``Network`` or a trained ``MultiLayerNet``, layer by layer
 ``explain(AND, (1, 1))``       a perceptron ``w·x + b > 0``; also ``XOR``
 =============================  ===============================================
 
@@ -38,7 +38,7 @@ import math
 
 from purenn import activations as _act
 from purenn.errors import ShapeError
-from purenn.matrix import Matrix, as_matrix
+from purenn.matrix import Matrix, as_matrix, format_shape
 from purenn.network import Layer, Network
 from purenn.perceptron import AND, NAND, OR, Perceptron, XOR
 
@@ -133,7 +133,7 @@ def _sum_text(left, right, bias=None):
 
 
 def _shape(m):
-    return "(%d,%d)" % m.shape
+    return format_shape(m.shape, sep=",")     # the slides write (1,2)·(2,3)
 
 
 def _index(m, i, j):
@@ -142,7 +142,7 @@ def _index(m, i, j):
 
 
 def _summary(name, m):
-    values = [v for row in m._rows for v in row]
+    values = m.flatten().tolist()[0]
     mean = sum(values) / len(values)
     return "  %s %s: min %s, mean %s, max %s" % (
         name, _shape(m), number(min(values)), number(mean), number(max(values)))
@@ -159,23 +159,23 @@ def _product_lines(x, W, b, out, names):
     xn, wn, bn, on = names
     n, k = x.shape
     m = W.shape[1]
-    cols = W.T._rows
-    bias = b._rows[0] if b is not None else None
+    xs, cols, outs = x.tolist(), W.T.tolist(), out.tolist()
+    bias = b.tolist()[0] if b is not None else None
     lines = []
     if n * m <= SMALL:
         for i in range(n):
             for j in range(m):
                 lines.append("  %s%s = %s = %s" % (
                     on, _index(out, i, j),
-                    _sum_text(x._rows[i], cols[j], bias[j] if bias else None),
-                    number(out._rows[i][j])))
+                    _sum_text(xs[i], cols[j], bias[j] if bias else None),
+                    number(outs[i][j])))
         return lines
     rule = "%s[i,j] = Σ_k %s[i,k]×%s[k,j]" % (on, xn, wn) + (" + %s[j]" % bn if bias else "")
     lines.append("  every element: %s   (%d products each, %d×%d×%d = %d multiply-adds)"
                  % (rule, k, n, k, m, n * k * m))
     lines.append("  for example %s%s = %s = %s" % (
-        on, _index(out, 0, 0), _sum_text(x._rows[0], cols[0], bias[0] if bias else None),
-        number(out._rows[0][0])))
+        on, _index(out, 0, 0), _sum_text(xs[0], cols[0], bias[0] if bias else None),
+        number(outs[0][0])))
     lines.append(_summary(on, out))
     return lines
 
@@ -212,8 +212,8 @@ def _activation_lines(h, a, z, an, zn):
         return _softmax_lines(a, z, an, zn)
     if n * m > SMALL:
         return [head + " elementwise", _summary(zn, z)]
-    parts = ["%s%s = %s(%s) = %s" % (zn, _index(z, i, j), name, number(a._rows[i][j]),
-                                     number(z._rows[i][j]))
+    parts = ["%s%s = %s(%s) = %s" % (zn, _index(z, i, j), name, number(a[i, j]),
+                                     number(z[i, j]))
              for i in range(n) for j in range(m)]
     return [head + "  " + parts[0]] + ["  " + " " * (len(head) - 1) + " " + p for p in parts[1:]]
 
@@ -223,14 +223,14 @@ def _softmax_lines(a, z, an, zn):
     n, m = a.shape
     if n * m > SMALL:
         return lines + [_summary(zn, z)]
-    for i, row in enumerate(a._rows):
+    for i, row in enumerate(a.tolist()):
         c = max(row)
         e = [math.exp(v - c) for v in row]
         lines.append("    row %d: max = %s, exp(%s - max) = [%s], sum = %s"
                      % (i, number(c), an, ", ".join(number(v) for v in e), number(sum(e))))
         for j in range(m):
             lines.append("    %s%s = %s / %s = %s" % (zn, _index(z, i, j), number(e[j]),
-                                                     number(sum(e)), number(z._rows[i][j])))
+                                                     number(sum(e)), number(z[i, j])))
     return lines
 
 
@@ -272,16 +272,22 @@ def explain_network(network, x):
     """A whole forward pass, layer after layer.
 
     ``network`` is the book's dict (``W1, b1, W2, b2, W3, b3`` with sigmoid,
-    sigmoid, identity, as ``forward``) or a ``Network``.  The last layer's
-    output is called ``y``.
+    sigmoid, identity, as ``forward``), a ``Network``, or a trained
+    ``MultiLayerNet`` (anything with the network protocol's ``layer_steps()``).
+    The last layer's output is called ``y``.
+
+    >>> from purenn.multilayer import MultiLayerNet
+    >>> e = explain_network(MultiLayerNet(2, [2], 2, seed=1), [[1.0, 0.5]])
+    >>> e.lines[0], e.lines[4].split(":")[0]
+    ('x = [[1.0, 0.5]]  shape (1,2)', '  z1 = relu(a1)')
     """
     if isinstance(network, dict):
         layers = Network.from_dict(network).layers
-    elif isinstance(network, Network):
-        layers = network.layers
+    elif callable(getattr(network, "layer_steps", None)):
+        layers = network.layer_steps()
     else:
-        raise TypeError("explain_network: expected the book's dict of weights or a Network, "
-                        "got %s" % type(network).__name__)
+        raise TypeError("explain_network: expected the book's dict of weights or a network "
+                        "(a Network, a MultiLayerNet), got %s" % type(network).__name__)
     z = _matrix(x, "the input")
     lines = ["x = %s  shape %s" % (_rowtext(z), _shape(z))]
     zname = "x"
@@ -297,7 +303,7 @@ def explain_network(network, x):
 def _rowtext(m):
     if m.shape[0] * m.shape[1] > SMALL:
         return "(%d rows of %d)" % m.shape
-    return "[%s]" % ", ".join("[%s]" % ", ".join(number(v) for v in row) for row in m._rows)
+    return "[%s]" % ", ".join("[%s]" % ", ".join(number(v) for v in row) for row in m.tolist())
 
 
 # ------------------------------------------------------------- perceptrons
@@ -368,7 +374,7 @@ def explain(what, *args):
         return explain_xor(*x)
     if isinstance(what, Layer):
         return explain_layer(_one(args, "the input"), what.W, what.b, what.activation)
-    if isinstance(what, (dict, Network)):
+    if isinstance(what, dict) or callable(getattr(what, "layer_steps", None)):
         return explain_network(what, _one(args, "the input"))
     if isinstance(what, (Matrix, list, tuple)):
         return explain_matmul(what, _one(args, "the right operand"))

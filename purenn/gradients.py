@@ -1,15 +1,16 @@
 """Numerical differentiation and gradient descent (chapter 4.3 - 4.4).
 
 =====================================  =========================================
-``numerical_diff(f, x)``               ``(f(x + h) - f(x - h)) / 2h``, h = 1e-4
+``numerical_diff(f, x, h)``            ``(f(x + h) - f(x - h)) / 2h``, h = 1e-4
 ``numerical_gradient(f, x)``           every partial derivative of f at Matrix x
 ``numerical_gradient_params(f, p)``    the same for a dict of Matrix parameters
 ``gradient_descent(f, x, lr, steps)``  ``x <- x - lr * grad f(x)``, repeated
 =====================================  =========================================
 
 A Matrix is immutable, so "nudge one element" means: build a copy with that one
-element changed, evaluate f on the copy, and drop it.  The copy shares every
-row but the changed one, so a nudge costs one row, not the whole matrix.
+element changed (``m.with_element(i, j, v)``), evaluate f on the copy, and
+drop it.  The copy shares every row but the changed one, so a nudge costs one
+row, not the whole matrix.
 
 >>> def function_2(x):                       # f(x0, x1) = x0**2 + x1**2
 ...     return x[0, 0] ** 2 + x[0, 1] ** 2
@@ -21,8 +22,11 @@ from purenn.matrix import Matrix, as_matrix
 H = 1e-4  # small enough for a good slope, large enough that f(x+h) - f(x-h) keeps its digits
 
 
-def numerical_diff(f, x):
+def numerical_diff(f, x, h=H):
     """The central difference ``(f(x + h) - f(x - h)) / (2 * h)`` with h = 1e-4.
+
+    The one home of the formula: ``numerical_gradient`` and
+    ``numerical_gradient_params`` take it along each element in turn.
 
     The book's example (section 4.3.2), f(x) = 0.01x**2 + 0.1x, whose true
     derivative 0.02x + 0.1 is 0.2 at 5 and 0.3 at 10:
@@ -32,24 +36,7 @@ def numerical_diff(f, x):
     >>> numerical_diff(function_1, 5), numerical_diff(function_1, 10)
     (0.1999999999990898, 0.2999999999986347)
     """
-    return (f(x + H) - f(x - H)) / (2 * H)
-
-
-def _with_element(m, i, j, value):
-    """A copy of Matrix m with element [i, j] replaced (the other rows are shared)."""
-    rows = list(m._rows)
-    row = list(rows[i])
-    row[j] = value
-    rows[i] = row
-    return Matrix._wrap(rows)
-
-
-def _slope(f, m, i, j):
-    """The central difference of f along element [i, j] of Matrix m."""
-    x = m._rows[i][j]
-    fxh1 = f(_with_element(m, i, j, x + H))
-    fxh2 = f(_with_element(m, i, j, x - H))
-    return (fxh1 - fxh2) / (2 * H)
+    return (f(x + h) - f(x - h)) / (2 * h)
 
 
 def numerical_gradient(f, x):
@@ -57,7 +44,8 @@ def numerical_gradient(f, x):
     ``(f(x with x[i,j]+h) - f(x with x[i,j]-h)) / 2h``.
 
     ``f`` takes a Matrix and returns a number; ``x`` is a Matrix or lists (a
-    flat list is one row).  ``x`` itself is never changed.
+    flat list is one row).  ``x`` itself is never changed: each nudged copy is
+    ``x.with_element(i, j, x[i, j] + h)``, the book's ``x[idx] = tmp_val + h``.
 
     >>> numerical_gradient(lambda x: (x ** 2).sum(), [[1.0, -2.0], [0.5, 0.0]]).allclose(
     ...     [[2.0, -4.0], [1.0, 0.0]], abs_tol=1e-9)
@@ -65,7 +53,8 @@ def numerical_gradient(f, x):
     """
     m = as_matrix(x, "numerical_gradient: x")
     n, k = m.shape
-    return Matrix._wrap([[_slope(f, m, i, j) for j in range(k)] for i in range(n)])
+    return Matrix([[numerical_diff(lambda v: f(m.with_element(i, j, v)), m[i, j])
+                    for j in range(k)] for i in range(n)])
 
 
 def numerical_gradient_params(f, params, h=H):
@@ -87,21 +76,15 @@ def numerical_gradient_params(f, params, h=H):
     for key in list(params):
         original = params[key]
         n, k = original.shape
-        rows = []
+
+        def nudged(value, i, j):
+            params[key] = original.with_element(i, j, value)
+            return f()
         try:
-            for i in range(n):
-                row = []
-                for j in range(k):
-                    x = original._rows[i][j]
-                    params[key] = _with_element(original, i, j, x + h)
-                    fxh1 = f()
-                    params[key] = _with_element(original, i, j, x - h)
-                    fxh2 = f()
-                    row.append((fxh1 - fxh2) / (2 * h))
-                rows.append(row)
+            grads[key] = Matrix([[numerical_diff(lambda v: nudged(v, i, j), original[i, j], h)
+                                  for j in range(k)] for i in range(n)])
         finally:
             params[key] = original  # restore, even when f raises
-        grads[key] = Matrix._wrap(rows)
     return grads
 
 

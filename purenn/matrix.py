@@ -3,22 +3,32 @@
 =========================  ================================================
 build                      ``Matrix(rows)``, ``Matrix([1, 2])`` (a (1, 2) row),
                            ``zeros``, ``ones``, ``full``, ``identity``,
-                           ``uniform``, ``randn`` (purenn's own seeded generator)
-look                       ``shape``, ``m[i, j]``, ``m[i]``, ``m[a:b]``,
-                           ``m[:, j]``, ``for row in m``, ``tolist()``, ``T``
+                           ``uniform``, ``randn`` (purenn's own seeded generator),
+                           ``from_rows`` (rows handed over, not copied)
+look                       ``shape``, ``size``, ``ndim``, ``m[i, j]``, ``m[i]``
+                           (a (1, M) row), ``m[a:b]``, ``m[:, j]``, ``for row
+                           in m``, ``tolist()``, ``T``, ``reshape``, ``flatten``
 multiply                   ``a @ b``, ``a.dot(b)``, ``dot(a, b)``:
                            ``(N, K) @ (K, M) -> (N, M)``
 elementwise                ``+ - * / **`` and unary ``-`` with a scalar on either
-                           side, or with a matrix by numpy's broadcasting rules
-reduce                     ``sum``, ``max``, ``argmax`` over all, axis 0 or axis 1
-compare                    ``==`` (exact), ``allclose`` (with tolerances)
+                           side, or with a matrix by numpy's broadcasting rules;
+                           ``sqrt``, ``map``, ``where(mask, a, b)``,
+                           ``with_element``
+reduce                     ``sum``, ``mean``, ``max``, ``min``, ``argmax``,
+                           ``argmin`` over all, axis 0 or axis 1
+compare                    ``< <= > >=`` (masks of booleans), ``==`` (whole
+                           matrices, exact), ``allclose`` (with tolerances)
+hot loops                  ``map_rows``: the one door to the rows themselves
+print                      ``str``, ``repr``; ``shown_cells``, ``format_shape``
 =========================  ================================================
 
 A Matrix is **immutable**: no operation changes a matrix, every operation
 returns a new one, and the lists you build a matrix from are copied, never
 kept.  So a weight matrix you hand to a network cannot change behind your
-back, one matrix can be shared freely, and the transpose a product needs can
-be computed once and cached.
+back, one matrix can be shared freely (rows and slices share their lists),
+and the transpose a product needs can be computed once and cached.  The
+numpy names the book uses are here with numpy's meaning where a 2-D,
+immutable matrix of Python numbers can have it; ``docs/numpy.md`` lists them.
 
 Elements are ``int``, ``float`` or any other real number such as
 ``fractions.Fraction`` (exact arithmetic: hand calculations come out exact).
@@ -32,15 +42,29 @@ Elements are ``int``, ``float`` or any other real number such as
 >>> a1.allclose([[0.3, 0.7, 1.1]])
 True
 """
+import math as _math
+
 from purenn import kernels
 from purenn.errors import ShapeError
 from purenn import rng as _rng
 
 try:
-    from operator import add, sub, mul, truediv, pow as _pow
+    from operator import add, sub, mul, truediv, pow as _pow, lt, le, gt, ge
 except ImportError:  # MicroPython builds without the operator module
     def add(a, b):
         return a + b
+
+    def lt(a, b):
+        return a < b
+
+    def le(a, b):
+        return a <= b
+
+    def gt(a, b):
+        return a > b
+
+    def ge(a, b):
+        return a >= b
 
     def sub(a, b):
         return a - b
@@ -62,9 +86,12 @@ except ImportError:  # MicroPython: no numbers module, int and float only
 # bool is listed because MicroPython's bool is no subclass of int (nor Real):
 # without it, Matrix([True, False]) would work on CPython and fail there.
 _FAST_TYPES = (int, float, bool)
+_SUM_TYPES = (int, float)
 
 
-def _is_number(x):
+def is_number(x):
+    """True for a real number a Matrix can hold: int, float, bool, Fraction, ...
+    (not a str, not complex)."""
     return type(x) in _FAST_TYPES or (isinstance(x, _Real) and not isinstance(x, (str, bytes)))
 
 
@@ -83,8 +110,16 @@ def _is_int(n):
 
 
 def _check_row(row, r):
+    # The common case at C speed: a row of ints, floats and bools sums to an
+    # int or a float (a str, None, a list or a complex number would not);
+    # anything else takes the element-by-element look, which names the culprit.
+    try:
+        if type(sum(row)) in _SUM_TYPES:
+            return
+    except (TypeError, OverflowError, ValueError):
+        pass
     for c, x in enumerate(row):
-        if type(x) not in _FAST_TYPES and not _is_number(x):
+        if type(x) not in _FAST_TYPES and not is_number(x):
             raise TypeError(
                 "Matrix: element [%d][%d] is %r (%s); elements must be real numbers"
                 % (r, c, x, type(x).__name__))
@@ -115,7 +150,8 @@ def _axis(axis, op):
     raise ValueError("%s: axis must be None, 0 or 1 (or -2, -1), got %r" % (op, axis))
 
 
-_SYMBOL = {add: "+", sub: "-", mul: "*", truediv: "/", _pow: "**"}
+_SYMBOL = {add: "+", sub: "-", mul: "*", truediv: "/", _pow: "**",
+           lt: "<", le: "<=", gt: ">", ge: ">="}
 
 
 class Matrix:
@@ -148,11 +184,19 @@ class Matrix:
             items = list(data)
             if not items:
                 raise ValueError("Matrix: empty input; a matrix needs at least one element")
-            if _is_number(items[0]):
+            if is_number(items[0]):
                 rows = [items]
             else:
                 rows = []
                 for r, row in enumerate(items):
+                    if isinstance(row, Matrix):
+                        # a row of another matrix, m[i]: its one row (np.array([x[0], x[5]]))
+                        if row._shape[0] != 1:
+                            raise TypeError("Matrix: row %d is a %s Matrix; rows given as "
+                                            "matrices must be (1, M) rows"
+                                            % (r, format_shape(row._shape)))
+                        rows.append(list(row._rows[0]))
+                        continue
                     if isinstance(row, (str, bytes, dict, set, frozenset)) or not _is_iterable(row):
                         raise TypeError(
                             "Matrix: row %d is %r; give either all numbers (one row) "
@@ -170,6 +214,39 @@ class Matrix:
         self._rows = rows
         self._shape = (len(rows), len(rows[0]))
         self._cache = {}
+
+    @classmethod
+    def from_rows(cls, rows, copy=True):
+        """A Matrix of ``rows``, a list of lists of real numbers, checked as
+        ``Matrix(rows)`` checks them.  With ``copy=False`` the lists are not
+        copied: the matrix takes them over, and you promise never to change
+        them again (for data loaders that have just built 60,000 rows: no
+        second copy of every row, half the memory).
+
+        >>> rows = [[1.0, 2.0], [3.0, 4.0]]
+        >>> Matrix.from_rows(rows, copy=False).shape
+        (2, 2)
+        >>> Matrix.from_rows([[1.0], "ab"], copy=False)
+        Traceback (most recent call last):
+            ...
+        TypeError: Matrix.from_rows: row 1 is a str; give a list of lists of numbers
+        """
+        if copy:
+            return cls(rows)
+        if type(rows) is not list or not rows:
+            raise TypeError("Matrix.from_rows: give a non-empty list of rows (lists), got %s"
+                            % type(rows).__name__)
+        width = len(rows[0]) if type(rows[0]) is list else 0
+        for r, row in enumerate(rows):
+            if type(row) is not list:
+                raise TypeError("Matrix.from_rows: row %d is a %s; give a list of lists of "
+                                "numbers" % (r, type(row).__name__))
+            if len(row) != width or not width:
+                raise ValueError("Matrix.from_rows: row %d has %d elements, row 0 has %d; all "
+                                 "rows must have the same length (at least 1)"
+                                 % (r, len(row), width))
+            _check_row(row, r)
+        return cls._wrap(rows)
 
     @classmethod
     def _wrap(cls, rows):
@@ -202,7 +279,7 @@ class Matrix:
         if kw:
             raise TypeError("full: unexpected arguments %s" % sorted(kw))
         rows, cols = _shape_of(shape, "full")
-        if not _is_number(value):
+        if not is_number(value):
             raise TypeError("full: value must be a real number, got %r" % (value,))
         return cls._wrap([[value] * cols for _ in range(rows)])
 
@@ -238,25 +315,38 @@ class Matrix:
         True
         """
         low, high = kw.pop("low", 0.0), kw.pop("high", 1.0)
-        gen = _rng.generator(kw.pop("seed", None))
-        if kw:
-            raise TypeError("uniform: unexpected arguments %s" % sorted(kw))
-        rows, cols = _shape_of(shape, "uniform")
-        return cls._wrap([[gen.uniform(low, high) for _ in range(cols)] for _ in range(rows)])
+        return cls._drawn(shape, kw, "uniform", lambda gen: gen.uniform(low, high))
 
     @classmethod
     def randn(cls, *shape, **kw):
         """Gaussian random numbers (``mean`` 0.0, ``std`` 1.0 by default).
 
-        ``randn(784, 50, std=0.01, seed=0)``: like ``np.random.randn`` but seeded
-        by purenn's own generator (see ``uniform``).
+        ``randn(784, 50, std=0.01, seed=0)``: like ``np.random.randn`` but from
+        purenn's own generator (see ``uniform``).
+
+        **Without a seed the numbers are the same in every new interpreter**:
+        purenn's shared generator starts from seed 0 when purenn is imported
+        (numpy's ``np.random.randn`` starts from fresh entropy and differs
+        each run).  That is on purpose: an example, a lesson or a test gives
+        the same numbers on every machine and every Python.  For other numbers
+        pass ``seed=``, or reseed the shared generator with
+        ``purenn.rng.seed(n)`` (e.g. ``seed(int(time.time()))`` for a new run
+        each time; print n to repeat it).
+
+        >>> Matrix.randn(1, 3, seed=7) == Matrix.randn(1, 3, seed=7)
+        True
         """
         mean, std = kw.pop("mean", 0.0), kw.pop("std", 1.0)
+        return cls._drawn(shape, kw, "randn", lambda gen: gen.gauss(mean, std))
+
+    @classmethod
+    def _drawn(cls, shape, kw, op, draw):
+        """A matrix of ``draw(gen)`` numbers, row by row, from ``kw``'s seed."""
         gen = _rng.generator(kw.pop("seed", None))
         if kw:
-            raise TypeError("randn: unexpected arguments %s" % sorted(kw))
-        rows, cols = _shape_of(shape, "randn")
-        return cls._wrap([[gen.gauss(mean, std) for _ in range(cols)] for _ in range(rows)])
+            raise TypeError("%s: unexpected arguments %s" % (op, sorted(kw)))
+        rows, cols = _shape_of(shape, op)
+        return cls._wrap([[draw(gen) for _ in range(cols)] for _ in range(rows)])
 
     @classmethod
     def from_floats(cls, values, cols):
@@ -300,16 +390,24 @@ class Matrix:
         return self._shape[0]
 
     def __iter__(self):
-        """Iterate over the rows, each a tuple."""
+        """Iterate over the rows, each a (1, M) Matrix (as ``m[i]``)."""
         for r in self._rows:
-            yield tuple(r)
+            yield Matrix._wrap([r])
+
+    def __setitem__(self, key, value):
+        raise TypeError("Matrix is immutable: m[%r] = ... cannot change it; make a new matrix, "
+                        "e.g. m.with_element(i, j, value), or change m.tolist() and build "
+                        "Matrix(rows) from it" % (key,))
 
     def _row_index(self, i):
         n = self._shape[0]
         if not _is_int(i):
             raise TypeError("Matrix index: row index must be an int or slice, got %r" % (i,))
         if not -n <= i < n:
-            raise IndexError("Matrix index: row %d is out of range for shape %s" % (i, self._shape))
+            hint = ("; m[i] of a matrix is a (1, M) row: its elements are row[0, j]"
+                    if n == 1 else "")
+            raise IndexError("Matrix index: row %d is out of range for shape %s%s"
+                             % (i, self._shape, hint))
         return i % n
 
     def _col_index(self, j):
@@ -332,12 +430,16 @@ class Matrix:
         return picked
 
     def __getitem__(self, key):
-        """``m[i, j]`` an element; ``m[i]`` row i as a tuple; ``m[a:b]``, ``m[[3, 1]]``,
-        ``m[:, j]`` and ``m[a:b, c:d]`` new matrices.
+        """``m[i, j]`` an element; ``m[i]`` row i as a (1, M) Matrix; ``m[a:b]``,
+        ``m[[3, 1]]``, ``m[:, j]`` and ``m[a:b, c:d]`` new matrices.
+
+        A row is a (1, M) Matrix, not a tuple, so that the book's
+        ``img = x_train[0]; img.reshape(28, 28)`` works (numpy gives a 1-D
+        array of shape (784,) there; a Matrix is always 2-D: (1, 784)).
 
         >>> m = Matrix([[1, 2, 3], [4, 5, 6]])
-        >>> m[1, 2], m[0], m[-1]
-        (6, (1, 2, 3), (4, 5, 6))
+        >>> m[1, 2], m[0], m[-1].shape
+        (6, Matrix([[1, 2, 3]]), (1, 3))
         >>> m[:, 1]
         Matrix([[2], [5]])
         """
@@ -349,9 +451,10 @@ class Matrix:
             rk, ck = key, None
         rows = self._select(rk, self._shape[0], self._row_index)
         if ck is None:
+            # rows are shared, not copied: no matrix ever changes them
             if rows is None:
-                return tuple(self._rows[self._row_index(rk)])
-            return Matrix._wrap([list(self._rows[i]) for i in rows])
+                return Matrix._wrap([self._rows[self._row_index(rk)]])
+            return Matrix._wrap([self._rows[i] for i in rows])
         cols = self._select(ck, self._shape[1], self._col_index)
         if rows is None and cols is None:
             return self._rows[self._row_index(rk)][self._col_index(ck)]
@@ -360,6 +463,23 @@ class Matrix:
         if cols is None:
             cols = [self._col_index(ck)]
         return Matrix._wrap([[self._rows[i][j] for j in cols] for i in rows])
+
+    def with_element(self, i, j, value):
+        """A new matrix equal to this one but for element [i, j], which is
+        ``value`` (what ``m[i, j] = value`` would do, were matrices mutable).
+        The other rows are shared, not copied: a nudge costs one row.
+
+        >>> Matrix([[1, 2], [3, 4]]).with_element(0, 1, 9)
+        Matrix([[1, 9], [3, 4]])
+        """
+        i, j = self._row_index(i), self._col_index(j)
+        if not is_number(value):
+            raise TypeError("with_element: value must be a real number, got %r" % (value,))
+        rows = list(self._rows)
+        row = list(rows[i])
+        row[j] = value
+        rows[i] = row
+        return Matrix._wrap(rows)
 
     @property
     def T(self):
@@ -388,7 +508,7 @@ class Matrix:
             "[%s]" % ", ".join(_repr_cell(x) for x in row) for row in self._rows)
 
     def __str__(self):
-        return _grid(self._rows, self._shape)
+        return _grid(self)
 
     def _repr_html_(self):
         """Jupyter's view: a table with the shape as caption (``purenn.notebook``)."""
@@ -460,7 +580,7 @@ class Matrix:
         return Matrix._wrap(rows)
 
     def _elementwise(self, other, op, name, reflected=False):
-        if _is_number(other):
+        if is_number(other):
             if reflected:
                 rows = [[op(other, x) for x in row] for row in self._rows]
             else:
@@ -537,9 +657,61 @@ class Matrix:
     def __abs__(self):
         return Matrix._wrap([[abs(x) for x in row] for row in self._rows])
 
+    # ------------------------------------------- the door for hot loops
+
+    def map_rows(self, f, *others, **kw):
+        """Row by row: ``f(row, other_row, ...)`` -> a new row, for loops that
+        must run at the speed of plain lists.
+
+        ``f`` is given the i-th row of this matrix and of each of ``others``
+        (matrices of the same shape) as **lists**, and returns a new list of
+        the same length; with ``outputs=n`` it returns n such lists and
+        ``map_rows`` returns n matrices.
+
+        This is purenn's one door into a matrix's storage, and a narrow one:
+        the rows ``f`` sees are the matrices' own (no copy, that is the
+        point), so ``f`` must only read them and must return *new* lists;
+        and the elements of those lists are not checked one by one (only
+        their count is): ``f`` promises real numbers.  Elementwise code that
+        can be written as matrix expressions (``a * b + c``, ``where``,
+        ``map``) should be; this is for the few hot loops that cannot, such as
+        Adam's fused update (``purenn.optimizers``) and the activation
+        functions (``purenn.activations``).
+
+        >>> a, b = Matrix([[1, 2], [3, 4]]), Matrix([[10, 20], [30, 40]])
+        >>> a.map_rows(lambda x, y: [u + v for u, v in zip(x, y)], b)
+        Matrix([[11, 22], [33, 44]])
+        >>> a.map_rows(lambda x: ([-v for v in x], [v * v for v in x]), outputs=2)
+        (Matrix([[-1, -2], [-3, -4]]), Matrix([[1, 4], [9, 16]]))
+        """
+        outputs = kw.pop("outputs", 1)
+        if kw:
+            raise TypeError("map_rows: unexpected arguments %s" % sorted(kw))
+        if type(outputs) is not int or outputs < 1:
+            raise ValueError("map_rows: outputs must be an int >= 1, got %r" % (outputs,))
+        for other in others:
+            if not isinstance(other, Matrix):
+                raise TypeError("map_rows: expected matrices, got %s" % type(other).__name__)
+            if other._shape != self._shape:
+                raise ShapeError("map_rows: %s and %s: shapes must be equal"
+                                 % (format_shape(self._shape), format_shape(other._shape)))
+        width = self._shape[1]
+        if others:
+            results = list(map(f, self._rows, *[o._rows for o in others]))
+        else:
+            results = list(map(f, self._rows))
+        if outputs == 1:
+            return Matrix._wrap(_rows_checked(results, width))
+        for r, rows in enumerate(results):
+            if type(rows) is not tuple or len(rows) != outputs:
+                raise TypeError("map_rows: f must return %d rows (a tuple) with outputs=%d; "
+                                "row %d gave %r" % (outputs, outputs, r, type(rows).__name__))
+        return tuple(Matrix._wrap(_rows_checked([rows[k] for rows in results], width))
+                     for k in range(outputs))
+
     # ------------------------------------------------------------ reductions
 
-    def sum(self, axis=None):
+    def sum(self, axis=None, out=None):
         """Sum of all elements (a number), of each column (``axis=0``, shape
         (1, M)) or of each row (``axis=1``, shape (N, 1)).
 
@@ -550,6 +722,7 @@ class Matrix:
         >>> m.sum(), m.sum(axis=0), m.sum(axis=1)
         (10, Matrix([[4, 6]]), Matrix([[3], [7]]))
         """
+        _no_out(out, "sum")
         axis = _axis(axis, "sum")
         if axis is None:
             return sum(sum(row) for row in self._rows)
@@ -557,7 +730,23 @@ class Matrix:
             return Matrix._wrap([[sum(col) for col in zip(*self._rows)]])
         return Matrix._wrap([[sum(row)] for row in self._rows])
 
-    def max(self, axis=None):
+    def mean(self, axis=None, out=None):
+        """The mean of all elements (a number), of each column (``axis=0``,
+        (1, M)) or of each row (``axis=1``, (N, 1)): ``sum / count``, as
+        ``np.mean`` (with ``keepdims=True`` for an axis).
+
+        >>> m = Matrix([[1.0, 2.0], [3.0, 6.0]])
+        >>> m.mean(), m.mean(axis=0), m.mean(axis=1)
+        (3.0, Matrix([[2.0, 4.0]]), Matrix([[1.5], [4.5]]))
+        """
+        _no_out(out, "mean")
+        axis = _axis(axis, "mean")
+        n, m = self._shape
+        if axis is None:
+            return self.sum() / (n * m)
+        return self.sum(axis) / (n if axis == 0 else m)
+
+    def max(self, axis=None, out=None):
         """Largest element overall (a number), per column (``axis=0``, (1, M))
         or per row (``axis=1``, (N, 1)).  A nan anywhere in the group makes the
         maximum nan (as in numpy), whatever its position.
@@ -565,16 +754,22 @@ class Matrix:
         >>> Matrix([[1, 5], [7, 2]]).max(axis=1)
         Matrix([[5], [7]])
         """
-        axis = _axis(axis, "max")
-        if axis is None:
-            return _max([_max(row) for row in self._rows])
-        if axis == 0:
-            return Matrix._wrap([[_max(list(col)) for col in zip(*self._rows)]])
-        if not self._has_nan():  # then the built-in max is numpy's (and runs at C speed)
-            return Matrix._wrap([[v] for v in map(max, self._rows)])
-        return Matrix._wrap([[_max(row)] for row in self._rows])
+        return self._reduced(axis, _max, "max", out, fast=max)
 
-    def argmax(self, axis=None):
+    def min(self, axis=None, out=None):
+        """Smallest element overall (a number), per column (``axis=0``) or per
+        row (``axis=1``); a nan in the group makes it nan, as ``max``.
+
+        >>> Matrix([[1, 5], [7, 2]]).min(), Matrix([[1, 5], [7, 2]]).min(axis=0)
+        (1, Matrix([[1, 2]]))
+        """
+        return self._reduced(axis, _min, "min", out, fast=min)
+
+    def argmin(self, axis=None, out=None):
+        """Index of the smallest element (first one on ties; see ``argmax``)."""
+        return self._indices(axis, _argmin, "argmin", out, fast=min)
+
+    def argmax(self, axis=None, out=None):
         """Index of the largest element (first one on ties).
 
         ``axis=None``: the flat index ``i * columns + j`` (as numpy);
@@ -586,15 +781,138 @@ class Matrix:
         >>> Matrix([[0.1, 0.8, 0.1], [0.3, 0.1, 0.6]]).argmax(axis=1)
         [1, 2]
         """
-        axis = _axis(axis, "argmax")
+        return self._indices(axis, _argmax, "argmax", out, fast=max)
+
+    def _reduced(self, axis, f, op, out, fast):
+        """``f`` (max, min) of all elements, of each column (a (1, M) row) or of
+        each row (an (N, 1) column).  ``fast`` is the built-in (``max``,
+        ``min``): with no nan it agrees with numpy and runs at C speed, so the
+        rows of a matrix without nan use it (a network's predictions, pooling)."""
+        _no_out(out, op)
+        axis = _axis(axis, op)
         if axis is None:
-            flat = [x for row in self._rows for x in row]
-            return _argmax(flat)
+            return f([f(row) for row in self._rows])
         if axis == 0:
-            return [_argmax(list(col)) for col in zip(*self._rows)]
-        if not self._has_nan():  # the first largest: max keeps the first, index finds it
-            return [row.index(v) for row, v in zip(self._rows, map(max, self._rows))]
-        return [_argmax(row) for row in self._rows]
+            return Matrix._wrap([[f(list(col)) for col in zip(*self._rows)]])
+        if not self._has_nan():
+            return Matrix._wrap([[v] for v in map(fast, self._rows)])
+        return Matrix._wrap([[f(row)] for row in self._rows])
+
+    def _indices(self, axis, f, op, out, fast):
+        """``f`` (argmax, argmin): a flat index, or a list per column / per row;
+        ``fast`` as in ``_reduced`` (the built-in keeps the first on ties, and
+        ``index`` finds that first one)."""
+        _no_out(out, op)
+        axis = _axis(axis, op)
+        if axis is None:
+            return f(self._flat())
+        if axis == 0:
+            return [f(list(col)) for col in zip(*self._rows)]
+        if not self._has_nan():
+            return [row.index(v) for row, v in zip(self._rows, map(fast, self._rows))]
+        return [f(row) for row in self._rows]
+
+    # -------------------------------------------------------- numpy habits
+    # The names the book's chapters 3-6 call on arrays, with numpy's meaning
+    # where a 2-D, immutable matrix of Python numbers can have it (docs/numpy.md).
+
+    @property
+    def size(self):
+        """The number of elements, ``rows * columns`` (numpy's ``a.size``)."""
+        return self._shape[0] * self._shape[1]
+
+    @property
+    def ndim(self):
+        """Always 2: a Matrix is 2-D (a vector is a (1, n) row)."""
+        return 2
+
+    def reshape(self, *shape):
+        """The same elements, row by row, in a new shape: ``m.reshape(28, 28)``
+        or ``m.reshape((28, 28))``; one size may be ``-1`` (worked out).
+
+        >>> img = Matrix([list(range(6))])           # a (1, 6) row
+        >>> img.reshape(2, 3)
+        Matrix([[0, 1, 2], [3, 4, 5]])
+        >>> img.reshape(-1, 2).shape
+        (3, 2)
+        """
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        if len(shape) != 2 or not all(_is_int(n) for n in shape):
+            raise TypeError("reshape: give rows, cols (ints; one may be -1), got %r" % (shape,))
+        rows, cols = shape
+        size = self.size
+        if rows == -1 and cols > 0 and size % cols == 0:
+            rows = size // cols
+        elif cols == -1 and rows > 0 and size % rows == 0:
+            cols = size // rows
+        if rows < 1 or cols < 1 or rows * cols != size:
+            raise ShapeError("reshape: %s has %d elements, which do not fill (%d, %d)"
+                             % (format_shape(self._shape), size, shape[0], shape[1]))
+        if (rows, cols) == self._shape:
+            return self  # immutable: the same matrix will do
+        return Matrix._wrap(_reshape_rows(self._rows, self._shape[0], self._shape[1], cols))
+
+    def flatten(self):
+        """All elements, row by row, as one (1, size) row (numpy gives 1-D).
+
+        >>> Matrix([[1, 2], [3, 4]]).flatten()
+        Matrix([[1, 2, 3, 4]])
+        """
+        return Matrix._wrap([self._flat()])
+
+    def _flat(self):
+        if self._shape[0] == 1:
+            return list(self._rows[0])
+        return [x for row in self._rows for x in row]
+
+    def copy(self):
+        """The matrix itself: it never changes, so it is its own copy."""
+        return self
+
+    def __array__(self, dtype=None, copy=None):
+        """``np.array(m)`` gives the (N, M) array (numpy calls this; purenn never does)."""
+        import numpy  # portable: import -- only numpy itself calls __array__
+        return numpy.array(self.tolist(), dtype=dtype)
+
+    def __lt__(self, other):
+        """Elementwise ``a < b`` with broadcasting: a Matrix of ``True``/``False``
+        (a mask, as numpy's), so ``(m > 0).sum()`` counts and ``x * mask``
+        keeps what is True.  ``==`` stays the comparison of whole matrices.
+
+        >>> m = Matrix([[-1.0, 0.0, 2.0]])
+        >>> m > 0
+        Matrix([[False, False, True]])
+        >>> (m <= 0).sum(), m * (m > 0)
+        (2, Matrix([[-0.0, 0.0, 2.0]]))
+        """
+        return self._elementwise(other, lt, "less")
+
+    def __le__(self, other):
+        return self._elementwise(other, le, "less-equal")
+
+    def __gt__(self, other):
+        return self._elementwise(other, gt, "greater")
+
+    def __ge__(self, other):
+        return self._elementwise(other, ge, "greater-equal")
+
+    def __bool__(self):
+        """As numpy: a (1, 1) matrix is true when its element is; any other is
+        ambiguous (which element?), a ``ValueError``, so that ``min(rows)``
+        or ``if m > 0:`` cannot quietly give a wrong answer."""
+        if self._shape == (1, 1):
+            return bool(self._rows[0][0])
+        raise ValueError("the truth value of a %s Matrix is ambiguous: compare whole matrices "
+                         "with ==, count a mask with (m > 0).sum(), or test elements with "
+                         "any(m.flatten().tolist()[0])" % format_shape(self._shape))
+
+    def __getattr__(self, name):
+        # called only for names a Matrix does not have: numpy's get a hint
+        way = _NUMPY_WAYS.get(name)
+        if way is None:
+            raise AttributeError("'Matrix' object has no attribute %r" % (name,))
+        raise AttributeError("Matrix has no %r: %s" % (name, way))
 
     # ------------------------------------------------------------- comparing
 
@@ -630,7 +948,7 @@ class Matrix:
                             % type(other).__name__)
         if other_m._shape != self._shape:
             raise ShapeError("allclose: %s vs %s: shapes must be equal"
-                             % (_fmt(self._shape), _fmt(other_m._shape)))
+                             % (format_shape(self._shape), format_shape(other_m._shape)))
         if rel_tol < 0 or abs_tol < 0:
             raise ValueError("allclose: tolerances must be >= 0")
         for ra, rb in zip(self._rows, other_m._rows):
@@ -645,29 +963,10 @@ class Matrix:
         return True
 
 
-    # --------------------------- reshape, gather, scatter_add (chapter 7.4.3)
+    # ----------------------------------- gather, scatter_add (chapter 7.4.3)
     # A convolution is a matrix product after unrolling the input: im2col is
     # a *gather* by an index table, and col2im the *scatter-add* that is its
     # adjoint.  ``purenn.convolution`` builds the tables; these move numbers.
-
-    def reshape(self, rows, cols):
-        """The same elements, read row by row (numpy's C order), in the shape
-        ``(rows, cols)``; one of the two may be ``-1``: as many as fit.
-
-        >>> Matrix([[1, 2, 3], [4, 5, 6]]).reshape(3, 2)
-        Matrix([[1, 2], [3, 4], [5, 6]])
-        >>> Matrix([[1, 2, 3], [4, 5, 6]]).reshape(1, -1)
-        Matrix([[1, 2, 3, 4, 5, 6]])
-        >>> Matrix([[1, 2, 3], [4, 5, 6]]).reshape(4, -1)
-        Traceback (most recent call last):
-            ...
-        purenn.errors.ShapeError: reshape: (2, 3) has 6 elements, which do not fill 4 rows
-        """
-        n, m = self._shape
-        shape = _reshape_shape(n, m, rows, cols)
-        if shape == self._shape:
-            return self  # immutable: the same matrix will do
-        return Matrix._wrap(_reshape_rows(self._rows, n, m, shape))
 
     def transpose_blocks(self, n, add=None):
         """``(n * P, C) -> (n, C * P)``: each block of P rows, transposed, as one
@@ -686,13 +985,13 @@ class Matrix:
         rows, c = self._shape
         if not _is_int(n) or n < 1 or rows % n:
             raise ShapeError("transpose_blocks: %s cannot be cut into %r blocks of equal rows"
-                             % (_fmt(self._shape), n))
+                             % (format_shape(self._shape), n))
         bias = None
         if add is not None:
             add = as_matrix(add, "transpose_blocks: add")
             if add._shape != (1, c):
                 raise ShapeError("transpose_blocks: add is %s; it must be one row of %d, (1, %d)"
-                                 % (_fmt(add._shape), c, c))
+                                 % (format_shape(add._shape), c, c))
             bias = add._rows[0]
         return Matrix._wrap(_transpose_blocks(self._rows, n, rows // n, c, bias))
 
@@ -746,7 +1045,7 @@ class Matrix:
         if width != length or n % r:
             raise ShapeError("scatter_add: %s for a table of %d rows of %d indices: the "
                              "columns must be %d and the rows a multiple of %d"
-                             % (_fmt(self._shape), r, width, width, r))
+                             % (format_shape(self._shape), r, width, width, r))
         return Matrix._wrap(_scatter_rows(self._rows, plan, _zero_of(self, zero)))
 
     def gather_max(self, table, fill=None):
@@ -788,7 +1087,7 @@ class Matrix:
         where = as_matrix(where, "scatter_at: where")
         if len(plan) != r or where.shape != self._shape:
             raise ShapeError("scatter_at: %s with where %s for a table of %d rows: both must "
-                             "be (N, %d)" % (_fmt(self._shape), _fmt(where.shape), len(plan),
+                             "be (N, %d)" % (format_shape(self._shape), format_shape(where.shape), len(plan),
                                              len(plan)))
         length = len(plan[0])
         for row in where._rows:  # (a float position fails when it indexes a table row)
@@ -802,8 +1101,26 @@ class Matrix:
 
 # ---------------------------------------------------------------- helpers
 
-def _fmt(shape):
-    return "(%d, %d)" % shape
+def _rows_checked(rows, width):
+    """The rows ``map_rows``'s function returned: lists of ``width`` elements."""
+    for r, row in enumerate(rows):
+        if type(row) is not list or len(row) != width:
+            raise ValueError("map_rows: row %d of the result is %s of %s elements; every row "
+                             "must be a new list of %d" % (r, type(row).__name__,
+                                                           len(row) if type(row) is list else "?",
+                                                           width))
+    return rows
+
+
+
+def format_shape(shape, sep=", "):
+    """A shape as the messages write it, ``(2, 3)``; ``sep=","`` gives the
+    slides' compact ``(2,3)`` (``purenn.explain``).
+
+    >>> format_shape((2, 3)), format_shape((2, 3), sep=",")
+    ('(2, 3)', '(2,3)')
+    """
+    return "(%d%s%d)" % (shape[0], sep, shape[1])
 
 
 def as_matrix(x, what):
@@ -826,22 +1143,79 @@ def _as_matrix(x):
     return None
 
 
-def _argmax(values):
-    """Index of the first largest value; a nan wins (the first nan), as in numpy."""
+def _first_best(values, better):
+    """Index of the first value no other is ``better`` than (``gt``: the
+    largest, ``lt``: the smallest); a nan wins (the first nan), as in numpy."""
     best, best_i = values[0], 0
     if best != best:
         return 0
     for i, v in enumerate(values):
-        if v > best:
+        if better(v, best):
             best, best_i = v, i
         elif v != v:
             return i
     return best_i
 
 
+def _argmax(values):
+    return _first_best(values, gt)
+
+
+def _argmin(values):
+    return _first_best(values, lt)
+
+
+def _no_out(out, op):
+    """numpy's ``np.sum(m)`` calls ``m.sum(axis=None, out=None)``: ``out`` must
+    stay None (a Matrix is never written into)."""
+    if out is not None:
+        raise TypeError("%s: out= is not supported: a Matrix is immutable, use the result"
+                        % op)
+
+
+# numpy names a Matrix does not have, and what to do instead (Matrix.__getattr__)
+_NUMPY_WAYS = {
+    "astype": "purenn matrices hold Python numbers; use m.map(float) (or m.map(int))",
+    "dtype": "elements are Python numbers (int, float, Fraction), there is no dtype; "
+             "m.map(float) makes them floats",
+    "ravel": "use m.flatten(), a (1, size) row",
+    "squeeze": "a Matrix is always 2-D; use m.flatten() for one row, or m.tolist()",
+    "item": "use m[0, 0] (or m[i, j])",
+    "fill": "a Matrix is immutable; use Matrix.full(m.shape, value=v)",
+    "resize": "a Matrix is immutable; use m.reshape(rows, cols)",
+    "sort": "a Matrix is immutable; use sorted(m.flatten().tolist()[0])",
+    "argsort": "use sorted(range(m.size), key=m.flatten().tolist()[0].__getitem__)",
+    "clip": "use m.map(lambda v: min(max(v, low), high))",
+    "std": "use ((m - m.mean()) ** 2).mean() ** 0.5",
+    "var": "use ((m - m.mean()) ** 2).mean()",
+    "prod": "use math.prod(m.flatten().tolist()[0]) (or a loop)",
+    "cumsum": "use itertools.accumulate(m.flatten().tolist()[0])",
+    "any": "use any(m.flatten().tolist()[0])",
+    "all": "use all(m.flatten().tolist()[0])",
+    "nonzero": "use [(i, j) for i, row in enumerate(m.tolist()) for j, v in enumerate(row) if v]",
+    "round": "use m.map(round) (or m.map(lambda v: round(v, 3)))",
+    "swapaxes": "use m.T",
+    "diagonal": "use [m[i, i] for i in range(min(m.shape))]",
+    "trace": "use sum(m[i, i] for i in range(min(m.shape)))",
+    "flat": "use m.flatten() (a (1, size) row) or m.tolist()",
+    "nbytes": "a Matrix holds Python objects, not a buffer of bytes",
+    "itemsize": "a Matrix holds Python objects, not a buffer of bytes",
+    "strides": "a Matrix holds Python objects, not a buffer of bytes",
+    "data": "a Matrix holds Python objects, not a buffer of bytes; use m.tolist()",
+    "real": "elements are real numbers already",
+    "imag": "elements are real numbers: there is no imaginary part",
+    "conj": "elements are real numbers: the conjugate is m itself",
+}
+
+
 def _max(values):
     """The largest value; nan if there is a nan (plain ``max`` depends on order)."""
     return values[_argmax(values)]
+
+
+def _min(values):
+    """The smallest value; nan if there is a nan."""
+    return values[_argmin(values)]
 
 
 def _real_powers(result, m, other, reflected):
@@ -851,12 +1225,12 @@ def _real_powers(result, m, other, reflected):
         return result
     for i, row in enumerate(result._rows):
         for j, v in enumerate(row):
-            if type(v) not in _FAST_TYPES and not _is_number(v):
+            if type(v) not in _FAST_TYPES and not is_number(v):
                 a = m._rows[min(i, m._shape[0] - 1)][min(j, m._shape[1] - 1)]
                 b = other
                 if isinstance(other, Matrix):
                     b = other._rows[min(i, other._shape[0] - 1)][min(j, other._shape[1] - 1)]
-                elif not _is_number(other):
+                elif not is_number(other):
                     b = "?"
                 if reflected:
                     a, b = b, a
@@ -870,7 +1244,7 @@ def _matmul(a, b):
     if k != k2:
         raise ShapeError(
             "matmul: %s @ %s: columns of the left (%d) must equal rows of the right (%d)"
-            % (_fmt(a._shape), _fmt(b._shape), k, k2))
+            % (format_shape(a._shape), format_shape(b._shape), k, k2))
     b_t = b.T._rows if kernels.KERNEL != "ikj" else None
     return Matrix._wrap(kernels.matmul(a._rows, b._rows, b_t, b._all_finite()))
 
@@ -893,7 +1267,7 @@ def _broadcast(a, b, op, name):
     if (n1 != n2 and 1 not in (n1, n2)) or (m1 != m2 and 1 not in (m1, m2)):
         raise ShapeError(
             "%s: %s %s %s: each dimension must be equal or 1 (broadcasting)"
-            % (name, _fmt(a._shape), _SYMBOL[op], _fmt(b._shape)))
+            % (name, format_shape(a._shape), _SYMBOL[op], format_shape(b._shape)))
     target = (max(n1, n2), max(m1, m2))
     ra, rb = a._rows, b._rows
     if b._shape == (1, target[1]) and a._shape == target:
@@ -911,19 +1285,43 @@ def _repr_cell(x):
     return repr(x)
 
 
-def _cell(x):
+EDGE = 3
+"""Rows and columns a printout shows at each end of a large matrix."""
+
+LIMIT = 10
+"""Matrices up to this many rows (columns) are printed in full."""
+
+
+def cell_text(x):
+    """How a printout writes one element: ``repr`` for a float, else ``str``."""
     return repr(x) if type(x) is float else str(x)
 
 
-def _grid(rows, shape, edge=3, limit=10):
-    """Rows of right-aligned cells in brackets, like numpy; matrices larger
-    than ``limit`` along an axis show ``edge`` items from each end."""
-    n, m = shape
-    row_ids = list(range(n)) if n <= limit else list(range(edge)) + [None] + list(range(n - edge, n))
-    col_ids = list(range(m)) if m <= limit else list(range(edge)) + [None] + list(range(m - edge, m))
-    cells = [["..." if i is None or j is None else _cell(rows[i][j]) for j in col_ids]
-             for i in row_ids]
-    widths = [max(len(r[c]) for r in cells) for c in range(len(col_ids))]
+def shown_cells(m, edge=EDGE, limit=LIMIT):
+    """The cells a printout of ``m`` shows, as rows of strings (``cell_text``);
+    a matrix larger than ``limit`` along an axis keeps ``edge`` rows (columns)
+    from each end, with ``None`` for the gap between.  ``print(m)`` and the
+    notebook's table (``purenn.notebook``) both draw these.
+
+    >>> shown_cells(Matrix([[1, 2.5]]))
+    [['1', '2.5']]
+    >>> [row[:4] for row in shown_cells(Matrix.zeros(2, 20))]
+    [['0.0', '0.0', '0.0', None], ['0.0', '0.0', '0.0', None]]
+    """
+    n, k = m.shape
+    rows = m._rows
+    return [[None if i is None or j is None else cell_text(rows[i][j])
+             for j in _shown_ids(k, edge, limit)] for i in _shown_ids(n, edge, limit)]
+
+
+def _shown_ids(n, edge, limit):
+    return list(range(n)) if n <= limit else list(range(edge)) + [None] + list(range(n - edge, n))
+
+
+def _grid(m):
+    """Rows of right-aligned cells in brackets, like numpy (``shown_cells``)."""
+    cells = [["..." if c is None else c for c in row] for row in shown_cells(m)]
+    widths = [max(len(r[c]) for r in cells) for c in range(len(cells[0]))]
     lines = []
     for i, r in enumerate(cells):
         body = "  ".join(" " * (w - len(s)) + s for s, w in zip(r, widths))
@@ -940,7 +1338,76 @@ def dot(a, b):
     return _matmul(as_matrix(a, "dot: the left operand"), as_matrix(b, "dot: the right operand"))
 
 
-# ------------------------------- index tables: reshape, gather, scatter_add
+# ------------------------------------------------- elementwise math (np.sqrt)
+
+def sqrt(x):
+    """The square root of every element, as ``np.sqrt``: correctly rounded
+    (``math.sqrt``), so ``sqrt(h) + 1e-7`` is the book's number to the bit.
+
+    A negative element has no real square root: a ``ValueError`` naming it
+    (numpy gives nan and a warning).
+
+    >>> sqrt(Matrix([[4.0, 2.0]]))
+    Matrix([[2.0, 1.4142135623730951]])
+    >>> sqrt(Matrix([[1.0, -1.0]]))
+    Traceback (most recent call last):
+        ...
+    ValueError: sqrt: element [0][1] is -1.0; a negative number has no real square root
+    """
+    m = as_matrix(x, "sqrt: x")
+    root = _math.sqrt
+    try:
+        return Matrix._wrap([[root(v) for v in row] for row in m._rows])
+    except ValueError:
+        for i, row in enumerate(m._rows):
+            for j, v in enumerate(row):
+                if v < 0:
+                    raise ValueError("sqrt: element [%d][%d] is %r; a negative number has "
+                                     "no real square root" % (i, j, v))
+        raise
+
+
+# ------------------------------------------------------ where (np.where)
+
+def where(condition, x, y):
+    """Elementwise ``x if condition else y``, as ``np.where``: ``condition`` a
+    Matrix (a mask such as ``m > 0``), ``x`` and ``y`` matrices or numbers;
+    shapes broadcast as in ``+``.  The ReLU layer's backward is
+    ``where(mask, 0.0, dout)``: no gradient where the input was <= 0.
+
+    >>> m = Matrix([[-1.0, 2.0], [3.0, -4.0]])
+    >>> where(m > 0, m, 0.0)
+    Matrix([[0.0, 2.0], [3.0, 0.0]])
+    """
+    c = as_matrix(condition, "where: condition")
+    shape = c._shape
+    operands = []
+    for v, what in ((x, "x"), (y, "y")):
+        if is_number(v):
+            operands.append(v)
+            continue
+        m = as_matrix(v, "where: " + what)
+        (n1, m1), (n2, m2) = shape, m._shape
+        if (n1 != n2 and 1 not in (n1, n2)) or (m1 != m2 and 1 not in (m1, m2)):
+            raise ShapeError("where: condition %s and %s %s: each dimension must be equal "
+                             "or 1 (broadcasting)" % (format_shape(c._shape), what, format_shape(m._shape)))
+        shape = (max(n1, n2), max(m1, m2))
+        operands.append(m)
+    crows = _stretch(c._rows, c._shape, shape)
+    a, b = [v if is_number(v) else _stretch(v._rows, v._shape, shape) for v in operands]
+    if is_number(a) and is_number(b):
+        rows = [[a if k else b for k in cr] for cr in crows]
+    elif is_number(a):
+        rows = [[a if k else v for k, v in zip(cr, br)] for cr, br in zip(crows, b)]
+    elif is_number(b):
+        rows = [[v if k else b for k, v in zip(cr, ar)] for cr, ar in zip(crows, a)]
+    else:
+        rows = [[u if k else v for k, u, v in zip(cr, ar, br)]
+                for cr, ar, br in zip(crows, a, b)]
+    return Matrix._wrap(rows)
+
+
+# --------------------------------------- index tables: gather, scatter_add
 # The hot loops of im2col and col2im.  On CPython ``operator.itemgetter``
 # reads a whole table row in one call (C speed); PyPy's JIT compiles the
 # plain index loops, which are faster there; MicroPython has only those.
@@ -962,28 +1429,9 @@ def _zero_of(m, value):
     return 0.0 if type(m._rows[0][0]) is float else 0
 
 
-def _reshape_shape(n, m, rows, cols):
-    size = n * m
-    for v in (rows, cols):
-        if not _is_int(v) or (v < 1 and v != -1):
-            raise ValueError("reshape: give whole numbers >= 1 (or one -1), got (%r, %r)"
-                             % (rows, cols))
-    if rows == -1 and cols == -1:
-        raise ValueError("reshape: only one of rows and cols may be -1")
-    if rows == -1 or cols == -1:
-        known = cols if rows == -1 else rows
-        if size % known:
-            raise ShapeError("reshape: %s has %d elements, which do not fill %d %s"
-                             % (_fmt((n, m)), size, known, "columns" if rows == -1 else "rows"))
-        return (size // known, known) if rows == -1 else (known, size // known)
-    if rows * cols != size:
-        raise ShapeError("reshape: %s has %d elements, shape (%d, %d) holds %d"
-                         % (_fmt((n, m)), size, rows, cols, rows * cols))
-    return rows, cols
-
-
-def _reshape_rows(data, n, m, shape):
-    rows, cols = shape
+def _reshape_rows(data, n, m, cols):
+    """The rows of ``reshape``: whole rows joined or split where the widths
+    allow it (one ``extend`` or slice a row), else read flat."""
     if cols % m == 0:  # k whole rows make one new row
         k = cols // m
         out = []
@@ -998,7 +1446,7 @@ def _reshape_rows(data, n, m, shape):
     flat = []
     for r in data:
         flat.extend(r)
-    return [flat[i:i + cols] for i in range(0, rows * cols, cols)]
+    return [flat[i:i + cols] for i in range(0, len(flat), cols)]
 
 
 def _table_rows(table, limit, what):

@@ -15,7 +15,7 @@ and ends with ``Affine -> SoftmaxWithLoss``::
 ``net.accuracy(x, t)``          share of rows whose top score is the label
 ``net.gradient(x, t)``          every dL/dparam by backpropagation (a dict)
 ``net.numerical_gradient(x, t)``  the same by numerical differentiation (slow;
-                                to check ``gradient``)
+                                to check ``gradient``: ``purenn.gradient_check``)
 ``net.save(path)``, ``MultiLayerNet.load(path)``  purenn's weights format, exact
 ``TwoLayerNet(...)``            the book's chapter-5 network: one hidden layer
 ``weight_scale(init, n_in)``    the std of a layer's initial weights
@@ -37,20 +37,25 @@ to the loss, and so ``lambda * W`` to each weight's gradient.
 (['W1', 'W2', 'b1', 'b2'], (4, 5), (1, 3))
 >>> x, t = Matrix([[0.1, 0.2, 0.3, 0.4]]), [2]
 >>> grads = net.gradient(x, t)
->>> max_abs_difference(grads, net.numerical_gradient(x, t)) < 1e-7
+>>> numerical = net.numerical_gradient(x, t)
+>>> max(abs(grads[k] - numerical[k]).max() for k in grads) < 1e-7
 True
 """
 import math
+from collections import OrderedDict
 
-from purenn.errors import ShapeError
+from purenn.errors import DataError, ShapeError
 from purenn.layers import (Affine, Relu, Sigmoid, Tanh, SoftmaxWithLoss, Dropout,
                            BatchNormalization)
-from purenn.losses import _truth
+from purenn.activations import identity_function, relu, sigmoid, tanh
+from purenn.labels import accuracy, as_labels, predict_labels
+from purenn.network import Layer
 from purenn.gradients import H, numerical_gradient_params
-from purenn.matrix import Matrix, as_matrix, _fmt
+from purenn.matrix import Matrix, as_matrix, format_shape
 from purenn import rng as _rng
 
 ACTIVATION_LAYERS = {"relu": Relu, "sigmoid": Sigmoid, "tanh": Tanh}
+ACTIVATION_FUNCTIONS = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh}
 
 
 def weight_scale(init, n_in):
@@ -72,13 +77,71 @@ def weight_scale(init, n_in):
     return float(init)
 
 
+MAX_PARAMETERS = 50 * 10 ** 6
+"""The most parameters a MultiLayerNet may have: 50 million, about 1.6 GB as
+Python floats (``BYTES_PER_PARAMETER``), and training holds about four times
+the parameters (their gradients, Adam's two averages).  MNIST's 784-50-100-10
+has 45,360; pure Python would train 50 million for days."""
+
+BYTES_PER_PARAMETER = 32
+"""A float of a weight matrix in CPython: the float object (24 bytes) and its
+slot in the row's list (8 bytes)."""
+
+
+def parameter_count(sizes, use_batchnorm=False):
+    """The number of parameters of a network with layer ``sizes``: a W and a b
+    for each pair of neighbouring layers (and gamma, beta per hidden layer).
+
+    >>> parameter_count([784, 50, 100, 10])
+    45360
+    """
+    count = sum(n_in * n_out + n_out for n_in, n_out in zip(sizes, sizes[1:]))
+    if use_batchnorm:
+        count += 2 * sum(sizes[1:-1])
+    return count
+
+
+def memory_size():
+    """This machine's physical memory in bytes, or None where Python cannot
+    tell (Windows, MicroPython): the one place purenn asks (``python -m purenn
+    train`` checks a training run against it too)."""
+    try:
+        import os
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ImportError, AttributeError, ValueError, OSError):  # Windows; MicroPython
+        return None
+
+
+def _gigabytes(n_bytes):
+    gb = n_bytes / 1e9
+    return "{:,.0f} GB".format(gb) if gb >= 100 else "%.3g GB" % gb
+
+
+def _check_fits(sizes, use_batchnorm):
+    """Refuse, before allocating anything, a network whose parameters alone
+    cannot fit: more than ``MAX_PARAMETERS``, or more bytes than this machine has."""
+    count = parameter_count(sizes, use_batchnorm)
+    need = count * BYTES_PER_PARAMETER
+    memory = memory_size()
+    if count > MAX_PARAMETERS or (memory is not None and need > memory):
+        limit = ("at most %s parameters (%s)" % ("{:,}".format(MAX_PARAMETERS),
+                                                 _gigabytes(MAX_PARAMETERS * BYTES_PER_PARAMETER)))
+        if memory is not None:
+            limit += " and no more than this machine's %s of memory" % _gigabytes(memory)
+        raise ValueError("MultiLayerNet: %s has %s parameters, about %s as Python floats; "
+                         "purenn builds %s" % ("-".join(str(s) for s in sizes),
+                                               "{:,}".format(count), _gigabytes(need), limit))
+
+
 class MultiLayerNet:
     """A multi-layer perceptron for classification (the book's ``MultiLayerNet``
     and ``MultiLayerNetExtend`` in one).
 
     ``activation`` is ``"relu"``, ``"sigmoid"`` or ``"tanh"``;
     ``weight_init_std`` a number, ``"he"``/``"relu"`` or ``"xavier"``/``"sigmoid"``
-    (by default the one that suits the activation); ``weight_decay_lambda`` >= 0;
+    (by default the one that suits the activation: He for ReLU, Xavier for
+    sigmoid and tanh, where the book's default is ``"relu"`` whatever the
+    activation; pass ``weight_init_std="he"`` for the book's); ``weight_decay_lambda`` >= 0;
     ``use_dropout`` with ``dropout_ratio``; ``use_batchnorm``.  ``seed`` (an int)
     makes the initial weights and the dropout masks reproducible.
     """
@@ -102,6 +165,7 @@ class MultiLayerNet:
             # ``not 0 <= v`` also refuses NaN, which would make every loss NaN
             raise ValueError("MultiLayerNet: weight_decay_lambda must be a finite number >= 0, "
                              "got %r" % (weight_decay_lambda,))
+        _check_fits(sizes, use_batchnorm)
         if weight_init_std is None:
             weight_init_std = "he" if activation == "relu" else "xavier"
         self.config = {
@@ -120,22 +184,33 @@ class MultiLayerNet:
             self.params["W%d" % i] = Matrix.randn(sizes[i - 1], sizes[i], std=std, seed=gen)
             self.params["b%d" % i] = Matrix.zeros(1, sizes[i])
 
-        # the layers, in order; the hidden ones are Affine [BatchNorm] activation [Dropout]
+        # the layers, in order, named as the book's MultiLayerNetExtend names
+        # them; each hidden one is Affine [BatchNorm] activation [Dropout]
+        self.input_size, self.output_size = input_size, output_size
+        self.hidden_size_list = list(hidden_size_list)
+        self.hidden_layer_num = len(self.hidden_size_list)
+        self.use_dropout, self.use_batchnorm = use_dropout, use_batchnorm
         drop_gen = _rng.Random(seed + 1)  # the masks get a stream of their own
-        self.layers = []
+        self.layers = OrderedDict()
         for i in range(1, len(sizes) - 1):
-            self.layers.append(Affine(self.params, "W%d" % i, "b%d" % i))
+            self.layers["Affine%d" % i] = Affine(self.params, "W%d" % i, "b%d" % i)
             if use_batchnorm:
                 self.params["gamma%d" % i] = Matrix.ones(1, sizes[i])
                 self.params["beta%d" % i] = Matrix.zeros(1, sizes[i])
-                self.layers.append(BatchNormalization(self.params, "gamma%d" % i, "beta%d" % i))
-            self.layers.append(ACTIVATION_LAYERS[activation]())
+                self.layers["BatchNorm%d" % i] = BatchNormalization(
+                    self.params, "gamma%d" % i, "beta%d" % i)
+            self.layers[self._activation_name(activation, i)] = ACTIVATION_LAYERS[activation]()
             if use_dropout:
-                self.layers.append(Dropout(dropout_ratio, seed=drop_gen))
+                self.layers["Dropout%d" % i] = Dropout(dropout_ratio, seed=drop_gen)
         last = len(sizes) - 1
-        self.layers.append(Affine(self.params, "W%d" % last, "b%d" % last))
+        self.layers["Affine%d" % last] = Affine(self.params, "W%d" % last, "b%d" % last)
         self.last_layer = SoftmaxWithLoss()
         self.notes = {}
+
+    @staticmethod
+    def _activation_name(activation, i):
+        """The book's key of the i-th activation layer in ``layers``."""
+        return "Activation_function%d" % i
 
     def __repr__(self):
         return "MultiLayerNet(%s, %s)" % ("-".join(str(s) for s in self.sizes),
@@ -151,14 +226,33 @@ class MultiLayerNet:
         x = as_matrix(x, "MultiLayerNet.predict: x")
         if x.shape[1] != self.sizes[0]:
             raise ShapeError("MultiLayerNet.predict: x %s for a network with %d inputs: "
-                             "x must have %d columns" % (_fmt(x.shape), self.sizes[0],
+                             "x must have %d columns" % (format_shape(x.shape), self.sizes[0],
                                                          self.sizes[0]))
-        for layer in self.layers:
+        for layer in self.layers.values():
             if isinstance(layer, (Dropout, BatchNormalization)):
                 x = layer.forward(x, train_flg)
             else:
                 x = layer.forward(x)
         return x
+
+    def layer_steps(self):
+        """The network as fully connected steps ``h(x @ W + b)``, a list of
+        ``purenn.network.Layer`` (the network protocol, shared with ``Network``):
+        each Affine with the activation after it, the last with the identity
+        (``predict`` gives scores, before softmax).  Batch normalization and
+        dropout are no such step: a ``TypeError`` says so.
+
+        >>> steps = MultiLayerNet(4, [5], 3, activation="tanh").layer_steps()
+        >>> [(s.W.shape, s.activation.__name__) for s in steps]
+        [((4, 5), 'tanh'), ((5, 3), 'identity_function')]
+        """
+        if self.use_batchnorm or self.use_dropout:
+            raise TypeError("%r has batch normalization or dropout: its steps are not all "
+                            "h(x @ W + b), which is what explain writes out" % (self,))
+        function = ACTIVATION_FUNCTIONS[self.config["activation"]]
+        n = len(self.sizes) - 1
+        return [Layer(self.params["W%d" % i], self.params["b%d" % i],
+                      function if i < n else identity_function) for i in range(1, n + 1)]
 
     def _decay(self):
         lam = self.weight_decay_lambda
@@ -176,25 +270,13 @@ class MultiLayerNet:
         return self.last_layer.forward(y, t) + self._decay()
 
     def accuracy(self, x, t, batch_size=100):
-        """The share of rows of x whose highest score is at the true class (in batches).
-
-        A row whose scores hold a NaN counts as wrong: it is no prediction at all.
+        """The share of rows of x whose highest score is at the true class (in
+        batches; ``purenn.labels``, as ``Network.accuracy``).  A row whose
+        scores hold a NaN counts as wrong: it is no prediction at all.
         """
-        if type(batch_size) is not int or batch_size < 1:
-            raise ValueError("MultiLayerNet.accuracy: batch_size must be a positive int, got %r"
-                             % (batch_size,))
         x = as_matrix(x, "MultiLayerNet.accuracy: x")
-        labels, onehot = _truth(t, (x.shape[0], self.sizes[-1]), "MultiLayerNet.accuracy")
-        if labels is None:
-            labels = Matrix._wrap(onehot).argmax(axis=1)
-        correct = 0
-        for start in range(0, x.shape[0], batch_size):
-            scores = self.predict(x[start:start + batch_size])
-            predicted = scores.argmax(axis=1)
-            correct += sum(1 for p, label, row in zip(predicted, labels[start:start + batch_size],
-                                                      scores._rows)
-                           if p == label and not any(v != v for v in row))
-        return correct / x.shape[0]
+        labels = as_labels(t, self.output_size, "MultiLayerNet.accuracy", n=x.shape[0])
+        return accuracy(predict_labels(self, x, batch_size), labels)
 
     # -------------------------------------------------------------- gradients
 
@@ -204,11 +286,12 @@ class MultiLayerNet:
         the keys of ``params``."""
         self.loss(x, t, train_flg=True)
         dout = self.last_layer.backward(1)
-        for layer in reversed(self.layers[1:]):
+        layers = list(self.layers.values())
+        for layer in reversed(layers[1:]):
             dout = layer.backward(dout)
-        self.layers[0].backward(dout, need_dx=False)  # the input itself is not learnt
+        layers[0].backward(dout, need_dx=False)  # the input itself is not learnt
         grads = {}
-        for layer in self.layers:
+        for layer in layers:
             grads.update(getattr(layer, "grads", {}))
         lam = self.weight_decay_lambda
         if lam:
@@ -226,12 +309,10 @@ class MultiLayerNet:
                              "at every forward pass; check gradients without dropout")
         if self.config["use_batchnorm"]:
             # training-mode batchnorm also moves its running averages; keep them
-            saved = [(layer.running_mean, layer.running_var) for layer in self.layers
-                     if isinstance(layer, BatchNormalization)]
+            saved = [(layer.running_mean, layer.running_var) for layer in self._batchnorms()]
         grads = numerical_gradient_params(lambda: self.loss(x, t, train_flg=True), self.params, h)
         if self.config["use_batchnorm"]:
-            bns = [layer for layer in self.layers if isinstance(layer, BatchNormalization)]
-            for layer, (mean, var) in zip(bns, saved):
+            for layer, (mean, var) in zip(self._batchnorms(), saved):
                 layer.running_mean, layer.running_var = mean, var
         return grads
 
@@ -262,132 +343,98 @@ class MultiLayerNet:
         """A network read from a file written by ``save``: the same architecture
         and bit-for-bit the same parameters."""
         from purenn.weights import load_params
-        from purenn.errors import DataError
         params, meta = load_params(path)
         config = meta.get("config")
         if meta.get("class") != "MultiLayerNet" or not isinstance(config, dict):
             raise DataError("%s: not a saved MultiLayerNet (meta has no MultiLayerNet config)"
                             % path)
         net = cls.__new__(cls)
-        MultiLayerNet.__init__(net, **config)
+        try:
+            MultiLayerNet.__init__(net, **config)
+        except (TypeError, ValueError) as e:   # a config that makes no network
+            raise DataError("%s: the saved config is no MultiLayerNet: %s" % (path, e))
         for i, layer in enumerate(net._batchnorms(), 1):
-            if "running_mean%d" % i in params:
-                layer.running_mean = params.pop("running_mean%d" % i)
-                layer.running_var = params.pop("running_var%d" % i)
+            mean, var = params.pop("running_mean%d" % i, None), params.pop("running_var%d" % i, None)
+            if mean is not None or var is not None:
+                layer.running_mean, layer.running_var = _running_stats(
+                    path, i, mean, var, net.hidden_size_list[i - 1])
         if sorted(params) != sorted(net.params):
             raise DataError("%s: parameters %s do not fit the saved architecture (%s)"
                             % (path, sorted(params), sorted(net.params)))
         for key, value in params.items():
             if value.shape != net.params[key].shape:
                 raise ShapeError("MultiLayerNet.load: %s: %r is %s, the architecture needs %s"
-                                 % (path, key, _fmt(value.shape), _fmt(net.params[key].shape)))
+                                 % (path, key, format_shape(value.shape), format_shape(net.params[key].shape)))
             net.params[key] = value
         net.notes = {k: v for k, v in meta.items()
                      if k not in ("class", "config", "activations")}
         return net
 
     def _batchnorms(self):
-        return [layer for layer in self.layers if isinstance(layer, BatchNormalization)]
+        return [layer for layer in self.layers.values() if isinstance(layer, BatchNormalization)]
+
+
+def _running_stats(path, i, mean, var, width):
+    """BatchNormalization ``i``'s running averages from a file, checked: both
+    there, each a (1, width) row of finite numbers, the variance >= 0 (else a
+    DataError now, not a traceback in the middle of inference)."""
+    for name, m in (("running_mean%d" % i, mean), ("running_var%d" % i, var)):
+        if m is None:
+            raise DataError("%s: running_mean%d and running_var%d go together; %s is missing"
+                            % (path, i, i, name))
+        if m.shape != (1, width):
+            raise DataError("%s: %s is %s; BatchNormalization %d needs one number per neuron, "
+                            "(1, %d)" % (path, name, format_shape(m.shape), i, width))
+        bad = [v for v in m.flatten().tolist()[0] if not -_INF < v < _INF]
+        if bad:
+            raise DataError("%s: %s holds %r; running averages must be finite"
+                            % (path, name, bad[0]))
+    if var.min() < 0:
+        raise DataError("%s: running_var%d holds %r; a variance is >= 0"
+                        % (path, i, var.min()))
+    return mean, var
+
+
+_INF = float("inf")
 
 
 class TwoLayerNet(MultiLayerNet):
     """The book's chapter-5 network: Affine -> Relu -> Affine -> SoftmaxWithLoss,
-    weights Gaussian with std ``weight_init_std`` (0.01).
+    weights Gaussian with std ``weight_init_std`` (0.01).  Its layers are named
+    as the book's ``ch05/two_layer_net.py`` names them, and ``lastLayer`` is
+    the book's name of ``last_layer``.
 
     >>> net = TwoLayerNet(input_size=784, hidden_size=50, output_size=10)
     >>> net.params["W1"].shape, net.params["W2"].shape
     ((784, 50), (50, 10))
+    >>> list(net.layers), net.layers["Affine1"].W is net.params["W1"]
+    (['Affine1', 'Relu1', 'Affine2'], True)
+    >>> net.lastLayer is net.last_layer
+    True
     """
 
     def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01, seed=0):
         MultiLayerNet.__init__(self, input_size, [hidden_size], output_size,
                                activation="relu", weight_init_std=weight_init_std, seed=seed)
 
+    @staticmethod
+    def _activation_name(activation, i):
+        return "Relu%d" % i
 
-def max_abs_difference(grads_a, grads_b):
-    """The largest ``|a - b|`` over every element of every matrix in two dicts of
-    gradients with the same keys: the gradient check's number."""
-    worst = 0.0
-    for key in grads_a:
-        a, b = grads_a[key], grads_b[key]
-        if a.shape != b.shape:
-            raise ShapeError("max_abs_difference: %r is %s in one and %s in the other"
-                             % (key, _fmt(a.shape), _fmt(b.shape)))
-        for ra, rb in zip(a._rows, b._rows):
-            for u, v in zip(ra, rb):
-                d = abs(u - v)
-                if d > worst or d != d:
-                    worst = d
-    return worst
+    @property
+    def lastLayer(self):
+        """The book's name (``ch05/two_layer_net.py``) of ``last_layer``."""
+        return self.last_layer
 
 
-KINK_MARGIN = 100 * H  # how far every ReLU input must stay from its kink at 0
+# gradient_check and its helpers moved to purenn.gradient_check (one job a
+# module); the old names still import from here for purenn.cli.learn
+_MOVED = {"gradient_check": "purenn.gradient_check", "max_abs_difference": "purenn.gradient_check",
+          "relu_inputs": "purenn.gradient_check", "KINK_MARGIN": "purenn.gradient_check"}
 
 
-def relu_inputs(net, x):
-    """Every value that enters a ReLU layer of ``net`` on the batch ``x``
-    (training mode, as ``gradient`` runs), as one flat list."""
-    values = []
-    for layer in net.layers:
-        if isinstance(layer, Relu):
-            values.extend(v for row in x._rows for v in row)
-        if isinstance(layer, BatchNormalization):
-            saved = (layer.running_mean, layer.running_var)
-            x = layer.forward(x, True)
-            layer.running_mean, layer.running_var = saved
-        elif isinstance(layer, Dropout):
-            continue
-        else:
-            x = layer.forward(x)
-    return values
-
-
-def gradient_check(activation="relu", use_batchnorm=False, weight_decay_lambda=0.0,
-                   sizes=(6, [5, 4], 3), batch=4, seed=0, h=H, tries=100,
-                   extrapolate=True):
-    """Backprop against numerical gradients (step ``h``) on a small random
-    network: ``{param: max |backprop - numerical|}``.
-
-    ReLU has a kink at 0: if an input of a ReLU lies within ``h`` of 0, the
-    central difference ``(L(p + h) - L(p - h)) / 2h`` straddles the kink and
-    measures the mean of two different slopes, a "failure" that is no bug of
-    backprop.  So the batch is redrawn (up to ``tries`` times) until every ReLU
-    input is at least ``KINK_MARGIN`` (100 h) away from 0; ``ValueError`` if no
-    such batch is found.
-
-    The central difference itself is off by about ``h**2 / 6`` times the third
-    derivative of the loss.  That is tiny for most networks, but batch
-    normalization over a batch of 4 divides by a standard deviation of 4
-    numbers, which can be small: then the third derivative is large and plain
-    central differences miss by up to 1.5e-4 (seed 76, relu + batchnorm),
-    shrinking 100-fold for each 10-fold smaller h.  So by default
-    (``extrapolate``) the numerical gradient is Richardson-extrapolated,
-    ``(4 D(h/2) - D(h)) / 3``, which cancels the ``h**2`` term;
-    ``extrapolate=False`` gives the plain ``D(h)``.
-
-    >>> worst = gradient_check("sigmoid")
-    >>> sorted(worst) == ["W1", "W2", "W3", "b1", "b2", "b3"], max(worst.values()) < 1e-7
-    (True, True)
-    """
-    gen = _rng.Random(seed + 100)
-    net = MultiLayerNet(sizes[0], sizes[1], sizes[2], activation=activation,
-                        use_batchnorm=use_batchnorm, weight_decay_lambda=weight_decay_lambda,
-                        seed=seed)
-    for _ in range(tries):
-        x = Matrix.uniform(batch, sizes[0], seed=gen)  # inputs in [0, 1), like pixels
-        t = [gen.randrange(sizes[2]) for _ in range(batch)]
-        if all(abs(v) >= KINK_MARGIN for v in relu_inputs(net, x)):
-            break
-    else:
-        raise ValueError("gradient_check: %d batches all put a ReLU input within %g of its "
-                         "kink at 0; the central difference cannot check them"
-                         % (tries, KINK_MARGIN))
-    grad_backprop = net.gradient(x, t)
-    grad_numerical = net.numerical_gradient(x, t, h)
-    if extrapolate:
-        # Richardson: the central difference is g + c h^2 + O(h^4), so
-        # (4 D(h/2) - D(h)) / 3 cancels the h^2 term
-        half = net.numerical_gradient(x, t, h / 2)
-        grad_numerical = {key: (4 * half[key] - grad_numerical[key]) / 3 for key in half}
-    return {key: max_abs_difference({key: grad_backprop[key]}, {key: grad_numerical[key]})
-            for key in net.params}
+def __getattr__(name):
+    if name in _MOVED:
+        import importlib
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError("module 'purenn.multilayer' has no attribute %r" % (name,))

@@ -11,6 +11,7 @@ Each layer computes ``a = x @ W + b`` and then ``z = h(a)``; the shapes chain::
 ``forward(network, x)``     the book's forward pass over that dict
 ``Layer(W, b, h)``          one layer: ``h(x @ W + b)``
 ``Network(layers)``         any stack of layers: ``predict``, ``accuracy``
+                            (the network protocol, shared with ``MultiLayerNet``)
 ==========================  ===============================================
 
 >>> y = forward(init_network(), [1.0, 0.5])
@@ -19,7 +20,8 @@ True
 """
 from purenn.activations import sigmoid, identity_function
 from purenn.errors import ShapeError
-from purenn.matrix import Matrix, as_matrix, _fmt
+from purenn.labels import accuracy, as_labels, predict_labels
+from purenn.matrix import Matrix, as_matrix, format_shape
 
 
 def init_network():
@@ -71,12 +73,12 @@ class Layer:
     """
 
     def __init__(self, W, b, activation=sigmoid):
-        self.W = Matrix(W)
-        self.b = Matrix(b)
+        self.W = as_matrix(W, "Layer: W")   # a Matrix as it is: it never changes
+        self.b = as_matrix(b, "Layer: b")
         if self.b.shape != (1, self.W.shape[1]):
             raise ShapeError(
                 "Layer: W %s and b %s: b must be one row with one bias per column of W, (1, %d)"
-                % (_fmt(self.W.shape), _fmt(self.b.shape), self.W.shape[1]))
+                % (format_shape(self.W.shape), format_shape(self.b.shape), self.W.shape[1]))
         if not callable(activation):
             raise TypeError("Layer: activation must be a function, got %r" % (activation,))
         self.activation = activation
@@ -85,16 +87,32 @@ class Layer:
         return self.activation(x @ self.W + self.b)
 
     def __repr__(self):
-        return "Layer(W %s, b %s, %s)" % (_fmt(self.W.shape), _fmt(self.b.shape),
+        return "Layer(W %s, b %s, %s)" % (format_shape(self.W.shape), format_shape(self.b.shape),
                                           getattr(self.activation, "__name__", "h"))
 
 
 class Network:
     """A stack of layers that computes ``predict(x)`` for a batch x of shape (N, D).
 
+    **The network protocol**, which ``Network`` and the trained networks of
+    chapters 5-6 (``purenn.multilayer.MultiLayerNet``) share, so that
+    ``explain``, ``purenn.labels.predict_labels`` and ``python -m purenn mnist``
+    take either:
+
+    ==========================  ===============================================
+    ``predict(x)``              the scores (N, output_size), inference mode
+    ``accuracy(x, t)``          the share of rows predicted right (in batches)
+    ``input_size``              the number of inputs (columns of x)
+    ``output_size``             the number of outputs (classes)
+    ``layer_steps()``           the fully connected steps as ``Layer`` objects,
+                                ``h(x @ W + b)``, for the hand calculation
+    ==========================  ===============================================
+
     >>> net = Network.from_dict(init_network())
     >>> net.predict([[1.0, 0.5], [1.0, 0.5]]).shape
     (2, 2)
+    >>> net.input_size, net.output_size, len(net.layer_steps())
+    (2, 2, 3)
     """
 
     def __init__(self, layers):
@@ -106,7 +124,7 @@ class Network:
             if prev[1] != cur[0]:
                 raise ShapeError(
                     "Network: layer %d W %s feeds layer %d W %s: outputs (%d) must equal "
-                    "inputs (%d)" % (i - 1, _fmt(prev), i, _fmt(cur), prev[1], cur[0]))
+                    "inputs (%d)" % (i - 1, format_shape(prev), i, format_shape(cur), prev[1], cur[0]))
 
     @classmethod
     def from_dict(cls, params, activations=(sigmoid, sigmoid, identity_function)):
@@ -120,54 +138,36 @@ class Network:
 
     @property
     def input_size(self):
+        """The number of inputs, the rows of the first W."""
         return self.layers[0].W.shape[0]
+
+    @property
+    def output_size(self):
+        """The number of outputs (classes), the columns of the last W."""
+        return self.layers[-1].W.shape[1]
+
+    def layer_steps(self):
+        """The layers, each ``h(x @ W + b)`` (the network protocol)."""
+        return list(self.layers)
 
     def predict(self, x):
         """The output scores, (N, D) -> (N, classes)."""
         x = _input(x)
         if x.shape[1] != self.input_size:
             raise ShapeError("predict: input %s for a network with %d inputs: columns must be %d"
-                             % (_fmt(x.shape), self.input_size, self.input_size))
+                             % (format_shape(x.shape), self.input_size, self.input_size))
         for layer in self.layers:
             x = layer(x)
         return x
 
-    def accuracy(self, x, labels, batch_size=100):
-        """The share of rows of x whose highest score is at the right label.
+    def accuracy(self, x, t, batch_size=100):
+        """The share of rows of x whose highest score is at the true class.
 
-        ``labels`` are class indices (ints) or one-hot rows.  Works through x
-        in batches of ``batch_size`` rows, as the book's batch inference does.
+        ``t`` are class labels (ints) or one-hot rows.  Works through x in
+        batches of ``batch_size`` rows, as the book's batch inference does; a
+        row whose scores hold a nan predicts nothing and counts as wrong
+        (``purenn.labels``, which ``MultiLayerNet.accuracy`` uses too).
         """
         x = _input(x)
-        labels = _labels(labels, self.layers[-1].W.shape[1])
-        if len(labels) != x.shape[0]:
-            raise ShapeError("accuracy: %d inputs but %d labels: they must be as many"
-                             % (x.shape[0], len(labels)))
-        if type(batch_size) is not int or batch_size < 1:
-            raise ValueError("accuracy: batch_size must be a positive int, got %r" % (batch_size,))
-        correct = 0
-        for start in range(0, x.shape[0], batch_size):
-            scores = self.predict(x[start:start + batch_size])
-            # a row of scores with a nan in it predicts nothing: never correct
-            correct += sum(1 for p, t, row in zip(scores.argmax(axis=1),
-                                                  labels[start:start + batch_size], scores)
-                           if p == t and all(v == v for v in row))
-        return correct / x.shape[0]
-
-
-def _labels(labels, classes):
-    """Class indices from ints in [0, classes) or from one-hot rows of width classes."""
-    if not isinstance(labels, Matrix):
-        labels = list(labels)
-        if labels and isinstance(labels[0], (list, tuple)):
-            labels = Matrix(labels)
-    if isinstance(labels, Matrix):
-        if labels.shape[1] != classes:
-            raise ShapeError("accuracy: one-hot labels %s for %d classes: each row must have "
-                             "%d columns" % (_fmt(labels.shape), classes, classes))
-        return labels.argmax(axis=1)
-    for i, t in enumerate(labels):
-        if not (isinstance(t, int) and not isinstance(t, bool)) or not 0 <= t < classes:
-            raise ValueError("accuracy: label %d is %r; labels must be class indices 0..%d "
-                             "(or one-hot rows)" % (i, t, classes - 1))
-    return labels
+        labels = as_labels(t, self.output_size, "accuracy", n=x.shape[0])
+        return accuracy(predict_labels(self, x, batch_size), labels)

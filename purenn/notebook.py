@@ -14,34 +14,22 @@ imports this module (it stays small enough for MicroPython); the plots of
 """
 from html import escape
 
-EDGE = 3
-"""Rows and columns shown at each end of a large matrix."""
-
-LIMIT = 10
-"""Matrices up to this many rows (columns) show all of them."""
-
-
-def _cell(x):
-    return repr(x) if type(x) is float else str(x)
-
-
-def _ids(n):
-    return list(range(n)) if n <= LIMIT else list(range(EDGE)) + [None] + list(range(n - EDGE, n))
+from purenn.matrix import shown_cells
 
 
 def matrix_html(m):
     """An HTML table of the matrix with its shape as caption; large matrices
-    show ``EDGE`` rows and columns from each end around a ``…``.
+    show the cells ``print(m)`` shows (``purenn.matrix.shown_cells``: the
+    first and last ``EDGE`` rows and columns), with ``…`` for the gap.
 
     Every cell goes through ``html.escape``: an element whose ``str`` is
     markup (a custom number type) is shown, never run.
     """
     n, k = m.shape
-    rows = m._rows
     out = ['<table class="purenn-matrix">',
            "<caption>Matrix (%d, %d)</caption>" % (n, k)]
-    for i in _ids(n):
-        cells = ["…" if i is None or j is None else escape(_cell(rows[i][j])) for j in _ids(k)]
+    for row in shown_cells(m):
+        cells = ["…" if c is None else escape(c) for c in row]
         out.append("<tr>%s</tr>" % "".join("<td>%s</td>" % c for c in cells))
     out.append("</table>")
     return "\n".join(out)

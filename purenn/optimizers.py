@@ -1,33 +1,46 @@
-"""Optimisers: how to step the parameters downhill (chapter 6.1).
+"""Optimisers: how to step the parameters downhill (chapter 6.1; the book's ``common/optimizer.py``).
 
 Each has ``update(params, grads)``: ``params`` and ``grads`` are dicts of
-matrices with the same keys.  A Matrix is immutable, so an update **rebinds**
-each entry, ``params[key] = <new matrix>``; whoever reads the dict (a network's
-layers) sees the new values.
+matrices with the same keys.
 
 ==============  =============================================================  ===========
 ``SGD``         ``W <- W - lr * g``                                            lr=0.01
 ``Momentum``    ``v <- momentum * v - lr * g;  W <- W + v``                    lr=0.01, 0.9
-``Nesterov``    momentum, with the gradient taken one step ahead               lr=0.01, 0.9
+``Nesterov``    ``W <- W + momentum**2 * v - (1 + momentum) * lr * g``, then   lr=0.01, 0.9
+                ``v <- momentum * v - lr * g`` (the old v, as the book)
 ``AdaGrad``     ``h <- h + g*g;  W <- W - lr * g / (sqrt(h) + 1e-7)``          lr=0.01
 ``RMSprop``     ``h <- d*h + (1-d) * g*g;  W <- W - lr * g / (sqrt(h) + 1e-7)`` lr=0.01, d=0.99
 ``Adam``        momentum and RMSprop, bias-corrected                           lr=0.001, 0.9, 0.999
 ==============  =============================================================  ===========
 
-(The book's defaults.)  ``compare_optimizers()`` runs each from (-7, 2) on
-f(x, y) = x**2 / 20 + y**2, the book's comparison (section 6.1.7).
+(The book's defaults, and the book's update rules line for line: one step of
+each is pinned in the tests, 20 steps are compared with the book's own code.)
+``make_optimizer("adam", lr=0.01)`` makes one by name; the book's comparison
+of their paths is ``purenn.optimizer_compare``.
+
+**The book's line works.**  The book writes ``params[key] -= lr * grads[key]``.
+A Matrix is immutable, so there is no in-place ``-=``; Python then runs
+``params[key] = params[key] - lr * grads[key]``: a *new* matrix is put into
+the dict under the same key.  That is what every optimiser here does, and why
+layers read their weights from the dict (``Affine(params, "W1", "b1")``):
+after an update they see the new matrix.  So the optimisers' bodies are the
+book's lines; only Adam, the trainer's default, runs its three lines fused
+in one pass over the elements (``Matrix.map_rows``), for speed.
 
 >>> params = {"W": Matrix([[1.0, 2.0]])}
 >>> SGD(lr=0.5).update(params, {"W": Matrix([[1.0, 1.0]])})
 >>> params["W"]
 Matrix([[0.5, 1.5]])
+>>> params["W"] -= 0.5 * Matrix([[1.0, 1.0]])        # the book's own line
+>>> params["W"]
+Matrix([[0.0, 1.0]])
 """
 import math
 
 from purenn.errors import ShapeError
-from purenn.matrix import Matrix, _fmt
+from purenn.matrix import Matrix, sqrt, format_shape
 
-EPS = 1e-7  # keeps g / sqrt(h) finite when h is still 0
+EPS = 1e-7  # the book's 1e-7: keeps g / sqrt(h) finite when h is still 0
 
 
 def _check_lr(lr, op):
@@ -44,20 +57,24 @@ def _check(params, grads, op):
             raise KeyError("%s.update: no gradient for parameter %r" % (op, key))
         if grads[key].shape != params[key].shape:
             raise ShapeError("%s.update: %r is %s but its gradient is %s: shapes must be equal"
-                             % (op, key, _fmt(params[key].shape), _fmt(grads[key].shape)))
+                             % (op, key, format_shape(params[key].shape), format_shape(grads[key].shape)))
+
+
+def _zeros_like(params):
+    """The book's ``{key: np.zeros_like(val)}``: a zero matrix per parameter."""
+    return {key: Matrix.zeros(val.shape) for key, val in params.items()}
 
 
 class SGD:
     """Stochastic gradient descent: ``W <- W - lr * dL/dW``."""
 
     def __init__(self, lr=0.01):
-        self.lr = lr
-        _check_lr(lr, "SGD")
+        self.lr = _check_lr(lr, "SGD")
 
     def update(self, params, grads):
         _check(params, grads, "SGD")
-        for key in params:
-            params[key] = params[key] - self.lr * grads[key]
+        for key in params.keys():
+            params[key] -= self.lr * grads[key]
 
 
 class Momentum:
@@ -65,40 +82,49 @@ class Momentum:
     adds the new slope: ``v <- momentum * v - lr * g;  W <- W + v``."""
 
     def __init__(self, lr=0.01, momentum=0.9):
-        self.lr, self.momentum = lr, momentum
-        _check_lr(lr, "Momentum")
+        self.lr = _check_lr(lr, "Momentum")
+        self.momentum = momentum
         self.v = None
 
     def update(self, params, grads):
         _check(params, grads, "Momentum")
         if self.v is None:
-            self.v = {key: Matrix.zeros(p.shape) for key, p in params.items()}
-        for key in params:
+            self.v = _zeros_like(params)
+        for key in params.keys():
             self.v[key] = self.momentum * self.v[key] - self.lr * grads[key]
-            params[key] = params[key] + self.v[key]
+            params[key] += self.v[key]
 
 
 class Nesterov:
-    """Nesterov's accelerated gradient (the book's form, after Bengio et al. 2012)::
+    """Nesterov's accelerated gradient in the book's form (``common/optimizer.py``,
+    after Bengio et al. 2012, http://arxiv.org/abs/1212.0901)::
 
+        W <- W + momentum**2 * v - (1 + momentum) * lr * g      (v: the old velocity)
         v <- momentum * v - lr * g
-        W <- W + momentum**2 * v - (1 + momentum) * lr * g
+
+    From W = 1 with g = 1, lr = 0.1, momentum = 0.9 the first step gives
+    1 - 1.9 * 0.1 = 0.81, as the book's code does:
+
+    >>> params = {"W": Matrix([[1.0]])}
+    >>> Nesterov(lr=0.1).update(params, {"W": Matrix([[1.0]])})
+    >>> round(params["W"][0, 0], 12)
+    0.81
     """
 
     def __init__(self, lr=0.01, momentum=0.9):
-        self.lr, self.momentum = lr, momentum
-        _check_lr(lr, "Nesterov")
+        self.lr = _check_lr(lr, "Nesterov")
+        self.momentum = momentum
         self.v = None
 
     def update(self, params, grads):
         _check(params, grads, "Nesterov")
         if self.v is None:
-            self.v = {key: Matrix.zeros(p.shape) for key, p in params.items()}
-        mu = self.momentum
-        for key in params:
-            g = grads[key]
-            self.v[key] = mu * self.v[key] - self.lr * g
-            params[key] = params[key] + (mu * mu) * self.v[key] - ((1 + mu) * self.lr) * g
+            self.v = _zeros_like(params)
+        for key in params.keys():
+            params[key] += self.momentum * self.momentum * self.v[key]
+            params[key] -= (1 + self.momentum) * self.lr * grads[key]
+            self.v[key] *= self.momentum
+            self.v[key] -= self.lr * grads[key]
 
 
 class AdaGrad:
@@ -106,18 +132,16 @@ class AdaGrad:
     ``h <- h + g*g;  W <- W - lr * g / (sqrt(h) + 1e-7)``."""
 
     def __init__(self, lr=0.01):
-        self.lr = lr
-        _check_lr(lr, "AdaGrad")
+        self.lr = _check_lr(lr, "AdaGrad")
         self.h = None
 
     def update(self, params, grads):
         _check(params, grads, "AdaGrad")
         if self.h is None:
-            self.h = {key: Matrix.zeros(p.shape) for key, p in params.items()}
-        for key in params:
-            g = grads[key]
-            self.h[key] = self.h[key] + g * g
-            params[key] = params[key] - self.lr * g / (self.h[key] ** 0.5 + EPS)
+            self.h = _zeros_like(params)
+        for key in params.keys():
+            self.h[key] += grads[key] * grads[key]
+            params[key] -= self.lr * grads[key] / (sqrt(self.h[key]) + EPS)
 
 
 class RMSprop:
@@ -125,19 +149,18 @@ class RMSprop:
     the old, the rest new), so the rate does not shrink to nothing."""
 
     def __init__(self, lr=0.01, decay_rate=0.99):
-        self.lr, self.decay_rate = lr, decay_rate
-        _check_lr(lr, "RMSprop")
+        self.lr = _check_lr(lr, "RMSprop")
+        self.decay_rate = decay_rate
         self.h = None
 
     def update(self, params, grads):
         _check(params, grads, "RMSprop")
         if self.h is None:
-            self.h = {key: Matrix.zeros(p.shape) for key, p in params.items()}
-        d = self.decay_rate
-        for key in params:
-            g = grads[key]
-            self.h[key] = d * self.h[key] + (1 - d) * (g * g)
-            params[key] = params[key] - self.lr * g / (self.h[key] ** 0.5 + EPS)
+            self.h = _zeros_like(params)
+        for key in params.keys():
+            self.h[key] *= self.decay_rate
+            self.h[key] += (1 - self.decay_rate) * grads[key] * grads[key]
+            params[key] -= self.lr * grads[key] / (sqrt(self.h[key]) + EPS)
 
 
 class Adam:
@@ -146,13 +169,21 @@ class Adam:
 
         lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t)
         m <- m + (1 - beta1) * (g - m)
-        v <- v + (1 - beta2) * (g*g - v)
+        v <- v + (1 - beta2) * (g**2 - v)
         W <- W - lr_t * m / (sqrt(v) + 1e-7)
+
+    The first step moves every weight by about ``lr`` (``m / sqrt(v)`` is
+    ``g / |g|`` then):
+
+    >>> params = {"W": Matrix([[1.0, 1.0]])}
+    >>> Adam(lr=0.001).update(params, {"W": Matrix([[5.0, -0.01]])})
+    >>> params["W"].allclose([[0.999, 1.001]], rel_tol=1e-6)
+    True
     """
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999):
-        self.lr, self.beta1, self.beta2 = lr, beta1, beta2
-        _check_lr(lr, "Adam")
+        self.lr = _check_lr(lr, "Adam")
+        self.beta1, self.beta2 = beta1, beta2
         self.iter = 0
         self.m = None
         self.v = None
@@ -160,26 +191,28 @@ class Adam:
     def update(self, params, grads):
         _check(params, grads, "Adam")
         if self.m is None:
-            self.m = {key: Matrix.zeros(p.shape) for key, p in params.items()}
-            self.v = {key: Matrix.zeros(p.shape) for key, p in params.items()}
+            self.m, self.v = _zeros_like(params), _zeros_like(params)
         self.iter += 1
-        b1, b2 = self.beta1, self.beta2
-        lr_t = self.lr * math.sqrt(1.0 - b2 ** self.iter) / (1.0 - b1 ** self.iter)
-        # The formulas above, element by element in one pass: Adam is the
-        # trainer's default, and one pass is about twice as fast as seven
-        # whole-matrix operations.
-        for key in params:
-            new_p, new_m, new_v = [], [], []
-            for p_row, g_row, m_row, v_row in zip(params[key]._rows, grads[key]._rows,
-                                                  self.m[key]._rows, self.v[key]._rows):
-                m_row = [m + (1 - b1) * (g - m) for m, g in zip(m_row, g_row)]
-                v_row = [v + (1 - b2) * (g * g - v) for v, g in zip(v_row, g_row)]
-                new_p.append([p - lr_t * m / (v ** 0.5 + EPS)
-                              for p, m, v in zip(p_row, m_row, v_row)])
-                new_m.append(m_row)
-                new_v.append(v_row)
-            self.m[key], self.v[key] = Matrix._wrap(new_m), Matrix._wrap(new_v)
-            params[key] = Matrix._wrap(new_p)
+        lr_t = self.lr * math.sqrt(1.0 - self.beta2 ** self.iter) / (1.0 - self.beta1 ** self.iter)
+        step = _adam_rows(self.beta1, self.beta2, lr_t)
+        for key in params.keys():
+            # the three lines of the docstring, fused into one pass over the
+            # elements: Adam is the trainer's default, and one pass is about
+            # twice as fast as seven whole-matrix operations
+            params[key], self.m[key], self.v[key] = params[key].map_rows(
+                step, grads[key], self.m[key], self.v[key], outputs=3)
+
+
+def _adam_rows(beta1, beta2, lr_t):
+    """Adam's update of one row of W, g, m, v (each a list): new rows of W, m, v."""
+    sqrt_, c1, c2 = math.sqrt, 1 - beta1, 1 - beta2
+
+    def step(w_row, g_row, m_row, v_row):
+        m_row = [m + c1 * (g - m) for m, g in zip(m_row, g_row)]
+        v_row = [v + c2 * (g * g - v) for v, g in zip(v_row, g_row)]
+        w_row = [w - lr_t * m / (sqrt_(v) + EPS) for w, m, v in zip(w_row, m_row, v_row)]
+        return w_row, m_row, v_row
+    return step
 
 
 OPTIMIZERS = {
@@ -198,73 +231,13 @@ def make_optimizer(name, **kw):
     return cls(**kw)
 
 
-# ------------------------------------------------ the book's comparison (6.1.7)
-
-def f_compare(x, y):
-    """The book's test function ``f(x, y) = x**2 / 20 + y**2``: a long, flat valley."""
-    return x * x / 20.0 + y * y
+# the book's comparison on x**2/20 + y**2 moved to purenn.optimizer_compare (the
+# book's ch06/optimizer_compare_naive.py); the old names still import from here
+_MOVED = ("f_compare", "df_compare", "COMPARE_RATES", "compare_optimizers", "plot_paths")
 
 
-def df_compare(x, y):
-    """Its gradient ``(x / 10, 2 * y)``."""
-    return x / 10.0, 2.0 * y
-
-
-# learning rates of the book's figure 6-8 (ch06/optimizer_compare_naive.py);
-# Nesterov and RMSprop are not in that figure: we chose rates that show them well
-COMPARE_RATES = (("SGD", 0.95), ("Momentum", 0.1), ("Nesterov", 0.1),
-                 ("AdaGrad", 1.5), ("RMSprop", 0.1), ("Adam", 0.3))
-
-
-def compare_optimizers(start=(-7.0, 2.0), steps=30, rates=COMPARE_RATES):
-    """Each optimiser's path on ``f_compare`` from ``start``: a dict name -> list of
-    ``steps + 1`` points (x, y).
-
-    >>> paths = compare_optimizers()
-    >>> [len(p) for p in paths.values()]
-    [31, 31, 31, 31, 31, 31]
-    >>> all(f_compare(*p[-1]) < f_compare(-7.0, 2.0) for p in paths.values())
-    True
-    """
-    paths = {}
-    for name, lr in rates:
-        opt = OPTIMIZERS[name.lower()](lr=lr)
-        params = {"x": Matrix([[float(start[0])]]), "y": Matrix([[float(start[1])]])}
-        path = [(params["x"][0, 0], params["y"][0, 0])]
-        for _ in range(steps):
-            gx, gy = df_compare(params["x"][0, 0], params["y"][0, 0])
-            opt.update(params, {"x": Matrix([[gx]]), "y": Matrix([[gy]])})
-            path.append((params["x"][0, 0], params["y"][0, 0]))
-        paths[name] = path
-    return paths
-
-
-def plot_paths(paths, width=61, height=21, xlim=(-10.0, 10.0), ylim=(-5.0, 5.0)):
-    """A text picture of the paths: contour bands of ``f_compare`` in dots,
-    each optimiser's points as the first letter of its name, the minimum as ``+``."""
-    grid = []
-    for r in range(height):
-        y = ylim[1] - (ylim[1] - ylim[0]) * r / (height - 1)
-        row = []
-        for c in range(width):
-            x = xlim[0] + (xlim[1] - xlim[0]) * c / (width - 1)
-            band = int(math.sqrt(f_compare(x, y)) * 2)
-            row.append("." if band % 2 == 0 else " ")
-        grid.append(row)
-
-    def cell(x, y):
-        c = int(round((x - xlim[0]) / (xlim[1] - xlim[0]) * (width - 1)))
-        r = int(round((ylim[1] - y) / (ylim[1] - ylim[0]) * (height - 1)))
-        return (r, c) if 0 <= r < height and 0 <= c < width else None
-
-    pictures = []
-    for name, path in paths.items():
-        pic = [list(row) for row in grid]
-        rc = cell(0.0, 0.0)
-        pic[rc[0]][rc[1]] = "+"
-        for x, y in path:
-            rc = cell(x, y)
-            if rc is not None:
-                pic[rc[0]][rc[1]] = name[0]
-        pictures.append(name + "\n" + "\n".join("".join(row) for row in pic))
-    return "\n\n".join(pictures)
+def __getattr__(name):
+    if name in _MOVED:
+        from purenn import optimizer_compare
+        return getattr(optimizer_compare, name)
+    raise AttributeError("module 'purenn.optimizers' has no attribute %r" % (name,))

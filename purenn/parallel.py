@@ -181,7 +181,8 @@ class Packed:
         x = as_matrix(x, "Packed.from_matrix: x")
         stop = x.shape[0] if stop is None else stop
         width = x.shape[1]
-        rows = x[first:stop] if (first, stop) != (0, x.shape[0]) else x
+        # as lists: iterating a Matrix gives (1, M) matrices, as numpy gives its rows
+        rows = (x[first:stop] if (first, stop) != (0, x.shape[0]) else x).tolist()
         for make in (cls._table, cls._float64):
             packed = make(rows, width)
             if packed is not None:
@@ -630,7 +631,7 @@ def _pack(matrices, entries):
     """The rows ``r0:r1`` of ``matrices[key]`` for each entry, as float64 bytes."""
     data = array("d")
     for key, r0, r1 in entries:
-        for row in matrices[key][r0:r1]:
+        for row in matrices[key][r0:r1].tolist():
             data.extend(row)
     return data.tobytes()
 
@@ -707,7 +708,7 @@ def _floats(matrices):
     """The rows of the matrices, one after another, as one ``array('d')``."""
     data = array("d")
     for m in matrices:
-        for row in m:
+        for row in m.tolist():
             data.extend(row)
     return data
 
@@ -744,10 +745,11 @@ def _stack_of_affines(network):
 
 
 def _dout_for(part, n):
-    """The ``dout`` that makes SoftmaxWithLoss.backward on ``part`` rows scale
-    by ``1 / n`` (the whole batch's), to the bit when floats allow (checked)."""
+    """The ``dout`` that makes SoftmaxWithLoss.backward on ``part`` rows divide
+    by ``n`` (the whole batch's size), to the bit when floats allow (checked)."""
+    # SoftmaxWithLoss.backward divides by batch_size / dout: it must be n exactly
     for dout in (part / n, part * (1 / n)):
-        if dout / part == 1 / n:
+        if part / dout == n:
             return dout, True
     return part / n, False
 

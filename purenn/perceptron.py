@@ -16,7 +16,7 @@ every line).  Two layers can: ``XOR(x1, x2) = AND(NAND(x1, x2), OR(x1, x2))``.
 (1, 1) -> 0
 """
 from purenn.errors import ShapeError
-from purenn.matrix import _is_number
+from purenn.matrix import is_number
 
 
 class Perceptron:
@@ -37,7 +37,7 @@ class Perceptron:
         if not self.weights:
             raise ValueError("Perceptron: needs at least one weight")
         for w in self.weights + (bias,):
-            if not _is_number(w):
+            if not is_number(w):
                 raise TypeError("Perceptron: weights and bias must be numbers, got %r" % (w,))
 
     def weighted_sum(self, *inputs):
@@ -52,7 +52,7 @@ class Perceptron:
         if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)):
             inputs = tuple(inputs[0])
         for v in inputs:
-            if not _is_number(v):
+            if not is_number(v):
                 raise TypeError("Perceptron: inputs must be numbers, got %r" % (v,))
         if len(inputs) != len(self.weights):
             raise ShapeError(

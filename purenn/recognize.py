@@ -1,15 +1,18 @@
-"""Handwritten digit recognition with a trained network (chapter 3.6).
+"""Handwritten digit recognition with a trained network (chapter 3.6): which
+network, from which file.
 
 ==============================  ==============================================
-``load_network(path)``          a ``Network`` from the book's
-                                ``sample_weight.pkl`` or a purenn weights file
-                                (a saved ``MultiLayerNet`` too)
+``load_network(path)``          a network from the book's ``sample_weight.pkl``
+                                or a purenn weights file: a ``Network``, or the
+                                saved ``MultiLayerNet`` itself (both have the
+                                network protocol of ``purenn.network``)
 ``find_weights()``              the weights ``python -m purenn`` uses when
                                 none are given, or None
-``predict_batches(net, x, n)``  the predicted class of every row of x, n rows
-                                at a time (the book's batch processing)
 ``draw_digit(pixels)``          an image as lines of text
 ==============================  ==============================================
+
+The batch loop and the accuracy are ``purenn.labels.predict_labels`` and
+``purenn.labels.accuracy``.
 
 The book's batch inference (``neuralnet_mnist_batch.py``)::
 
@@ -24,9 +27,11 @@ import re
 
 from purenn import activations
 from purenn.errors import DataError
+from purenn.labels import predict_labels
+from purenn.matrix import Matrix
 from purenn.network import Layer, Network
-from purenn.pickles import load_book_weights
-from purenn.weights import load_params
+from purenn.files import cache_dir
+from purenn.weights import read_weights
 
 WEIGHTS_ENV = "PURENN_WEIGHTS"
 
@@ -45,27 +50,13 @@ def find_weights():
     path = os.environ.get(WEIGHTS_ENV)
     if path:
         return path
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = os.path.join(base, "purenn", "sample_weight.pkl")
+    path = os.path.join(cache_dir(), "sample_weight.pkl")
     if os.path.isfile(path):
         return path
     return BUNDLED_WEIGHTS if os.path.isfile(BUNDLED_WEIGHTS) else None
 
 
 _LAYER_NAME = re.compile(r"^[Wb][1-9][0-9]*$")
-
-
-class _TrainedNet:
-    """A ``MultiLayerNet`` with dropout or batchnorm, run for inference
-    (dropout off, batchnorm with its running averages), shaped like a
-    ``Network`` for ``main_mnist``: ``predict(x)`` and ``input_size``."""
-
-    def __init__(self, net):
-        self.net = net
-        self.input_size = net.sizes[0]
-
-    def predict(self, x):
-        return self.net.predict(x, train_flg=False)
 
 
 def _check_finite(path, params):
@@ -118,17 +109,19 @@ def _load_multilayer(path, params, config):
     if config.get("use_dropout"):
         parts.append("dropout %g, off when predicting" % config.get("dropout_ratio", 0.5))
     description = "%s (%s)" % ("-".join(str(s) for s in sizes), ", ".join(parts))
-    return _TrainedNet(net), description
+    return net, description
 
 
 def load_network(path):
     """A network from a weights file, and a description of it.
 
-    - the book's ``sample_weight.pkl`` (a pickle: it starts with byte 0x80):
-      W1, b1, ..., b3 with sigmoid, sigmoid, softmax, as in the book;
+    - the book's ``sample_weight.pkl`` (a numpy pickle, recognised by its
+      content, ``purenn.weights.read_weights``): W1, b1, ..., Wn, bn with
+      sigmoid for the hidden layers and softmax for the last, as in the book;
     - a ``MultiLayerNet`` with batchnorm or dropout saved by
-      ``MultiLayerNet.save``: loaded by ``MultiLayerNet.load`` and run in
-      inference mode (batchnorm's running averages, no dropout);
+      ``MultiLayerNet.save``: returned as loaded by ``MultiLayerNet.load``;
+      its ``predict(x)`` runs in inference mode (batchnorm's running
+      averages, no dropout);
     - purenn's own format (``purenn.weights``): layers W1, b1, W2, b2, ...
       and nothing else; their activations are ``meta["activations"]`` (a
       list of names from ``purenn.activations.ACTIVATIONS``), by default
@@ -136,14 +129,17 @@ def load_network(path):
 
     A file that is none of these is a ``DataError`` saying why.
     """
-    with open(path, "rb") as f:
-        head = f.read(2)
-    if head[:1] == b"\x80":
-        params = load_book_weights(path)
+    found = read_weights(path)
+    params, meta = found
+    if found.kind == "numpy-pickle":
+        deep = sorted(name for name, shape in found.shapes.items() if len(shape) > 2)
+        if deep:
+            raise DataError("%s: %s has %d dimensions: the weights of a convolutional network, "
+                            "not of layers x @ W + b" % (path, deep[0], len(found.shapes[deep[0]])))
         _check_finite(path, params)
-        names = ["sigmoid", "sigmoid", "softmax"]
+        count = _layer_count(path, params)
+        names = ["sigmoid"] * (count - 1) + ["softmax"]
     else:
-        params, meta = load_params(path)
         _check_finite(path, params)
         config = meta.get("config")
         if (meta.get("class") == "MultiLayerNet" and isinstance(config, dict)
@@ -169,18 +165,10 @@ def load_network(path):
     return Network(layers), description
 
 
-def predict_batches(network, x, batch_size=100, progress=None):
-    """The class with the highest score for every row of x (a list of ints),
-    computed ``batch_size`` rows at a time; ``progress`` (a
-    ``purenn.progress.Progress``) is told about each batch."""
-    predicted = []
-    n = x.shape[0]
-    for start in range(0, n, batch_size):
-        batch = x[start:start + batch_size]
-        predicted += network.predict(batch).argmax(axis=1)
-        if progress is not None:
-            progress.update(batch.shape[0])
-    return predicted
+# The batch loop and the accuracy live in purenn.labels (one home, used by
+# Network.accuracy and MultiLayerNet.accuracy too); purenn.cli.mnist still
+# imports the loop under its old name from here.
+predict_batches = predict_labels
 
 
 _SHADES = " .:-=+*#%@"
@@ -194,6 +182,8 @@ def draw_digit(pixels, side=28):
     >>> print("\\n".join(draw_digit([0.0, 1.0, 1.0, 0.0], side=2)))
     @@
     """
+    if isinstance(pixels, Matrix):  # a row of a data set, x[i]: a (1, side * side) Matrix
+        pixels = pixels.flatten().tolist()[0]
     lines = []
     for r in range(0, side - 1, 2):
         top = pixels[r * side:(r + 1) * side]

@@ -37,7 +37,7 @@ except ImportError:
         "purenn.testing needs hypothesis, which purenn itself does not need; "
         'install it with: pip install "purenn[test]"   (or: pip install hypothesis)') from None
 
-from purenn.matrix import Matrix, _as_matrix
+from purenn.matrix import Matrix
 
 KINDS = ("float", "int", "fraction")
 
@@ -158,7 +158,7 @@ def assert_allclose(actual, expected, rel_tol=1e-9, abs_tol=1e-12):
         raise AssertionError("shapes differ: actual (%d, %d), expected (%d, %d)"
                              % (a.shape + e.shape))
     bad = []
-    for i, (ra, re_) in enumerate(zip(a._rows, e._rows)):
+    for i, (ra, re_) in enumerate(zip(a.tolist(), e.tolist())):
         for j, (x, y) in enumerate(zip(ra, re_)):
             if not math.isclose(x, y, rel_tol=rel_tol, abs_tol=abs_tol):
                 bad.append((i, j, x, y))
@@ -174,11 +174,10 @@ def assert_allclose(actual, expected, rel_tol=1e-9, abs_tol=1e-12):
 def _as_grid(x, what):
     if isinstance(x, (int, float, Fraction)) and not isinstance(x, bool):
         return Matrix([[x]])
-    m = _as_matrix(x)
-    if m is None:
+    if not isinstance(x, (Matrix, list, tuple)):
         raise TypeError("assert_allclose: %s must be a Matrix, (nested) lists or a number, "
                         "got %s" % (what, type(x).__name__))
-    return m
+    return Matrix(x)
 
 
 # ------------------------------------------------ showing a failure (notebooks)

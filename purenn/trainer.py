@@ -7,7 +7,9 @@ by backpropagation and the optimiser takes one step.  After each epoch the
 trainer measures the accuracy on the training and the test data.
 
 The same ``seed`` gives the same shuffles, so the same run gives the same
-weights, to the last bit, on the same Python.
+weights, to the last bit, on the same Python.  (The book's ``common/trainer.py``
+draws each batch with replacement, ``np.random.choice``; shuffling gives every
+sample exactly once an epoch.)  The progress bar is ``purenn.progress.Progress``.
 
 >>> from purenn.multilayer import MultiLayerNet
 >>> x = Matrix([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 8)
@@ -17,31 +19,23 @@ weights, to the last bit, on the same Python.
 ...                   optimizer="adam", optimizer_param={"lr": 0.05}, verbose=False)
 >>> trainer.train()["test_acc"][-1]
 1.0
+>>> trainer.test_acc_list[-1], len(trainer.train_loss_list)     # the book's names
+(1.0, 240)
 """
 import math
 import sys
 import time
 
 from purenn.errors import ShapeError
-from purenn.matrix import Matrix, as_matrix, _fmt
+from purenn.labels import as_labels
+from purenn.matrix import Matrix, as_matrix, format_shape
 from purenn.optimizers import OPTIMIZERS, make_optimizer
+from purenn.progress import Progress
 from purenn import rng as _rng
 
 
 class TrainingDiverged(ArithmeticError):
     """The loss became NaN or infinite: the weights can no longer be trusted."""
-
-
-def _labels(t, n, op):
-    """Class labels from a list of ints or one-hot rows."""
-    if isinstance(t, Matrix):
-        t = t.argmax(axis=1)
-    elif len(t) and isinstance(t[0], (list, tuple)):
-        t = Matrix(t).argmax(axis=1)
-    t = list(t)
-    if len(t) != n:
-        raise ShapeError("%s: %d inputs but %d labels: they must be as many" % (op, n, len(t)))
-    return t
 
 
 class Trainer:
@@ -63,11 +57,12 @@ class Trainer:
         self.network = network
         self.x_train = as_matrix(x_train, "Trainer: x_train")
         self.x_test = as_matrix(x_test, "Trainer: x_test")
-        self.t_train = _labels(t_train, self.x_train.shape[0], "Trainer (train)")
-        self.t_test = _labels(t_test, self.x_test.shape[0], "Trainer (test)")
+        classes = getattr(network, "output_size", None)
+        self.t_train = as_labels(t_train, classes, "Trainer (train)", n=self.x_train.shape[0])
+        self.t_test = as_labels(t_test, classes, "Trainer (test)", n=self.x_test.shape[0])
         if self.x_train.shape[1] != self.x_test.shape[1]:
             raise ShapeError("Trainer: x_train %s and x_test %s: columns must be equal"
-                             % (_fmt(self.x_train.shape), _fmt(self.x_test.shape)))
+                             % (format_shape(self.x_train.shape), format_shape(self.x_test.shape)))
         if type(epochs) is not int or epochs < 1:
             raise ValueError("Trainer: epochs must be an int >= 1, got %r" % (epochs,))
         if type(mini_batch_size) is not int or mini_batch_size < 1:
@@ -100,31 +95,15 @@ class Trainer:
         self.progress_out = progress_out
         self.history = {"train_loss": [], "epoch_loss": [], "train_acc": [], "test_acc": [],
                         "seconds": []}
-        self._bar_width = 0
+        # the book's names (common/trainer.py) for the same lists
+        self.train_loss_list = self.history["train_loss"]
+        self.train_acc_list = self.history["train_acc"]
+        self.test_acc_list = self.history["test_acc"]
+        self._bar = None
 
     def _streams(self):
         out = self.out if self.out is not None else sys.stderr
         return out, self.progress_out if self.progress_out is not None else out
-
-    def _print(self, text, end="\n"):
-        """A line for ``out``; it replaces the progress bar (``\r``) when both
-        share a stream, else the bar is wiped from its own stream first, so a
-        log file of ``out`` gets clean lines."""
-        out, bar = self._streams()
-        if bar is out:
-            text = "\r" + text.ljust(self._bar_width)
-        elif self._bar_width:
-            bar.write("\r" + " " * self._bar_width + "\r")
-            bar.flush()
-        self._bar_width = 0
-        out.write(text + end)
-        out.flush()
-
-    def _progress(self, text):
-        _, bar = self._streams()
-        bar.write("\r" + text)
-        bar.flush()
-        self._bar_width = len(text)
 
     def train_step(self, x_batch, t_batch):
         """One step: gradients of the batch, one optimiser update; returns the batch loss."""
@@ -143,6 +122,11 @@ class Trainer:
         order = self.gen.permutation(n)
         batches = [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
         total, start = 0.0, time.time()
+        bar = None
+        if self.verbose:
+            bar = Progress(len(batches), "steps", out=self._streams()[1], width=24,
+                           prefix="epoch %*d/%d" % (len(str(self.epochs)), epoch, self.epochs))
+        self._bar = bar
         for b, idx in enumerate(batches, 1):
             try:
                 loss = self.train_step(self.x_train[idx], [self.t_train[i] for i in idx])
@@ -151,16 +135,17 @@ class Trainer:
             if not -math.inf < loss < math.inf:
                 # once a loss is NaN or inf every weight soon is too, and the
                 # accuracies measured after it would mean nothing
-                if self.verbose and self._bar_width:
-                    self._streams()[1].write("\n")  # keep the bar: it shows where it broke
+                if bar is not None:
+                    bar.done()  # keep the bar: it shows where it broke
                 raise TrainingDiverged(
                     "Trainer: the loss is %r at epoch %d, step %d of %d: training diverged; "
                     "try a smaller learning rate (lr)" % (loss, epoch, b, len(batches)))
             self.history["train_loss"].append(loss)
             total += loss
-            if self.verbose and (100 * b // len(batches) != 100 * (b - 1) // len(batches)):
-                self._progress(progress_bar(epoch, self.epochs, b, len(batches),
-                                            total / b, time.time() - start))
+            if bar is not None:
+                mean = total / b
+                bar.update(1, note="loss %s  %.1f s" % ("%.4f" % mean if abs(mean) < 1e6
+                                                        else "%.3g" % mean, time.time() - start))
         return total / len(batches)
 
     def train(self):
@@ -180,19 +165,10 @@ class Trainer:
             self.history["test_acc"].append(test_acc)
             self.history["seconds"].append(seconds)
             if self.verbose:
-                self._print("epoch %*d/%d  loss %.4f  train acc %.4f  test acc %.4f  %.1f s"
-                            % (len(str(self.epochs)), epoch, self.epochs, mean_loss,
-                               train_acc, test_acc, seconds))
+                self._bar.clear()  # the epoch's line takes the bar's place
+                out = self._streams()[0]
+                out.write("epoch %*d/%d  loss %.4f  train acc %.4f  test acc %.4f  %.1f s\n"
+                          % (len(str(self.epochs)), epoch, self.epochs, mean_loss,
+                             train_acc, test_acc, seconds))
+                out.flush()
         return self.history
-
-
-def progress_bar(epoch, epochs, step, steps, loss, seconds, width=24):
-    """``epoch  2/10 [#########...............]  37% loss 0.2345  3.1 s``
-
-    >>> progress_bar(2, 10, 3, 8, 0.5, 1.25, width=8)
-    'epoch  2/10 [###.....]  37% loss 0.5000  1.2 s'
-    """
-    done = int(width * step / steps)
-    return "epoch %*d/%d [%s%s] %3d%% loss %s  %.1f s" % (
-        len(str(epochs)), epoch, epochs, "#" * done, "." * (width - done),
-        100 * step // steps, "%.4f" % loss if abs(loss) < 1e6 else "%.3g" % loss, seconds)

@@ -108,9 +108,9 @@ def check_softmax_large_scores_do_not_overflow():
 def check_softmax_rows_sum_to_one():
     y = softmax(Matrix([[0.0, 0.0], [1.0, 3.0], [-500.0, 500.0]]))
     assert y.shape == (3, 2)
-    for row in y:
+    for row in y.tolist():
         assert close(sum(row), 1.0, 1e-15)
-    assert y[0] == (0.5, 0.5)
+    assert y[0] == Matrix([[0.5, 0.5]])
 
 
 # ----------------------------------------------------------- chapter 3.4
@@ -119,8 +119,8 @@ def check_three_layer_network_output():
     # section 3.4.3: print(y) -> [0.31682708 0.69627909]
     y = forward(init_network(), [1.0, 0.5])
     assert y.shape == (1, 2)
-    assert close(list(y[0]), [0.3168270764110298, 0.6962790898619668], 1e-12)
-    assert close(list(y[0]), [0.31682708, 0.69627909], 5e-9)
+    assert close(y.tolist()[0], [0.3168270764110298, 0.6962790898619668], 1e-12)
+    assert close(y.tolist()[0], [0.31682708, 0.69627909], 5e-9)
 
 
 def check_network_class_matches_forward():
@@ -179,7 +179,7 @@ def check_reductions_and_indexing():
     assert m.sum() == 21 and m.sum(axis=0) == Matrix([[5, 7, 9]])
     assert m.sum(axis=1) == Matrix([[6], [15]]) and m.max() == 6
     assert m.argmax(axis=1) == [2, 2] and m.argmax(axis=0) == [1, 1, 1] and m.argmax() == 5
-    assert m[1, 2] == 6 and m[0] == (1, 2, 3) and m[-1] == (4, 5, 6)
+    assert m[1, 2] == 6 and m[0] == Matrix([[1, 2, 3]]) and m[-1] == Matrix([[4, 5, 6]])
     assert m[:, 1] == Matrix([[2], [5]]) and m[[1, 0]] == Matrix([[4, 5, 6], [1, 2, 3]])
     assert m.T == Matrix([[1, 4], [2, 5], [3, 6]]) and m.T.T is m
     assert m.tolist() == [[1, 2, 3], [4, 5, 6]] and m.shape == (2, 3) and len(m) == 2
@@ -196,7 +196,7 @@ def check_builders():
     assert Matrix.full(2, 2, value=7) == Matrix([[7, 7], [7, 7]])
     assert Matrix.uniform(2, 3, seed=1) == Matrix.uniform(2, 3, seed=1)
     u = Matrix.uniform(50, 4, low=-1.0, high=1.0, seed=3)
-    assert all(-1.0 <= v < 1.0 for row in u for v in row)
+    assert all(-1.0 <= v < 1.0 for row in u.tolist() for v in row)
 
 
 # ---------------------------------------------------------------- errors

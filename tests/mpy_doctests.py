@@ -22,7 +22,7 @@ if __name__ == "__main__":
     _here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
     sys.path.insert(0, _here + "/..")
 
-CORE = ("errors", "matrix", "kernels", "activations", "perceptron", "network", "rng",
+CORE = ("errors", "matrix", "kernels", "activations", "perceptron", "network", "rng", "labels",
         "compact")
 
 

@@ -1,11 +1,15 @@
 """Activation functions (chapter 3.2) and softmax (3.5): book values, no overflow, laws."""
 import math
+from fractions import Fraction
 
 import pytest
 from hypothesis import example, given, strategies as st
 
-from purenn import (Matrix, identity_function, leaky_relu, relu, sigmoid, softmax,
-                    step_function, tanh)
+from purenn import (Matrix, identity_function, leaky_relu, relu, relu_grad, sigmoid,
+                    sigmoid_grad, softmax, step_function, tanh)
+from purenn.testing import assert_allclose
+
+pytestmark = pytest.mark.ch3
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 
@@ -14,14 +18,12 @@ finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
 
 def test_softmax_reference_values_section_3_5_1():
     want = [0.01821127329554753, 0.24519181293507392, 0.7365969137693786]
-    got = softmax([0.3, 2.9, 4.0])
-    assert all(abs(g - w) <= 1e-12 for g, w in zip(got, want))
+    assert_allclose([softmax([0.3, 2.9, 4.0])], [want], rel_tol=0, abs_tol=1e-12)
 
 
 def test_softmax_overflow_example_section_3_5_2():
     want = [0.999954600070331, 4.539786860886666e-05, 2.061060046209062e-09]
-    got = softmax([1010, 1000, 990])
-    assert all(abs(g - w) <= 1e-12 for g, w in zip(got, want))
+    assert_allclose([softmax([1010, 1000, 990])], [want], rel_tol=0, abs_tol=1e-12)
 
 
 def test_step_function_section_3_2_3_with_step_of_zero_zero():
@@ -41,9 +43,10 @@ def test_sigmoid_of_very_negative_is_zero_without_overflow(x):
     assert sigmoid(x) == 0.0 or sigmoid(x) < 1e-300
 
 
-def test_sigmoid_saturates_exactly():
-    assert sigmoid(-1000) == 0.0 and sigmoid(1000) == 1.0
-    assert sigmoid(Matrix([[-1000.0, 1000.0]])) == Matrix([[0.0, 1.0]])
+@pytest.mark.parametrize("x, y", [(-1000, 0.0), (1000, 1.0),
+                                  (Matrix([[-1000.0, 1000.0]]), Matrix([[0.0, 1.0]]))])
+def test_sigmoid_saturates_exactly(x, y):
+    assert sigmoid(x) == y
 
 
 def test_softmax_of_huge_scores_is_finite():
@@ -51,37 +54,52 @@ def test_softmax_of_huge_scores_is_finite():
     assert p == Matrix([[0.5, 0.5, 0.0]])
 
 
-def test_tanh_and_relus_on_extremes():
-    assert tanh(-1e6) == -1.0 and relu(float("-inf")) == 0.0 and relu(1e308) == 1e308
-    assert leaky_relu(-1e308) == -1e306
+@pytest.mark.parametrize("f, x, y", [(tanh, -1e6, -1.0), (relu, float("-inf"), 0.0),
+                                     (relu, 1e308, 1e308), (leaky_relu, -1e308, -1e306)])
+def test_tanh_and_the_relus_on_extremes(f, x, y):
+    assert f(x) == y
 
 
 # ------------------------------------------------------------ same kind
 
-def test_each_activation_returns_the_kind_it_was_given():
-    for f in (step_function, sigmoid, tanh, relu, leaky_relu, identity_function, softmax):
-        assert isinstance(f(Matrix([[0.5, -0.5]])), Matrix)
-        assert isinstance(f([0.5, -0.5]), list) and isinstance(f([[0.5, -0.5]])[0], list)
-        assert isinstance(f(0.5), (int, float))
+ALL = [step_function, sigmoid, tanh, relu, leaky_relu, identity_function, softmax]
+
+
+@pytest.mark.parametrize("f", ALL)
+@pytest.mark.parametrize("x, kind", [(Matrix([[0.5, -0.5]]), Matrix), ([0.5, -0.5], list),
+                                     (0.5, (int, float))], ids=["matrix", "list", "number"])
+def test_each_activation_returns_the_kind_it_was_given(f, x, kind):
+    assert isinstance(f(x), kind)
+
+
+@pytest.mark.parametrize("f", ALL)
+def test_nested_lists_give_nested_lists(f):
+    assert isinstance(f([[0.5, -0.5]])[0], list)
+
+
+def test_softmax_of_a_single_number_is_1():
     assert softmax(3.0) == 1.0
 
 
 def test_softmax_works_row_by_row():
     p = softmax(Matrix([[1.0, 2.0], [5.0, 5.0]]))
-    assert p[1] == (0.5, 0.5)
-    assert abs(p[0, 1] - math.e / (1 + math.e)) < 1e-15
+    assert_allclose(p, [[1 / (1 + math.e), math.e / (1 + math.e)], [0.5, 0.5]], rel_tol=1e-15)
 
 
-def test_relu_keeps_type_and_nan():
-    from fractions import Fraction
-    assert relu(Fraction(-1, 2)) == 0 and relu(Fraction(1, 2)) == Fraction(1, 2)
-    assert type(relu(-2.0)) is float and str(relu(-2.0)) == "0.0"
-    assert relu(float("nan")) != relu(float("nan"))
+@pytest.mark.parametrize("x, y", [(Fraction(-1, 2), Fraction(0)), (Fraction(1, 2), Fraction(1, 2)),
+                                  (-2, 0)])
+def test_relu_keeps_the_kind_of_number(x, y):
+    assert relu(x) == y and type(relu(x)) is type(y)
 
 
-def test_leaky_relu_slope_parameter():
-    assert leaky_relu(-2.0) == -0.02
-    assert leaky_relu(Matrix([[-2.0, 3.0]]), alpha=0.5) == Matrix([[-1.0, 3.0]])
+def test_relu_of_a_negative_float_is_a_float_zero():
+    assert str(relu(-2.0)) == "0.0"
+
+
+@pytest.mark.parametrize("x, alpha, y", [(-2.0, 0.01, -0.02),
+                                         (Matrix([[-2.0, 3.0]]), 0.5, Matrix([[-1.0, 3.0]]))])
+def test_leaky_relu_keeps_a_slope_alpha_below_0(x, alpha, y):
+    assert leaky_relu(x, alpha=alpha) == y
 
 
 # ------------------------------------------------------------------ laws
@@ -94,9 +112,9 @@ rows = st.integers(1, 4).flatmap(lambda n: st.lists(
 @example([[1010.0, 1000.0, 990.0]])
 @example([[-1e6, 1e6]])
 def test_softmax_rows_sum_to_one(r):
-    for row in softmax(Matrix(r)):
-        assert math.isclose(sum(row), 1.0, rel_tol=1e-12)
-        assert all(0.0 <= p <= 1.0 for p in row)
+    p = softmax(Matrix(r))
+    assert_allclose(p.sum(axis=1), Matrix.ones(p.shape[0], 1), rel_tol=1e-12)
+    assert p.min() >= 0.0 and p.max() <= 1.0
 
 
 @given(rows, st.floats(min_value=-1e3, max_value=1e3))
@@ -145,17 +163,20 @@ def test_a_linear_activation_collapses_layers_slide_30(c, mats):
     assert h(h(h(x @ W1) @ W2) @ W3) == x @ (W1 @ W2 @ W3 * c ** 3)
 
 
-# ------------------------------------------------- bugs found in review
+# --------------------------------------------------- huge ints, nan, wrong types
 
 HUGE = 10 ** 400   # an int too large for any float
 
 
-def test_huge_ints_saturate_instead_of_overflowing():
-    assert sigmoid(HUGE) == 1.0 and sigmoid(-HUGE) == 0.0
-    assert tanh(HUGE) == 1.0 and tanh(-HUGE) == -1.0
-    assert leaky_relu(-HUGE) == float("-inf") and relu(HUGE) == HUGE
-    assert softmax([HUGE, 0]) == [1.0, 0.0] == softmax([HUGE, 0.5])
-    assert sigmoid(Matrix([[HUGE, -HUGE, 0]])) == Matrix([[1.0, 0.0, 0.5]])
+@pytest.mark.parametrize("f, x, y", [
+    (sigmoid, HUGE, 1.0), (sigmoid, -HUGE, 0.0), (tanh, HUGE, 1.0), (tanh, -HUGE, -1.0),
+    (leaky_relu, -HUGE, float("-inf")), (relu, HUGE, HUGE), (softmax, [HUGE, 0], [1.0, 0.0]),
+    (softmax, [HUGE, 0.5], [1.0, 0.0]),
+    (sigmoid, Matrix([[HUGE, -HUGE, 0]]), Matrix([[1.0, 0.0, 0.5]])),
+], ids=["sigmoid", "sigmoid-neg", "tanh", "tanh-neg", "leaky", "relu", "softmax", "softmax-half",
+        "sigmoid-matrix"])
+def test_huge_ints_saturate_instead_of_overflowing(f, x, y):
+    assert f(x) == y
 
 
 @given(st.one_of(finite, st.integers(-10 ** 400, 10 ** 400)))
@@ -167,12 +188,16 @@ def test_sigmoid_never_raises_and_stays_in_0_1(x):
     assert 0.0 <= sigmoid(x) <= 1.0
 
 
-def test_nan_propagates_through_every_activation():
-    nan = float("nan")
-    for f in (sigmoid, tanh, relu, leaky_relu, identity_function):
-        assert f(nan) != f(nan), f.__name__
-        assert f(Matrix([[nan]]))[0, 0] != f(Matrix([[nan]]))[0, 0], f.__name__
-    assert all(p != p for p in softmax([1.0, nan, 2.0]))
+@pytest.mark.parametrize("f", [sigmoid, tanh, relu, leaky_relu, identity_function])
+@pytest.mark.parametrize("x", [float("nan"), Matrix([[float("nan")]])], ids=["number", "matrix"])
+def test_nan_propagates_through_every_activation(f, x):
+    y = f(x)
+    y = y[0, 0] if isinstance(y, Matrix) else y
+    assert y != y
+
+
+def test_a_nan_score_makes_the_whole_softmax_row_nan():
+    assert [p != p for p in softmax([1.0, float("nan"), 2.0])] == [True, True, True]
 
 
 @pytest.mark.parametrize("f", [step_function, sigmoid, tanh, relu, leaky_relu,
@@ -180,3 +205,20 @@ def test_nan_propagates_through_every_activation():
 def test_a_string_is_a_type_error_naming_the_function(f):
     with pytest.raises(TypeError, match=f.__name__ + ": expected a number"):
         f("abc")
+
+
+# --------------------------------------------- derivatives (the book's names)
+
+@pytest.mark.parametrize("x, value", [(0.0, 0.25), (1000.0, 0.0), (-1000.0, 0.0)])
+def test_sigmoid_grad_is_one_minus_sigmoid_times_sigmoid(x, value):
+    assert sigmoid_grad(x) == value
+
+
+def test_sigmoid_grad_of_a_matrix_is_elementwise():
+    x = Matrix([[-1.0, 0.5]])
+    assert_allclose(sigmoid_grad(x), (1.0 - sigmoid(x)) * sigmoid(x))
+
+
+def test_relu_grad_is_1_from_0_on_as_the_book():
+    # the book's relu_grad: grad[x >= 0] = 1 (the Relu layer lets nothing through at 0)
+    assert relu_grad(Matrix([[-1.0, 0.0, 2.0]])) == Matrix([[0, 1, 1]])

@@ -5,7 +5,6 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from purenn.cli import main
-from purenn.convnet import SHIPPED
 
 pytestmark = pytest.mark.ch7
 
@@ -34,8 +33,6 @@ def test_convnet_names_the_books_file_and_scores_it(capsys):
     (["convnet", "activations", "--index", "10000"], 2, "--index must be between 0 and 9999"),
 ])
 def test_convnet_refuses_bad_input_in_one_line(argv, status, message, capsys):
-    if "--weights" not in argv and not os.path.isfile(SHIPPED):
-        argv = argv + ["--weights", book("simple_convnet_params_2016.pkl")]
     assert main(argv) == status
     err = capsys.readouterr().err
     assert err.startswith("purenn convnet: ") and message in err and err.count("\n") == 1

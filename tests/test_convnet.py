@@ -108,8 +108,8 @@ def test_deep_convnet_backprop_agrees_with_numerical_gradients_through_its_dropo
     worst = gradient_check(net, x, [0, 2])
     assert len(worst) == 16 and max(worst.values()) < 1e-7
     # the check used real masks: some units were dropped
-    masks = [m for layer in net.layers if isinstance(layer, Dropout) for row in layer.mask
-             for m in row]
+    masks = [m for layer in net.layers if isinstance(layer, Dropout)
+             for row in Matrix(layer.mask).tolist() for m in row]
     assert 0 < masks.count(False) < len(masks)
 
 
@@ -124,7 +124,7 @@ def test_kink_distance_is_the_smallest_relu_input_or_pooling_gap():
     x = Matrix.uniform(1, 100, seed=2)
     net.gradient(x, [1])
     conv_out = net.layers["Conv1"].forward(x)
-    assert kink_distance(net, x, [1]) <= min(abs(v) for v in conv_out[0])
+    assert kink_distance(net, x, [1]) <= min(abs(v) for v in conv_out.tolist()[0])
 
 
 # ------------------------------------------------------------ save and load
@@ -208,10 +208,22 @@ def test_book_deep_convnet_first_100_test_images_as_the_books_code(name):
     assert round(net.accuracy(x[0:100], t[:100]) * 100) == FIRST_100[name]
 
 
+_PREDICTED = {}
+
+
+def _predicted(name):
+    """The file's prediction for each of the 10,000 test images and the labels
+    (remembered: figure 8-3's test reads the same DeepConvNet run)."""
+    if name not in _PREDICTED:
+        net = load_network(book_path(name))
+        x, t = load_mnist(kind="test")
+        _PREDICTED[name] = (net.predictions(x), t)
+    return _PREDICTED[name]
+
+
 def _full_count(name):
-    net = load_network(book_path(name))
-    x, t = load_mnist(kind="test")
-    return sum(1 for p, label in zip(net.predictions(x), t) if p == label)
+    predicted, t = _predicted(name)
+    return sum(1 for p, label in zip(predicted, t) if p == label)
 
 
 @pytest.mark.slow
@@ -220,27 +232,33 @@ def test_book_simple_convnet_2016_scores_the_books_9890_of_10000():
     assert _full_count("simple_convnet_params_2016.pkl") == 9890
 
 
+# Too slow for CPython's main test command: they run on PyPy, in
+# ci/runtimes.py's pypy3-slow row (pypy3 -m pytest -m pypy), where a skip fails.
 DEEP_ON_PYPY = ("DeepConvNet over 10,000 images takes about half an hour on CPython; "
-                "run on PyPy (pypy3 -m pytest -m slow tests/test_convnet.py)")
+                "ci/runtimes.py --only pypy3-slow runs it on PyPy")
 SIMPLE_2022_ON_PYPY = ("the 2022 file's full count costs CPython another 2-3 minutes; "
-                       "run on PyPy (pypy3 -m pytest -m slow tests/test_convnet.py)")
+                       "ci/runtimes.py --only pypy3-slow runs it on PyPy")
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not PYPY, reason=SIMPLE_2022_ON_PYPY)
+def on_pypy(reason):
+    """A test for PyPy only: slow, marked ``pypy`` (the pypy3-slow row), skipped elsewhere."""
+    def mark(test):
+        return pytest.mark.slow(pytest.mark.pypy(pytest.mark.skipif(not PYPY, reason=reason)(test)))
+    return mark
+
+
+@on_pypy(SIMPLE_2022_ON_PYPY)
 def test_book_simple_convnet_2022_scores_9600_of_10000():
     assert _full_count("simple_convnet_params_2022.pkl") == 9600
 
 
-@pytest.mark.slow
 @pytest.mark.ch8
-@pytest.mark.skipif(not PYPY, reason=DEEP_ON_PYPY)
+@on_pypy(DEEP_ON_PYPY)
 @pytest.mark.parametrize("name, correct", [("deep_convnet_params_2016.pkl", 9935),
                                            ("deep_convnet_params_2022.pkl", 9797)])
 def test_book_deep_convnet_scores_its_count_of_10000(name, correct):
     # 9935: the book's printed 0.9935 (section 8.1)
     assert _full_count(name) == correct
-
 
 
 # the book's misclassified_mnist.py with the 2016 file: (test image, label, inference)
@@ -250,14 +268,11 @@ BOOK_MISTAKES = [(445, 6, 0), (449, 3, 5), (450, 3, 5), (582, 8, 3), (726, 7, 3)
                  (2070, 7, 9), (2118, 6, 0), (2129, 9, 8), (2130, 4, 9)]
 
 
-@pytest.mark.slow
 @pytest.mark.ch8
-@pytest.mark.skipif(not PYPY, reason=DEEP_ON_PYPY)
+@on_pypy(DEEP_ON_PYPY)
 def test_deep_convnet_misclassifies_the_books_first_20_digits():
     # figure 8-3: the first 20 mistakes lie in the first 2,200 test images
-    net = load_network(book_path("deep_convnet_params_2016.pkl"))
-    x, t = load_mnist(kind="test")
-    predicted = net.predictions(x[0:2200])
+    predicted, t = _predicted("deep_convnet_params_2016.pkl")
     wrong = [(i, t[i], p) for i, p in enumerate(predicted) if p != t[i]][:20]
     assert wrong == BOOK_MISTAKES
 

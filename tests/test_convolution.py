@@ -85,7 +85,9 @@ def layer_of(g, Wf, b):
 
 
 def dot(a, b):
-    return sum(u * v for ra, rb in zip(a, b) for u, v in zip(ra, rb))
+    """The sum of a * b over every element: the inner product of the adjoint law."""
+    assert a.shape == b.shape
+    return sum(u * v for ra, rb in zip(a.tolist(), b.tolist()) for u, v in zip(ra, rb))
 
 
 # ------------------------------------------------------------------ geometry
@@ -294,7 +296,7 @@ def test_pooling_backward_sends_the_gradient_to_the_first_maximum_of_a_tie():
 def test_pooling_of_a_window_with_nan_is_nan_as_in_numpy():
     pool = Pooling(2, 1, stride=1, input_shape=(1, 3, 1))
     out = pool.forward(Matrix([[1.0, math.nan, 2.0]]))
-    assert [v != v for v in out[0]] == [True, True]
+    assert [v != v for v in out.tolist()[0]] == [True, True]
 
 
 def test_pooling_pads_with_zeros_as_the_books_im2col():
@@ -322,3 +324,9 @@ def test_fractions_stay_exact_through_convolution_and_pooling():
                        "W", "b", input_shape=(1, 2, 2), filter_size=1)
     out = Pooling(2, 2, input_shape=(1, 2, 2)).forward(conv.forward(x))
     assert out == Matrix([[Fraction(1, 3) + Fraction(1, 5)]])
+
+
+def test_the_layers_module_offers_the_chapter_7_layers():
+    # the book's common/layers.py has Convolution and Pooling beside Affine
+    from purenn import convolution, layers
+    assert (layers.Convolution, layers.Pooling) == (convolution.Convolution, convolution.Pooling)

@@ -12,6 +12,8 @@ from purenn import (AND, NAND, OR, XOR, Layer, Matrix, Network, ShapeError, forw
 from purenn.explain import (explain, explain_layer, explain_matmul, explain_perceptron,
                             number)
 
+pytestmark = pytest.mark.ch3
+
 
 def test_book_network_first_layer_as_on_the_slides():
     # section 3.4.3: a1 = x·W1 + b1 with x = (1.0, 0.5)
@@ -231,7 +233,7 @@ def test_every_written_element_is_the_exact_product(pair):
     if n * m <= 16 and A.shape[1] <= 8:
         element_lines = e.lines[1:]
         assert len(element_lines) == n * m
-        for line, value in zip(element_lines, [v for row in C for v in row]):
+        for line, value in zip(element_lines, [v for row in C.tolist() for v in row]):
             assert line.rsplit(" = ", 1)[1] == str(value)   # exact: Fractions print exactly
 
 
@@ -242,4 +244,18 @@ def test_long_or_large_products_stay_short(n, k, m):
     e = explain_matmul(A, B)
     assert e.result == A @ B
     assert len(e.lines) <= 1 + 16                     # never a dump of every element
-    assert all(len(line) < 400 for line in e.lines)   # never a 40-term sum written out
+    assert max(len(line) for line in e.lines) < 400   # never a 40-term sum written out
+
+
+def test_a_trained_multi_layer_net_is_explained_step_by_step():
+    from purenn.multilayer import MultiLayerNet
+    net = MultiLayerNet(2, [3], 2, activation="sigmoid", seed=1)
+    e = explain(net, [[1.0, 0.5]])
+    assert e.result == net.predict([[1.0, 0.5]])
+    assert "z1 = sigmoid(a1)" in str(e) and "y = identity_function(a2)" in str(e)
+
+
+def test_a_network_with_batchnorm_is_refused_with_the_reason():
+    from purenn.multilayer import MultiLayerNet
+    with pytest.raises(TypeError, match="batch normalization or dropout"):
+        explain(MultiLayerNet(2, [3], 2, use_batchnorm=True), [[1.0, 0.5]])

@@ -1,25 +1,27 @@
-"""The 3-layer network (chapter 3.4) and the general Network class."""
+"""The 3-layer network (chapter 3.4) and the general Network class (the network protocol)."""
+from fractions import Fraction
+
 import pytest
 
 from purenn import (Layer, Matrix, Network, ShapeError, forward, identity_function,
                     init_network, relu, sigmoid, softmax)
+from purenn.testing import assert_allclose
+
+pytestmark = pytest.mark.ch3
 
 
 def test_init_network_holds_the_book_weights_section_3_4_3():
-    net = init_network()
-    assert net["W1"] == Matrix([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]])
-    assert net["b1"] == Matrix([0.1, 0.2, 0.3])
-    assert net["W2"] == Matrix([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]])
-    assert net["b2"] == Matrix([0.1, 0.2])
-    assert net["W3"] == Matrix([[0.1, 0.3], [0.2, 0.4]])
-    assert net["b3"] == Matrix([0.1, 0.2])
+    assert init_network() == {
+        "W1": Matrix([[0.1, 0.3, 0.5], [0.2, 0.4, 0.6]]), "b1": Matrix([0.1, 0.2, 0.3]),
+        "W2": Matrix([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]), "b2": Matrix([0.1, 0.2]),
+        "W3": Matrix([[0.1, 0.3], [0.2, 0.4]]), "b3": Matrix([0.1, 0.2])}
 
 
 def test_forward_reproduces_the_book_output_section_3_4_3():
     y = forward(init_network(), [1.0, 0.5])
     want = [0.3168270764110298, 0.6962790898619668]
     assert y.shape == (1, 2)
-    assert all(abs(g - w) <= 1e-15 for g, w in zip(y[0], want))
+    assert_allclose(y, [want], rel_tol=0, abs_tol=1e-15)
 
 
 def test_first_layer_weighted_sum_section_3_4_2():
@@ -51,69 +53,54 @@ def test_batch_and_one_at_a_time_predictions_agree():
         assert net.predict(x[i:i + 1]) == batch[i:i + 1]
 
 
-def test_accuracy_with_labels_or_one_hot_and_any_batch_size():
+def _identity_network(k=3):
     # a network that outputs its input: the prediction is the largest input
-    net = Network([Layer(Matrix.identity(3), Matrix.zeros(1, 3), identity_function)])
-    x = Matrix([[1, 0, 0], [0, 2, 0], [0, 0, 3], [5, 0, 0]])
-    assert net.accuracy(x, [0, 1, 2, 1]) == 0.75
-    onehot = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 1, 0]]
-    assert net.accuracy(x, onehot, batch_size=3) == 0.75
-    assert net.accuracy(x, Matrix(onehot), batch_size=1) == 0.75
+    return Network([Layer(Matrix.identity(k), Matrix.zeros(1, k), identity_function)])
 
 
-def test_network_shape_errors():
-    with pytest.raises(ShapeError, match=r"layer 0 W \(2, 3\) feeds layer 1 W \(2, 2\)"):
-        Network([Layer(Matrix.ones(2, 3), Matrix.ones(1, 3)),
-                 Layer(Matrix.ones(2, 2), Matrix.ones(1, 2))])
-    with pytest.raises(ShapeError, match=r"b must be one row"):
-        Layer(Matrix.ones(2, 3), Matrix.ones(1, 2))
+X = Matrix([[1, 0, 0], [0, 2, 0], [0, 0, 3], [5, 0, 0]])
+ONE_HOT = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 1, 0]]
+
+
+@pytest.mark.parametrize("t, batch_size", [
+    ([0, 1, 2, 1], 100), (ONE_HOT, 3), (Matrix(ONE_HOT), 1)], ids=["labels", "lists", "matrix"])
+def test_accuracy_takes_labels_or_one_hot_rows_in_any_batch_size(t, batch_size):
+    assert _identity_network().accuracy(X, t, batch_size=batch_size) == 0.75
+
+
+def test_the_network_protocol_sizes_and_steps():
     net = Network.from_dict(init_network())
-    with pytest.raises(ShapeError, match=r"predict: input \(1, 3\)"):
-        net.predict([1.0, 2.0, 3.0])
-    with pytest.raises(ShapeError, match="2 inputs but 3 labels"):
-        net.accuracy([[1.0, 0.5], [1.0, 0.5]], [0, 1, 0])
-    with pytest.raises(ValueError, match="batch_size"):
-        net.accuracy([[1.0, 0.5]], [0], batch_size=0)
+    assert (net.input_size, net.output_size, net.layer_steps()) == (2, 2, net.layers)
 
 
-def test_missing_weights_and_bad_inputs():
-    with pytest.raises(KeyError, match="W3"):
-        Network.from_dict({k: v for k, v in init_network().items() if k != "W3"})
-    with pytest.raises(TypeError, match="network input"):
-        forward(init_network(), "1 2")
-    with pytest.raises(ValueError):
-        Network([])
+@pytest.mark.parametrize("call, error, text", [
+    (lambda: Network([Layer(Matrix.ones(2, 3), Matrix.ones(1, 3)),
+                      Layer(Matrix.ones(2, 2), Matrix.ones(1, 2))]), ShapeError,
+     r"layer 0 W \(2, 3\) feeds layer 1 W \(2, 2\)"),
+    (lambda: Layer(Matrix.ones(2, 3), Matrix.ones(1, 2)), ShapeError, "b must be one row"),
+    (lambda: Network.from_dict(init_network()).predict([1.0, 2.0, 3.0]), ShapeError,
+     r"predict: input \(1, 3\)"),
+    (lambda: Network.from_dict(init_network()).accuracy([[1.0, 0.5], [1.0, 0.5]], [0, 1, 0]),
+     ShapeError, "2 inputs but 3 labels"),
+    (lambda: Network.from_dict(init_network()).accuracy([[1.0, 0.5]], [0], batch_size=0),
+     ValueError, "batch_size"),
+    (lambda: Network.from_dict({k: v for k, v in init_network().items() if k != "W3"}),
+     KeyError, "W3"),
+    (lambda: forward(init_network(), "1 2"), TypeError, "network input"),
+    (lambda: Network([]), ValueError, "at least one layer"),
+    (lambda: Layer(Matrix.ones(2, 3), Matrix.ones(1, 3), activation="relu"), TypeError,
+     "activation must be a function"),
+], ids=["feeds", "bias", "predict", "labels", "batch", "missing", "input", "empty", "activation"])
+def test_bad_networks_and_inputs_get_a_clear_error(call, error, text):
+    with pytest.raises(error, match=text):
+        call()
 
 
-def test_sigmoid_network_output_is_exact_with_fraction_inputs_until_exp():
+def test_a_fraction_network_is_exact_until_the_exponential():
     # the product and the sums are exact with Fractions; sigmoid's exp is float
-    from fractions import Fraction
-    net = init_network()
     a1 = Matrix([Fraction(1), Fraction(1, 2)]) @ Matrix(
         [[Fraction(1, 10), Fraction(3, 10), Fraction(1, 2)],
          [Fraction(1, 5), Fraction(2, 5), Fraction(3, 5)]]) + Matrix(
         [Fraction(1, 10), Fraction(1, 5), Fraction(3, 10)])
     assert a1 == Matrix([[Fraction(3, 10), Fraction(7, 10), Fraction(11, 10)]])
     assert isinstance(sigmoid(a1)[0, 0], float)
-    assert net["W1"].shape == (2, 3)
-
-
-@pytest.mark.parametrize("labels, error, words", [
-    ([[0, 0, 0, 1]], ShapeError, r"one-hot labels \(1, 4\) for 2 classes"),
-    (["1"], ValueError, "label 0 is '1'"),
-    ([1.0], ValueError, "label 0 is 1.0"),
-    ([2], ValueError, "class indices 0..1"),
-    ([-1], ValueError, "label 0 is -1"),
-])
-def test_accuracy_refuses_labels_that_are_not_classes(labels, error, words):
-    # found in review: these all gave accuracy 0.0 without a word
-    net = Network.from_dict(init_network())
-    with pytest.raises(error, match=words):
-        net.accuracy([[1.0, 0.5]], labels)
-
-
-def test_a_row_of_nan_scores_is_never_a_correct_prediction():
-    # argmax of [nan, nan] is 0 (numpy's rule); accuracy must not count it as class 0
-    net = Network([Layer(Matrix.identity(2), Matrix.zeros(1, 2), identity_function)])
-    nan = float("nan")
-    assert net.accuracy([[nan, nan], [1.0, 0.0]], [0, 0]) == 0.5

@@ -279,7 +279,7 @@ def test_data_parallel_batch_smaller_than_the_workers():
 def test_an_error_in_a_worker_is_raised_here():
     t = list(T)
     t[20] = 10  # no class 10: the second worker's half of the batch fails
-    with pytest.raises(ValueError, match="label 10 is not a class"):
+    with pytest.raises(ValueError, match="is 10; a class label is an int from 0 to 9"):
         with DataParallel(_net(), SGD(), X, t, workers=2) as dp:
             dp.step(list(range(24)))
 

@@ -274,7 +274,7 @@ def mode_activations(args, out):
             grids.append(activation_images("after " + name, values, shape, columns=10))
             out.write(grid.to_text(charset=_charset(), double=False) + "\n\n")
     name, scores, _ = steps[-1]
-    out.write(plot_softmax(list(scores[0]), labels=[str(d) for d in range(10)])
+    out.write(plot_softmax(scores.tolist()[0], labels=[str(d) for d in range(10)])
               .to_text(charset=_charset()) + "\n")
     out.write("predicted %d\n" % scores.argmax(axis=1)[0])
     _save_svgs(args.svg, grids, out)
@@ -306,7 +306,7 @@ def mode_misclassified(args, out):
               % ", ".join("%d: (%d, %s)" % (v, label, p) for v, (i, label, p)
                           in enumerate(wrong, 1)))
     if wrong:
-        images = [[list(x[i][r * 28:(r + 1) * 28]) for r in range(28)] for i, _, _ in wrong]
+        images = [x[i].reshape(28, 28).tolist() for i, _, _ in wrong]
         grid = ImageGrid(images, titles=["#%d: %d, seen %s" % (i, label, p)
                                           for i, label, p in wrong], columns=5,
                          title="misclassified test digits (image: label, seen as)",

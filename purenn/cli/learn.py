@@ -21,7 +21,7 @@ from purenn.cli.common import (CommandError, describe, integer, non_negative, po
                                usage_error)
 from purenn.gradients import numerical_diff, numerical_gradient, gradient_descent
 from purenn.layers import MulLayer, AddLayer
-from purenn.multilayer import ACTIVATION_LAYERS, MultiLayerNet, gradient_check
+from purenn.multilayer import ACTIVATION_LAYERS, MultiLayerNet, gradient_check, memory_size
 from purenn.optimizers import COMPARE_RATES, compare_optimizers, f_compare, plot_paths
 from purenn.trainer import Trainer, TrainingDiverged
 
@@ -309,14 +309,6 @@ def training_bytes(sizes, batch_size):
     weights = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:]))
     return (BYTES_PER_WEIGHT * weights
             + BYTES_PER_ACTIVATION * max(batch_size, 100) * sum(sizes[1:]))
-
-
-def memory_size():
-    """The machine's memory in bytes, or None where Python cannot tell."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, OSError, ValueError):  # Windows; a system without the names
-        return None
 
 
 MEMORY_WITHOUT_SIZE = 8 << 30

@@ -78,7 +78,8 @@ def main_mnist(weights=None, batch_size=100, limit=None, show=3):
     if wrong:
         out.write("\nThe first misclassified digits:\n")
         width = 28
-        titles = [("#%d: is %d, seen %d" % (i, t[i], predicted[i])).ljust(width) for i in wrong]
+        titles = [("#%d: is %d, seen %s" % (i, t[i], "nothing" if predicted[i] is None
+                                            else predicted[i])).ljust(width) for i in wrong]
         drawings = [plot_digit(x[i], vmax=1.0).text_lines(charset(), compact=True)
                     for i in wrong]
         out.write("\n".join(_side_by_side([[s] for s in titles])) + "\n")

@@ -372,16 +372,21 @@ def build(out):
         os.makedirs(contents)
         for nb in notebook_sources():
             shutil.copy2(nb, contents)
-        if os.path.exists(out):
-            shutil.rmtree(out)
+        # JupyterLite sets the time stamp of every file under the output folder's *parent*
+        # (jupyterlite_core's copy_one: maybe_timestamp(dest.parent), recursively), so it
+        # builds into a folder of its own here, never next to the user's files, then moves
+        built = os.path.join(tmp, "built", "site")
         jupyter = os.path.join(os.path.dirname(python), "jupyter")
-        cmd = [jupyter, "lite", "build", "--lite-dir", lite, "--output-dir", out,
+        cmd = [jupyter, "lite", "build", "--lite-dir", lite, "--output-dir", built,
                "--contents", contents, "--no-sourcemaps", "--no-unused-shared-packages",
                "--source-date-epoch", str(SOURCE_DATE_EPOCH)]
         for app in APPS:
             cmd += ["--apps", app]
         env = dict(os.environ, JUPYTERLITE_NO_LIBARCHIVE="1")
         run(cmd, cwd=lite, env=env)
+        if os.path.exists(out):
+            shutil.rmtree(out)
+        shutil.move(built, out)
     for junk in (".jupyterlite.doit.db",):
         if os.path.exists(os.path.join(out, junk)):
             os.remove(os.path.join(out, junk))

@@ -1,6 +1,6 @@
 """purenn: neural networks from first principles, in pure Python.
 
-The chapters 2 - 6 of "Deep Learning from Scratch" with the standard library
+The chapters 2 - 8 of "Deep Learning from Scratch" with the standard library
 only:
 
 ============================  ====================================================

@@ -33,6 +33,8 @@ only:
                               gradients (ch. 5.7.3)
 ``purenn.trainer``            ``Trainer``: mini-batches, epochs (ch. 6)
 ``purenn.optimizer_compare``  the optimisers' paths on x²/20 + y² (ch. 6.1.7)
+``purenn.convolution``        ``im2col``, ``col2im``, ``Convolution``, ``Pooling`` (ch. 7)
+``purenn.convnet``            ``SimpleConvNet``, ``DeepConvNet``, ``load_network`` (ch. 7 - 8)
 ``purenn.progress``           ``Progress``: the text progress bar
 ``purenn.recognize``          which trained network, from which file (ch. 3.6)
 ``purenn.datasets``           ``load_mnist``, ``load_digits``, ``read_idx`` (import it

@@ -497,13 +497,14 @@ class LimitNet:
                 self.b[k] = [p - lr * q for p, q in zip(self.b[k], g)]
             return
         lr_t, c1, c2, eps = self._adam_step()
+        sqrt = math.sqrt  # the book's np.sqrt (correctly rounded; ** 0.5 need not be)
         for W, G, M, V in zip(self.W + [self.b], gW + [gb], self.mW + [self.mb],
                               self.vW + [self.vb]):
             for r in range(len(W)):
                 g = G[r]
                 M[r] = m = [mi + c1 * (gi - mi) for mi, gi in zip(M[r], g)]
                 V[r] = v = [vi + c2 * (gi * gi - vi) for vi, gi in zip(V[r], g)]
-                W[r] = [p - lr_t * mi / (vi ** 0.5 + eps) for p, mi, vi in zip(W[r], m, v)]
+                W[r] = [p - lr_t * mi / (sqrt(vi) + eps) for p, mi, vi in zip(W[r], m, v)]
 
     def _adam_step(self):
         self.iter += 1
@@ -522,6 +523,7 @@ class LimitNet:
                         p[j] = p[j] - lr * g[j]
             return
         lr_t, c1, c2, eps = self._adam_step()
+        sqrt = math.sqrt
         for W, G, M, V in zip(self.W + [self.b], gW + [gb], self.mW + [self.mb],
                               self.vW + [self.vb]):
             for r in range(len(W)):
@@ -531,7 +533,7 @@ class LimitNet:
                     mj = m[j] + c1 * (gj - m[j])
                     vj = v[j] + c2 * (gj * gj - v[j])
                     m[j], v[j] = mj, vj
-                    p[j] = p[j] - lr_t * mj / (vj ** 0.5 + eps)
+                    p[j] = p[j] - lr_t * mj / (sqrt(vj) + eps)
 
     def params(self):
         """The weights in purenn's layout: name -> list of rows."""

@@ -655,8 +655,8 @@ class Matrix:
         must run at the speed of plain lists.
 
         ``f`` is given the i-th row of this matrix and of each of ``others``
-        (matrices of the same shape) as **lists**, and returns a new list of
-        the same length; with ``outputs=n`` it returns n such lists and
+        (matrices of the same shape) as **lists**, row 0 first and each row
+        once, and returns a new list of the same length; with ``outputs=n`` it returns n such lists and
         ``map_rows`` returns n matrices.
 
         This is purenn's one door into a matrix's storage, and a narrow one:

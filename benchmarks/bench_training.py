@@ -454,7 +454,6 @@ class LimitNet:
         # the last bias, softmax, the loss and its gradient (y - t) / n in one
         # pass: the exponentials once for both
         n = len(x)
-        scale = 1 / n
         b_last = B[last]
         total = 0.0
         d = []
@@ -464,8 +463,9 @@ class LimitNet:
             e = [exp(v - c) for v in row]
             s = sum(e)
             total += math.log(s) - (row[t] - c)
-            dr = [v / s * scale for v in e]
-            dr[t] = (e[t] / s - 1) * scale
+            # purenn's (y - t) / (batch_size / dout), dout = 1 (the book's bits)
+            dr = [v / s / n for v in e]
+            dr[t] = (e[t] / s - 1) / n
             d.append(dr)
         self.loss = total / n
         gW, gb = [None] * (last + 1), [None] * (last + 1)

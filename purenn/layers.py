@@ -55,7 +55,7 @@ import math
 from purenn.activations import relu, sigmoid, softmax, tanh
 from purenn.errors import ShapeError
 from purenn.labels import as_labels, one_hot
-from purenn.matrix import Matrix, as_matrix, sqrt, where, format_shape
+from purenn.matrix import Matrix, affine, as_matrix, sqrt, where, format_shape
 from purenn import rng as _rng
 
 
@@ -274,7 +274,8 @@ class Affine:
                              "rows of W (%d)" % (format_shape(x.shape), self.w_key, format_shape(W.shape),
                                                  x.shape[1], W.shape[0]))
         self.x = x
-        return x @ W + self.b
+        # out = np.dot(self.x, self.W) + self.b, the bias added as each row is made
+        return affine(x, W, self.b)
 
     def backward(self, dout, need_dx=True):
         """dW and db; returns dx, or None when ``need_dx`` is false (the

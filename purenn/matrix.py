@@ -1085,14 +1085,36 @@ def _real_powers(result, m, other, reflected):
     return result
 
 
-def _matmul(a, b):
+def _matmul(a, b, bias=None):
     k, k2 = a._shape[1], b._shape[0]
     if k != k2:
         raise ShapeError(
             "matmul: %s @ %s: columns of the left (%d) must equal rows of the right (%d)"
             % (format_shape(a._shape), format_shape(b._shape), k, k2))
-    b_t = b.T._rows if kernels.KERNEL != "ikj" else None
-    return Matrix._wrap(kernels.matmul(a._rows, b._rows, b_t, b._all_finite()))
+    # bᵀ and the finiteness of b only if the kernel needs them (an MNIST batch
+    # @ W1 goes through sparse rows only: it never needs W1ᵀ)
+    return Matrix._wrap(kernels.matmul(a._rows, b._rows, lambda: b.T._rows, b._all_finite,
+                                       bias))
+
+
+# ------------------------------------------ affine (x @ W + b in one pass)
+
+def affine(x, W, b):
+    """``x @ W + b`` for a (1, M) bias row b, the bias added to each row of the
+    product as it is made (one pass less, the same numbers): what
+    ``purenn.layers.Affine`` computes.  Any other b broadcasts as in ``+``.
+
+    >>> affine(Matrix([[1.0, 2.0]]), Matrix([[1.0, 0.0], [0.0, 1.0]]), Matrix([[0.5, -0.5]]))
+    Matrix([[1.5, 1.5]])
+    >>> affine(Matrix([[1.0, 2.0]]), Matrix([[1.0, 0.0], [0.0, 1.0]]), Matrix([[1.0, 2.0, 3.0]]))
+    Traceback (most recent call last):
+        ...
+    purenn.errors.ShapeError: add: (1, 2) + (1, 3): each dimension must be equal or 1 (broadcasting)
+    """
+    x, W, b = (as_matrix(m, "affine: " + name) for m, name in ((x, "x"), (W, "W"), (b, "b")))
+    if b._shape != (1, W._shape[1]):
+        return _matmul(x, W) + b
+    return _matmul(x, W, b._rows[0])
 
 
 def _stretch(rows, shape, target):

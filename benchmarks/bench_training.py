@@ -784,6 +784,19 @@ try:
         load_mnist(kind="train")
         load_mnist(kind="test")
         status = 0
+    elif sys.argv[1] == "decode":  # CPU ms to turn a batch of 100 images into floats
+        import random, statistics, time
+        from purenn.datasets import load_mnist
+        x, _ = load_mnist(kind="test")
+        gen, spent = random.Random(0), []
+        for r in range(60):
+            idx = gen.sample(range(x.shape[0]), 100)
+            t0 = time.process_time()
+            x[idx].tolist()  # a BytesMatrix decodes its rows here; float rows are copied
+            spent.append(time.process_time() - t0)
+        sys.stderr.write("decode-ms %.3f %s\n" % (statistics.median(spent[10:]) * 1e3,
+                                                   type(x).__name__))
+        status = 0
     else:
         from purenn.cli import main
         status = main(sys.argv[1:])
@@ -856,6 +869,15 @@ def memory_section(args, pythons):
         print("  " + note)
     print("targets: one training epoch <= 300 MB on CPython; python -m purenn mnist "
           "<= ~94 MB")
+    for name, python in pythons:
+        proc = subprocess.run([python, "-c", MEMORY_CHILD, "decode"], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              universal_newlines=True)
+        found = [line.split() for line in proc.stderr.splitlines()
+                 if line.startswith("decode-ms ")]
+        if found:
+            print("  %s: a batch of 100 images as floats (x[rows].tolist() of a %s): "
+                  "%s ms CPU" % (name, found[-1][2], found[-1][1]))
     print()
 
 

@@ -1023,9 +1023,9 @@ def _from_bytes(cls, data, cols, table=None):
     ``len(data) // cols`` rows whose element [i, j] is ``table[data[i * cols +
     j]]`` (``table``: 256 numbers; by default the byte itself, 0..255).
 
-    >>> Matrix.from_bytes(b"\\x01\\x02\\x03\\x04", 2)
+    >>> Matrix.from_bytes(bytes([1, 2, 3, 4]), 2)
     Matrix([[1, 2], [3, 4]])
-    >>> Matrix.from_bytes(b"\\x01\\x02\\x03", 2)
+    >>> Matrix.from_bytes(bytes([1, 2, 3]), 2)
     Traceback (most recent call last):
         ...
     ValueError: Matrix.from_bytes: 3 bytes do not make rows of 2

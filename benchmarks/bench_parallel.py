@@ -37,7 +37,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from purenn.datasets import load_mnist  # noqa: E402
-from purenn.multilayer import MultiLayerNet, max_abs_difference  # noqa: E402
+from purenn.gradient_check import max_abs_difference  # noqa: E402
+from purenn.multilayer import MultiLayerNet  # noqa: E402
 from purenn.optimizers import Adam  # noqa: E402
 from purenn.parallel import DataParallel, cpu_count, predict_batches  # noqa: E402
 from purenn.recognize import BUNDLED_WEIGHTS, load_network  # noqa: E402

@@ -15,6 +15,9 @@ CPython 3.8-3.13   each pyenv interpreter in its own venv under            the w
                    support it; ``python -m pytest`` in the repository,     + the tour
                    then ``python -m purenn``
 PyPy 3             Debian's ``pypy3`` (``.ci/run`` installs it), same way  the same
+pypy3-slow         the PyPy venv again: the tests marked ``pypy``, too      ``-m pypy``;
+                   slow for CPython (DeepConvNet's full counts, figure      0 skipped or
+                   8-3); they skip elsewhere, so here a skip fails          FAIL
 numpy-oracle       CPython 3.12 (or 3.11) in a venv with numpy: the tests   the book-oracle
                    that compare purenn with the book's own code and with    and numpy tests,
                    numpy; ``PURENN_REQUIRE_ORACLE=1`` makes a missing       slow ones too;
@@ -171,9 +174,20 @@ def version_of(python):
     return "%s %s" % (impl, ver)
 
 
+_venv_locks = {}  # name -> Lock: two rows share the pypy3 venv, maybe side by side
+_venv_locks_lock = threading.Lock()
+
+
 def venv(name, base_python, requirements):
     """A venv under .ci/venvs/NAME with ``requirements`` installed; reused when
     it was made by the same interpreter with the same requirements."""
+    with _venv_locks_lock:
+        lock = _venv_locks.setdefault(name, threading.Lock())
+    with lock:
+        return _venv(name, base_python, requirements)
+
+
+def _venv(name, base_python, requirements):
     path = os.path.join(CACHE, name)
     python = os.path.join(path, "bin", "python")
     stamp_file = os.path.join(path, ".purenn-stamp")
@@ -274,6 +288,29 @@ def pytest_runtime(name, base_python, pins, args):
         summary += "; python -m purenn exited %d" % tour.returncode
     return Result(name, version, "all (not slow) + tour", summary, time.time() - t0,
                   rc == 0 and tour.returncode == 0, versions_line(python))
+
+
+def pypy_slow_runtime(args):
+    """The tests marked ``pypy`` (skipped on CPython, too slow there) on PyPy,
+    in the pypy3 row's venv; a skip is a failure: they run nowhere else."""
+    base = shutil.which("pypy3")
+    if base is None:
+        return Result("pypy3-slow", "", "-m pypy", "missing: no pypy3 on this machine",
+                      ok=args.allow_missing)
+    t0 = time.time()
+    python = venv("pypy3", base, test_requirements())
+    # the numpy-oracle row's files skip as a whole without numpy (PyPy has none): left out
+    ignore = ["--ignore=" + path for path in numpy_oracle_tests()]
+    cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", "-m", "pypy",
+           "tests"] + ignore + args.pytest_args
+    rc, out = tee(cmd, env=clean_env())
+    summary = pytest_summary(out)
+    skipped = re.search(r"(\d+) skipped", summary)
+    ok = rc == 0 and re.search(r"(\d+) passed", summary) is not None and skipped is None
+    if skipped is not None:
+        summary += "; these tests run nowhere else, a skip is a FAIL"
+    return Result("pypy3-slow", version_of(python), "-m pypy (slow, PyPy only)", summary,
+                  time.time() - t0, ok, versions_line(python))
 
 
 def numpy_oracle_runtime(args):
@@ -557,6 +594,7 @@ def plan():
         steps.append((minor, lambda a, m=minor: pytest_runtime(m, pyenv_python(m),
                                                                PINS.get(m, []), a)))
     steps.append(("pypy3", lambda a: pytest_runtime("pypy3", shutil.which("pypy3"), [], a)))
+    steps.append(("pypy3-slow", pypy_slow_runtime))
     steps.append(("numpy-oracle", numpy_oracle_runtime))
     steps.append(("pyodide", pyodide_runtime))
     steps.append(("micropython-unix", micropython_unix_runtime))

@@ -43,33 +43,44 @@ only:
 >>> [XOR(0, 0), XOR(1, 0), XOR(0, 1), XOR(1, 1)]
 [0, 1, 1, 0]
 """
-from purenn.errors import ShapeError, DataError
-from purenn.matrix import Matrix, dot
-from purenn.perceptron import Perceptron, AND, OR, NAND, XOR, truth_table
-from purenn.activations import (
-    step_function, sigmoid, tanh, relu, leaky_relu, identity_function, softmax,
-    sigmoid_grad, relu_grad)
-from purenn.network import init_network, forward, Layer, Network
-from purenn.labels import one_hot, accuracy
-from purenn.rng import Random
-from purenn.kernels import IMPLEMENTATION as _IMPLEMENTATION
+import sys as _sys
 
-try:  # chapters 4-6; the portable core above must import even where these can't
-    from purenn.losses import sum_squared_error, cross_entropy_error
-    from purenn.gradients import numerical_diff, numerical_gradient, gradient_descent
-    from purenn.optimizers import SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam
-    from purenn.multilayer import MultiLayerNet, TwoLayerNet
-    from purenn.trainer import Trainer
-except ImportError as _e:
-    # A module the learning code needs may be absent from a small Python
-    # (MicroPython builds without collections or time): then the core alone
-    # is purenn.  But an ImportError of purenn's own modules is a bug (a
-    # typo, a missing name) and must show here, not as an AttributeError
-    # later: on CPython and PyPy, whose ImportError names the module, it is
-    # raised again.
-    if str(getattr(_e, "name", None) or "").startswith("purenn") \
-            and _IMPLEMENTATION != "micropython":
-        raise
+try:  # (the whole import: see the except at its end)
+    from purenn.errors import ShapeError, DataError
+    from purenn.matrix import Matrix, dot
+    from purenn.perceptron import Perceptron, AND, OR, NAND, XOR, truth_table
+    from purenn.activations import (
+        step_function, sigmoid, tanh, relu, leaky_relu, identity_function, softmax,
+        sigmoid_grad, relu_grad)
+    from purenn.network import init_network, forward, Layer, Network
+    from purenn.labels import one_hot, accuracy
+    from purenn.rng import Random
+    from purenn.kernels import IMPLEMENTATION as _IMPLEMENTATION
+
+    try:  # chapters 4-6; the portable core above must import even where these can't
+        from purenn.losses import sum_squared_error, cross_entropy_error
+        from purenn.gradients import numerical_diff, numerical_gradient, gradient_descent
+        from purenn.optimizers import SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam
+        from purenn.multilayer import MultiLayerNet, TwoLayerNet
+        from purenn.trainer import Trainer
+    except ImportError as _e:
+        # A module the learning code needs may be absent from a small Python
+        # (MicroPython builds without collections or time): then the core alone
+        # is purenn.  But an ImportError of purenn's own modules is a bug (a
+        # typo, a missing name) and must show here, not as an AttributeError
+        # later: on CPython and PyPy, whose ImportError names the module, it is
+        # raised again.
+        if str(getattr(_e, "name", None) or "").startswith("purenn") \
+                and _IMPLEMENTATION != "micropython":
+            raise
+except KeyboardInterrupt:
+    # Ctrl-C while ``python -m purenn`` imports this package, before its
+    # __main__ can catch anything: the exit status 130 of an interrupted
+    # command, no traceback.  Imported by a program, the program decides.
+    if _sys.argv[:1] == ["-m"]:
+        _sys.stderr.write("purenn: interrupted\n")
+        raise SystemExit(130)
+    raise
 
 __version__ = "0.1.0"
 

@@ -116,41 +116,43 @@ def read_idx(path, ndim=None):
     ((10000,), [7, 2, 1])
     """
     stream = files.open_data(path, FILE_LIMIT, "data file")
+    where = files.shown(path)
     head = stream.read(4)
     if len(head) < 4:
         raise DataError("%s: %d bytes is too short for an IDX header (4 bytes + dimensions)"
-                        % (path, len(head)))
+                        % (where, len(head)))
     if head[0] != 0 or head[1] != 0:
         raise DataError("%s: not an IDX file: it starts with %02x %02x, IDX starts with 00 00"
-                        % (path, head[0], head[1]))
+                        % (where, head[0], head[1]))
     if head[2] != 0x08:
         raise DataError("%s: IDX element type 0x%02x; purenn reads unsigned bytes (0x08) only"
-                        % (path, head[2]))
+                        % (where, head[2]))
     n = head[3]
     if ndim is not None and n != ndim:
-        raise DataError("%s: IDX file with %d dimensions, expected %d" % (path, n, ndim))
+        raise DataError("%s: IDX file with %d dimensions, expected %d" % (where, n, ndim))
     if n == 0:
-        raise DataError("%s: IDX file with 0 dimensions" % path)
+        raise DataError("%s: IDX file with 0 dimensions" % where)
     header = stream.read(4 * n)
     if len(header) < 4 * n:
         raise DataError("%s: truncated IDX header: %d dimensions need %d bytes, the file has %d"
-                        % (path, n, 4 + 4 * n, 4 + len(header)))
+                        % (where, n, 4 + 4 * n, 4 + len(header)))
     dims = struct.unpack(">%dI" % n, header)
     size = 1
     for d in dims:
         size *= d
-    shown = quote(dims, 60)  # (an IDX file may have 255 dimensions: not all in a message)
+    dims_text = quote(dims, 60)  # (an IDX file may have 255 dimensions: not all in a message)
     if size > IDX_LIMIT:
         raise DataError("%s: dimensions %s make %d data bytes, more than the %d purenn reads "
-                        "from an IDX file" % (path, shown, size, IDX_LIMIT))
+                        "from an IDX file" % (where, dims_text, size, IDX_LIMIT))
     data = stream.read(size)
     if len(data) < size:
         raise DataError("%s: truncated: dimensions %s need %d data bytes, the file has %d"
-                        % (path, shown, size, len(data)))
+                        % (where, dims_text, size, len(data)))
     extra = len(stream.read(1 << 20))  # (to the end of a gzip stream: its checksum too)
     if extra:
         raise DataError("%s: %s%d unexpected bytes after the %d data bytes of dimensions %s"
-                        % (path, "at least " if extra == 1 << 20 else "", extra, size, shown))
+                        % (where, "at least " if extra == 1 << 20 else "", extra, size,
+                           dims_text))
     return dims, data
 
 
@@ -243,13 +245,10 @@ def find_mnist(kind="test", path=None):
 # ----------------------------------------------------------------- loading
 
 def _one_hot(labels, classes=10):
-    """Labels 0..classes-1 -> a Matrix (N, classes) of 0.0 with one 1.0 a row."""
-    rows = []
-    for t in labels:
-        row = [0.0] * classes
-        row[t] = 1.0
-        rows.append(row)
-    return Matrix._wrap(rows)
+    """Labels 0..classes-1 -> a Matrix (N, classes) of 0.0 with one 1.0 a row
+    (``purenn.labels.one_hot``, as floats: the book's ``np.zeros`` rows)."""
+    from purenn.labels import one_hot
+    return one_hot(labels, classes).map(float)
 
 
 def _images(flat_rows, side, flatten):
@@ -307,16 +306,17 @@ def load_mnist(normalize=True, flatten=True, one_hot_label=False, kind=None, pat
     dims, pixels = read_idx(images_path, ndim=3)
     ldims, labels = read_idx(labels_path, ndim=1)
     count, height, width = dims
+    images_name, labels_name = files.shown(images_path), files.shown(labels_path)
     if (height, width) != (28, 28):
-        raise DataError("%s: images are %dx%d, MNIST's are 28x28" % (images_path, height, width))
+        raise DataError("%s: images are %dx%d, MNIST's are 28x28" % (images_name, height, width))
     if ldims[0] != count:
         raise DataError("%s has %d labels but %s has %d images: they must be as many"
-                        % (labels_path, ldims[0], images_path, count))
+                        % (labels_name, ldims[0], images_name, count))
     if count == 0:
-        raise DataError("%s: no images" % images_path)
+        raise DataError("%s: no images" % images_name)
     labels = list(labels)
     if max(labels) > 9:
-        raise DataError("%s: label %d; MNIST labels are 0..9" % (labels_path, max(labels)))
+        raise DataError("%s: label %d; MNIST labels are 0..9" % (labels_name, max(labels)))
     if flatten:
         # one byte a pixel (Matrix.from_bytes), decoded batch by batch as the
         # rows are used: the 60,000 training images in 47 MB, not ~400

@@ -38,7 +38,7 @@ import time
 from purenn.datasets import (MNIST_ENV, MNIST_FILES, MNIST_SHA256, MNIST_SIZES,
                              content_sha256, mnist_cache_dir, verify_mnist)
 from purenn.errors import DataError
-from purenn.files import is_gzip, quote, write_atomic
+from purenn.files import is_gzip, quote, shown, write_atomic
 from purenn.progress import Progress
 
 try:  # Python 3 with sockets (not MicroPython, not Pyodide's browser sandbox)
@@ -91,7 +91,12 @@ class _Deadline:
         self.timer.daemon = True
 
     def __enter__(self):
-        self.timer.start()
+        try:
+            self.timer.start()
+        except RuntimeError:  # "can't start new thread": Pyodide, WASI
+            raise DownloadError("downloads need a thread to enforce the deadline, and this "
+                                "Python cannot start one (Pyodide, WASI); download the MNIST "
+                                "files elsewhere and set %s to their folder" % MNIST_ENV)
         return self
 
     def __exit__(self, *exc):
@@ -245,7 +250,11 @@ def download_mnist(kind="train", folder=None, mirrors=None, timeout=15, out=None
         if type(seconds) not in (int, float) or not 0 < seconds < 1e9:
             raise ValueError("download_mnist: %s must be a positive number of seconds, got %s"
                              % (what, quote(seconds)))
-    folder = folder or mnist_cache_dir()
+    if folder is None:
+        folder = mnist_cache_dir()
+    elif not folder:  # "" would silently mean the current folder, or the default
+        raise ValueError("download_mnist: folder '' is no folder; pass None for %s"
+                         % mnist_cache_dir())
     mirrors = list(MIRRORS if mirrors is None else mirrors)
     if not mirrors:
         raise DownloadError("no mirror given: pass at least one base URL (the default mirrors "
@@ -256,7 +265,7 @@ def download_mnist(kind="train", folder=None, mirrors=None, timeout=15, out=None
         if not os.path.isdir(folder):
             os.makedirs(folder)
     except OSError as e:
-        raise DownloadError("cannot create the folder %s: %s" % (folder, e.strerror or e))
+        raise DownloadError("cannot create the folder %s: %s" % (shown(folder), e.strerror or e))
     paths = []
     for name in MNIST_FILES[kind]:
         have = [p for p in (os.path.join(folder, name + ".gz"), os.path.join(folder, name))
@@ -290,14 +299,14 @@ def _download_one(name, folder, mirrors, timeout, deadline, out, kind):
             write_atomic(target, data)
         except OSError as e:
             raise DownloadError("downloaded and verified %s, but cannot write %s: %s"
-                                % (url, target, e.strerror or e))
+                                % (quote(url, 120)[1:-1], shown(target), e.strerror or e))
         return target
     raise DownloadError(
         "could not get a verified %s.gz (%s). Without this download: get %s (gzip'd or not) "
         "from any MNIST mirror, and put them in %s or in a folder named by the environment "
         "variable %s."
         % (name, "; ".join(problems), " and ".join(n + ".gz" for n in MNIST_FILES[kind]),
-           folder, MNIST_ENV))
+           shown(folder), MNIST_ENV))
 
 
 def main_download(folder=None, kind="train", mirrors=None, quiet=False):
@@ -308,5 +317,5 @@ def main_download(folder=None, kind="train", mirrors=None, quiet=False):
         sys.stderr.write("purenn download-mnist: %s\n" % e)
         return 1
     for p in paths:
-        print("verified %s" % p)
+        print("verified %s" % shown(p))
     return 0

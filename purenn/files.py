@@ -7,6 +7,8 @@
                                         new one is
 ``read_limited(path, limit, what)``     the bytes of a regular file of at most
                                         ``limit`` bytes, or a ``DataError``
+``check_regular(path, what)``           the same refusal of folders, devices
+                                        and FIFOs, for a reader of its own
 ``is_gzip(data)``                       does ``data`` start with gzip's magic?
 ``gunzip(data, limit, what)``           gzip'd bytes decompressed, at most
                                         ``limit`` of them (never a bomb)
@@ -19,6 +21,9 @@
                                         ``~/.cache/purenn``
 ``quote(obj, limit)``                   ``repr`` cut at ``limit`` characters:
                                         content from a file, safe to print
+``shown(path)``                         a file's name as messages show it:
+                                        itself, or escaped when it holds a
+                                        new line, an escape sequence, ...
 ======================================  =====================================
 
 Why so careful: the files purenn reads come from anywhere.  A file can be
@@ -46,6 +51,7 @@ purenn.errors.DataError: example: more than 29 bytes once decompressed (the limi
 'a name\\x1b[2J\\nxxxx... (111 characters)
 """
 import binascii
+import errno
 import os
 import stat
 import zlib
@@ -70,13 +76,29 @@ def write_atomic(path, data):
     propagates; ``path`` is untouched.  (A process killed outright,
     ``kill -9``, can leave its ``.<name>.*.part`` file behind, never a broken
     ``path``.)
+
+    A link is followed: the file it points to is replaced and the link stays
+    (as ``open(path, "w")`` would write through it).  A ``path`` that exists
+    but is no regular file (a folder, a device such as ``/dev/full``, a FIFO)
+    is refused with an ``OSError`` before anything is written: renaming over
+    it would replace the device itself (run as root, ``/dev/null`` would
+    become a file).
     """
-    folder = os.path.dirname(os.path.abspath(path))
+    target = os.path.realpath(path) if path else path  # ("" is no file: refused below)
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        mode = None  # a new file: os.open applies the umask to 0o666
-    fd, tmp = _create_temporary(folder, os.path.basename(path))
+        info = os.stat(target)
+    except (OSError, ValueError):
+        info = None  # a new file: os.open applies the umask to 0o666
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        raise OSError(errno.EINVAL, "not a regular file (a device, a FIFO or a socket); "
+                      "purenn writes regular files only", path)
+    if not target:
+        raise FileNotFoundError(errno.ENOENT, "an empty file name", path)
+    mode = stat.S_IMODE(info.st_mode) if info is not None else None
+    folder = os.path.dirname(os.path.abspath(target))
+    fd, tmp = _create_temporary(folder, os.path.basename(target))
     try:
         if mode is not None and hasattr(os, "fchmod"):
             os.fchmod(fd, mode)
@@ -84,7 +106,7 @@ def write_atomic(path, data):
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:  # KeyboardInterrupt too: never leave the .part behind
         try:
             os.remove(tmp)
@@ -119,15 +141,11 @@ def read_limited(path, limit, what="file"):
     larger than ``limit``: both are a ``DataError`` that names ``what`` and the
     file.  A missing file is the usual ``OSError``.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags)  # O_NONBLOCK: opening a FIFO must not wait for a writer
+    fd, info = _open_regular(path, what)
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise DataError("%s: not a regular file; a %s must be a file on disk" % (path, what))
         if info.st_size > limit:
             raise DataError("%s: %d bytes, more than the %d a %s may have"
-                            % (path, info.st_size, limit, what))
+                            % (shown(path), info.st_size, limit, what))
         chunks, size = [], 0
         while True:
             chunk = os.read(fd, min(1 << 20, limit + 1 - size))
@@ -136,10 +154,36 @@ def read_limited(path, limit, what="file"):
             chunks.append(chunk)
             size += len(chunk)
             if size > limit:  # it grew while we read it
-                raise DataError("%s: more than the %d bytes a %s may have" % (path, limit, what))
+                raise DataError("%s: more than the %d bytes a %s may have"
+                                % (shown(path), limit, what))
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def check_regular(path, what="file"):
+    """Refuse, before anything reads it, a ``path`` that is no regular file
+    (a folder, a device, a FIFO, or a link to one), with the ``DataError`` of
+    ``read_limited``: for a reader that opens the file itself.  Nothing is
+    read, nothing waits (a FIFO is opened without waiting for a writer)."""
+    fd, _ = _open_regular(path, what)
+    os.close(fd)
+
+
+def _open_regular(path, what):
+    """``path`` opened for reading and its ``fstat``, or a ``DataError`` when
+    it is no regular file (then nothing stays open)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)  # O_NONBLOCK: opening a FIFO must not wait for a writer
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DataError("%s: not a regular file; a %s must be a file on disk"
+                            % (shown(path), what))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
 
 
 def is_gzip(data):
@@ -226,7 +270,7 @@ def open_data(data_or_path, limit, what="file"):
     if isinstance(data_or_path, (bytes, bytearray)):
         data, name = bytes(data_or_path), what
     else:
-        data, name = read_limited(data_or_path, limit, what), data_or_path
+        data, name = read_limited(data_or_path, limit, what), shown(data_or_path)
     return _Gunzip(data, name) if is_gzip(data) else _Raw(data)
 
 
@@ -238,7 +282,7 @@ def gunzip(data, limit, what="file", name=None):
     the path of the file, when there is one.  The whole gzip stream is
     checked, its CRC-32 included.
     """
-    name = name or what
+    name = shown(name) if name else what
     if not is_gzip(data):
         if len(data) > limit:
             raise DataError("%s: %d bytes, more than the %d a %s may have"
@@ -273,11 +317,12 @@ def read_numbers(path, what="file of numbers", limit=1 << 20):
     naming the file and quoting (with a cap) what is wrong.
     """
     raw = read_limited(path, limit, what)
+    where = shown(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise DataError("%s: not a text file (byte %d is not UTF-8); a %s holds numbers "
-                        "as text" % (path, e.start, what))
+                        "as text" % (where, e.start, what))
     numbers = []
     for i, word in enumerate(text.replace(",", " ").split()):
         try:
@@ -286,7 +331,7 @@ def read_numbers(path, what="file of numbers", limit=1 << 20):
             x = None
         if x is None or x - x != 0:  # x - x is nan for inf and nan
             raise DataError("%s: number %d is %s, not a finite number"
-                            % (path, i + 1, quote(word, 30)))
+                            % (where, i + 1, quote(word, 30)))
         numbers.append(x)
     return numbers
 
@@ -334,3 +379,27 @@ def quote(obj, limit=60):
     if len(text) > limit:
         return "%s... (%d characters)" % (text[:limit], len(text))
     return text
+
+
+NAME_LIMIT = 200
+"""Characters of a file name a message shows at most."""
+
+
+def shown(path):
+    """A file's name as a message shows it: the name itself when every
+    character of it is printable (so messages read ``weights.bin: ...``),
+    else ``quote``'d: a name holding a new line, a terminal's escape
+    sequence or bytes that are not UTF-8 (which Python reads as lone
+    surrogates, unprintable on a UTF-8 terminal) cannot break the one line
+    of a message, recolour the terminal or fail to print.
+
+    >>> shown("weights.json.gz"), shown("bad\\x1b[2J\\nname")
+    ('weights.json.gz', "'bad\\\\x1b[2J\\\\nname'")
+    """
+    try:
+        text = os.fspath(path)
+    except TypeError:  # (an open file's number, or anything else)
+        return quote(path, NAME_LIMIT)
+    if isinstance(text, str) and text.isprintable() and len(text) <= NAME_LIMIT:
+        return text
+    return quote(text, NAME_LIMIT)

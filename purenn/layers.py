@@ -21,6 +21,10 @@ layer                          forward                 backward(dout)
 ``BatchNormalization``         ``gamma * x_hat + beta``  see its docstring
 =============================  ======================  ==========================
 
+Chapter 7's ``Convolution`` and ``Pooling`` live in ``purenn.convolution``
+(beside ``im2col``, which they are built on) and can be imported from here
+too, as from the book's ``common/layers.py``.
+
 The book's shopping example (section 5.4.1): 2 apples at 100 each, 10 % tax.
 
 >>> mul_apple_layer, mul_tax_layer = MulLayer(), MulLayer()
@@ -520,3 +524,9 @@ class BatchNormalization:
         self.grads[self.gamma_key] = dgamma
         self.grads[self.beta_key] = dbeta
         return dx
+
+
+# ------------------------------------------- chapter 7 (purenn.convolution)
+# Imported last: purenn.convolution needs only matrix and errors, never this
+# module, so there is no import cycle.
+from purenn.convolution import Convolution, Pooling  # noqa: E402,F401

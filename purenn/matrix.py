@@ -557,6 +557,15 @@ class Matrix:
             self._cache["finite"] = fin
         return fin
 
+    def _has_nan(self):
+        """True when an element is nan (cached).  With no nan, Python's ``max``
+        agrees with numpy's (it only skips a nan it meets after the first element)."""
+        nan = self._cache.get("nan")
+        if nan is None:
+            nan = not self._all_finite() and any(v != v for row in self._rows for v in row)
+            self._cache["nan"] = nan
+        return nan
+
     # ------------------------------------------------------------ elementwise
 
     def map(self, f):
@@ -745,7 +754,7 @@ class Matrix:
         >>> Matrix([[1, 5], [7, 2]]).max(axis=1)
         Matrix([[5], [7]])
         """
-        return self._reduced(axis, _max, "max", out)
+        return self._reduced(axis, _max, "max", out, fast=max)
 
     def min(self, axis=None, out=None):
         """Smallest element overall (a number), per column (``axis=0``) or per
@@ -754,11 +763,11 @@ class Matrix:
         >>> Matrix([[1, 5], [7, 2]]).min(), Matrix([[1, 5], [7, 2]]).min(axis=0)
         (1, Matrix([[1, 2]]))
         """
-        return self._reduced(axis, _min, "min", out)
+        return self._reduced(axis, _min, "min", out, fast=min)
 
     def argmin(self, axis=None, out=None):
         """Index of the smallest element (first one on ties; see ``argmax``)."""
-        return self._indices(axis, _argmin, "argmin", out)
+        return self._indices(axis, _argmin, "argmin", out, fast=min)
 
     def argmax(self, axis=None, out=None):
         """Index of the largest element (first one on ties).
@@ -772,27 +781,35 @@ class Matrix:
         >>> Matrix([[0.1, 0.8, 0.1], [0.3, 0.1, 0.6]]).argmax(axis=1)
         [1, 2]
         """
-        return self._indices(axis, _argmax, "argmax", out)
+        return self._indices(axis, _argmax, "argmax", out, fast=max)
 
-    def _reduced(self, axis, f, op, out):
+    def _reduced(self, axis, f, op, out, fast):
         """``f`` (max, min) of all elements, of each column (a (1, M) row) or of
-        each row (an (N, 1) column)."""
+        each row (an (N, 1) column).  ``fast`` is the built-in (``max``,
+        ``min``): with no nan it agrees with numpy and runs at C speed, so the
+        rows of a matrix without nan use it (a network's predictions, pooling)."""
         _no_out(out, op)
         axis = _axis(axis, op)
         if axis is None:
             return f([f(row) for row in self._rows])
         if axis == 0:
             return Matrix._wrap([[f(list(col)) for col in zip(*self._rows)]])
+        if not self._has_nan():
+            return Matrix._wrap([[v] for v in map(fast, self._rows)])
         return Matrix._wrap([[f(row)] for row in self._rows])
 
-    def _indices(self, axis, f, op, out):
-        """``f`` (argmax, argmin): a flat index, or a list per column / per row."""
+    def _indices(self, axis, f, op, out, fast):
+        """``f`` (argmax, argmin): a flat index, or a list per column / per row;
+        ``fast`` as in ``_reduced`` (the built-in keeps the first on ties, and
+        ``index`` finds that first one)."""
         _no_out(out, op)
         axis = _axis(axis, op)
         if axis is None:
             return f(self._flat())
         if axis == 0:
             return [f(list(col)) for col in zip(*self._rows)]
+        if not self._has_nan():
+            return [row.index(v) for row, v in zip(self._rows, map(fast, self._rows))]
         return [f(row) for row in self._rows]
 
     # -------------------------------------------------------- numpy habits
@@ -832,8 +849,9 @@ class Matrix:
         if rows < 1 or cols < 1 or rows * cols != size:
             raise ShapeError("reshape: %s has %d elements, which do not fill (%d, %d)"
                              % (format_shape(self._shape), size, shape[0], shape[1]))
-        flat = self._flat()
-        return Matrix._wrap([flat[r * cols:(r + 1) * cols] for r in range(rows)])
+        if (rows, cols) == self._shape:
+            return self  # immutable: the same matrix will do
+        return Matrix._wrap(_reshape_rows(self._rows, self._shape[0], self._shape[1], cols))
 
     def flatten(self):
         """All elements, row by row, as one (1, size) row (numpy gives 1-D).
@@ -943,6 +961,142 @@ class Matrix:
                 if not d <= max(rel_tol * max(abs(a), abs(b)), abs_tol):
                     return False
         return True
+
+
+    # ----------------------------------- gather, scatter_add (chapter 7.4.3)
+    # A convolution is a matrix product after unrolling the input: im2col is
+    # a *gather* by an index table, and col2im the *scatter-add* that is its
+    # adjoint.  ``purenn.convolution`` builds the tables; these move numbers.
+
+    def transpose_blocks(self, n, add=None):
+        """``(n * P, C) -> (n, C * P)``: each block of P rows, transposed, as one
+        row (numpy's ``m.reshape(n, P, C).transpose(0, 2, 1).reshape(n, -1)``).
+
+        With ``add``, a (1, C) row, ``add[0, c]`` is added to every number of
+        column c on the way (a bias per channel).  A convolution's product
+        gives one row per output position and one column per filter; this
+        makes it one row per image, filter after filter (section 7.4.3).
+
+        >>> Matrix([[1, 10], [2, 20], [3, 30], [4, 40]]).transpose_blocks(2)
+        Matrix([[1, 2, 10, 20], [3, 4, 30, 40]])
+        >>> Matrix([[1, 10], [2, 20]]).transpose_blocks(1, add=Matrix([[0.5, -1]]))
+        Matrix([[1.5, 2.5, 9, 19]])
+        """
+        rows, c = self._shape
+        if not _is_int(n) or n < 1 or rows % n:
+            raise ShapeError("transpose_blocks: %s cannot be cut into %r blocks of equal rows"
+                             % (format_shape(self._shape), n))
+        bias = None
+        if add is not None:
+            add = as_matrix(add, "transpose_blocks: add")
+            if add._shape != (1, c):
+                raise ShapeError("transpose_blocks: add is %s; it must be one row of %d, (1, %d)"
+                                 % (format_shape(add._shape), c, c))
+            bias = add._rows[0]
+        return Matrix._wrap(_transpose_blocks(self._rows, n, rows // n, c, bias))
+
+    def gather(self, table, fill=None):
+        """Unroll each row by an index table: ``(N, M) -> (N * R, L)`` for a
+        ``table`` of R rows of L column indices (each in ``0..M-1``, or ``None``).
+
+        Row ``i * R + r`` of the result is row i of self read at the columns
+        ``table[r]``: ``[self[i, k] for k in table[r]]``, where an index
+        ``None`` reads ``fill`` (zero padding; by default ``0.0`` in a matrix
+        of floats, else ``0``, so that ints and Fractions stay exact).
+        ``im2col`` is this gather,
+        with one table row per output position of a filter.
+
+        A table given as a tuple of tuples is compiled once and remembered
+        (it cannot change); a list is compiled at every call.
+
+        >>> x = Matrix([[10, 20, 30], [40, 50, 60]])
+        >>> x.gather(((2, 0), (1, None)))
+        Matrix([[30, 10], [20, 0], [60, 40], [50, 0]])
+        """
+        n, m = self._shape
+        plan = _gather_plan(table, m, "gather")
+        return Matrix._wrap(_gather_rows(self._rows, plan, _zero_of(self, fill)))
+
+    def scatter_add(self, table, cols, zero=None):
+        """The adjoint of ``gather``: ``(N * R, L) -> (N, cols)``, every element
+        ``[i * R + r, l]`` added into ``[i, table[r][l]]`` (``None``: dropped).
+
+        Each output element is ``zero`` plus what lands on it, added in the
+        order of l, then r (for im2col's table: the order of the book's
+        col2im loops); where nothing lands it is ``zero`` (by default ``0.0``
+        in a matrix of floats, else ``0``: ints and Fractions stay exact).
+        ``col2im`` is this scatter-add.
+
+        Adjoint means: ``(x.gather(T) * y).sum() == (x * y.scatter_add(T, M)).sum()``
+        for every x (N, M) and y (N * R, L) (exactly, with Fractions): the
+        backward pass of a gather is this scatter-add.
+
+        >>> y = Matrix([[30, 10], [20, 5], [60, 40], [50, 5]])
+        >>> y.scatter_add(((2, 0), (1, None)), 3)
+        Matrix([[10, 20, 30], [40, 50, 60]])
+        >>> Matrix([[1, 2]]).scatter_add(((0, 0),), 2)
+        Matrix([[3, 0]])
+        """
+        n, length = self._shape
+        if type(cols) is not int or cols < 1:
+            raise ValueError("scatter_add: cols must be a whole number >= 1, got %r" % (cols,))
+        plan = _scatter_plan(table, cols, "scatter_add")
+        r, width = plan[0], plan[1]
+        if width != length or n % r:
+            raise ShapeError("scatter_add: %s for a table of %d rows of %d indices: the "
+                             "columns must be %d and the rows a multiple of %d"
+                             % (format_shape(self._shape), r, width, width, r))
+        return Matrix._wrap(_scatter_rows(self._rows, plan, _zero_of(self, zero)))
+
+    def gather_max(self, table, fill=None):
+        """The largest number of each gathered table row, and where it is:
+        ``(N, M) -> (maxima (N, R), where (N, R))`` for a table of R rows.
+
+        ``maxima[i, r]`` is the largest of row i read at ``table[r]`` (as
+        ``gather``, ``None`` reads ``fill``), ``where[i, r]`` its position in
+        ``table[r]`` (the first, on ties; a nan is the largest, as in numpy).
+        So ``maxima`` is ``self.gather(table).max(axis=1)`` and ``where`` its
+        ``argmax(axis=1)``, each reshaped to (N, R), without building the
+        gathered rows: max pooling.
+
+        >>> maxima, at = Matrix([[1, 7, 3, 5]]).gather_max(((0, 1), (2, 3), (3, None)))
+        >>> maxima, at
+        (Matrix([[7, 5, 5]]), Matrix([[1, 1, 0]]))
+        """
+        n, m = self._shape
+        plan = _gather_plan(table, m, "gather_max")
+        maxima, where = _gather_max_rows(self._rows, plan[2], plan[0], _zero_of(self, fill))
+        return Matrix._wrap(maxima), Matrix._wrap(where)
+
+    def scatter_at(self, table, where, cols, zero=None):
+        """The adjoint of reading at ``table[r][where[i, r]]``: ``(N, R) -> (N, cols)``,
+        element ``[i, r]`` added into ``[i, table[r][where[i, r]]]`` (``None``: dropped).
+
+        The backward pass of max pooling: each window's gradient goes to the
+        position of its maximum (``where`` from ``gather_max``), nothing to
+        the others; where windows overlap, what lands on one element adds up.
+
+        >>> windows, at = ((0, 1), (2, 3), (3, None)), Matrix([[1, 1, 0]])
+        >>> Matrix([[10, 20, 30]]).scatter_at(windows, at, 4)
+        Matrix([[0, 10, 0, 50]])
+        """
+        n, r = self._shape
+        if type(cols) is not int or cols < 1:
+            raise ValueError("scatter_at: cols must be a whole number >= 1, got %r" % (cols,))
+        plan = _plan(table, cols, "scatter_at", lambda checked: checked)
+        where = as_matrix(where, "scatter_at: where")
+        if len(plan) != r or where.shape != self._shape:
+            raise ShapeError("scatter_at: %s with where %s for a table of %d rows: both must "
+                             "be (N, %d)" % (format_shape(self._shape), format_shape(where.shape), len(plan),
+                                             len(plan)))
+        length = len(plan[0])
+        for row in where._rows:  # (a float position fails when it indexes a table row)
+            if min(row) < 0 or max(row) >= length:
+                raise ValueError("scatter_at: where holds %r; positions in a table row "
+                                 "are 0..%d" % (min(row) if min(row) < 0 else max(row),
+                                                length - 1))
+        return Matrix._wrap(_scatter_at_rows(self._rows, where._rows, plan, cols,
+                                             _zero_of(self, zero)))
 
 
 # ------------------------------------------ compact rows (data sets, uint8)
@@ -1371,3 +1525,228 @@ def where(condition, x, y):
         rows = [[u if k else v for k, u, v in zip(cr, ar, br)]
                 for cr, ar, br in zip(crows, a, b)]
     return Matrix._wrap(rows)
+
+
+# --------------------------------------- index tables: gather, scatter_add
+# The hot loops of im2col and col2im.  On CPython ``operator.itemgetter``
+# reads a whole table row in one call (C speed); PyPy's JIT compiles the
+# plain index loops, which are faster there; MicroPython has only those.
+
+try:
+    from operator import itemgetter as _itemgetter
+except ImportError:  # MicroPython builds without the operator module
+    _itemgetter = None
+
+_GETTERS = _itemgetter is not None and kernels.IMPLEMENTATION == "cpython"
+_PLANS = {}  # compiled tuple-of-tuples tables: id -> (table, plan); see _plan
+_PLANS_MAX = 64
+
+
+def _zero_of(m, value):
+    """``value``, or by default the zero of m's elements: 0.0 for floats, else 0."""
+    if value is not None:
+        return value
+    return 0.0 if type(m._rows[0][0]) is float else 0
+
+
+def _reshape_rows(data, n, m, cols):
+    """The rows of ``reshape``: whole rows joined or split where the widths
+    allow it (one ``extend`` or slice a row), else read flat."""
+    if cols % m == 0:  # k whole rows make one new row
+        k = cols // m
+        out = []
+        for i in range(0, n, k):
+            row = []
+            for r in data[i:i + k]:
+                row.extend(r)
+            out.append(row)
+        return out
+    if m % cols == 0:  # each row splits into whole new rows
+        return [r[j:j + cols] for r in data for j in range(0, m, cols)]
+    flat = []
+    for r in data:
+        flat.extend(r)
+    return [flat[i:i + cols] for i in range(0, len(flat), cols)]
+
+
+def _table_rows(table, limit, what):
+    """The table as a tuple of tuples of ints in ``0..limit-1`` or None,
+    all of one length; a ValueError naming the first bad entry."""
+    if isinstance(table, (str, bytes)) or not _is_iterable(table):
+        raise TypeError("%s: the table must be rows of column indices, got %s"
+                        % (what, type(table).__name__))
+    rows = []
+    for r, row in enumerate(table):
+        if isinstance(row, (str, bytes)) or not _is_iterable(row):
+            raise TypeError("%s: table row %d is %r, not a sequence of indices" % (what, r, row))
+        row = tuple(row)
+        for k in row:
+            if k is not None and (not _is_int(k) or not 0 <= k < limit):
+                raise ValueError("%s: table row %d holds %r; indices must be whole numbers "
+                                 "0..%d (or None)" % (what, r, k, limit - 1))
+        if rows and len(row) != len(rows[0]):
+            raise ValueError("%s: table row %d has %d indices, row 0 has %d; all rows must "
+                             "have the same length" % (what, r, len(row), len(rows[0])))
+        rows.append(row)
+    if not rows or not rows[0]:
+        raise ValueError("%s: the table is empty; it needs at least one index" % what)
+    return rows
+
+
+def _plan(table, limit, what, build):
+    """``build(rows)`` for the checked table, remembered when the table is
+    a tuple of tuples (immutable, so the plan can never go stale; the cache
+    keeps the table alive, so its id is not reused while cached)."""
+    key = (id(table), limit, what)
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is table:
+        return hit[1]
+    plan = build(_table_rows(table, limit, what))
+    if type(table) is tuple and all(type(row) is tuple for row in table):
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        _PLANS[key] = (table, plan)
+    return plan
+
+
+def _gather_plan(table, m, what):
+    """``(padded, getters, indices)``: whether the table reads the fill value
+    (a None, which reads index m of a copy of the row with the fill appended),
+    one getter per table row (an ``itemgetter`` on CPython, the index tuple
+    elsewhere) and the index tuples themselves."""
+    def build(rows):
+        padded = any(k is None for row in rows for k in row)
+        idx = [tuple(m if k is None else k for k in row) for row in rows]
+        if not _GETTERS:
+            return padded, idx, idx
+        if len(idx[0]) == 1:  # an itemgetter of one index gives no tuple
+            getters = [_itemgetter(row[0], row[0]) for row in idx]
+            return padded, [lambda r, g=g: g(r)[:1] for g in getters], idx
+        return padded, [_itemgetter(*row) for row in idx], idx
+    return _plan(table, m, what, build)
+
+
+def _gather_rows(data, plan, fill):
+    padded, getters = plan[0], plan[1]
+    out = []
+    extend = out.extend
+    if _GETTERS:
+        for row in data:
+            if padded:
+                row = row + [fill]
+            extend([list(g(row)) for g in getters])
+    else:
+        for row in data:
+            if padded:
+                row = row + [fill]
+            extend([[row[k] for k in idx] for idx in getters])
+    return out
+
+
+def _scatter_plan(table, cols, what):
+    def build(rows):
+        r, length = len(rows), len(rows[0])
+        # where each output column's numbers are, in a block of r rows read
+        # flat: position p * length + l, listed in the order of l, then p
+        sources = [[] for _ in range(cols)]
+        for l in range(length):
+            for p in range(r):
+                k = rows[p][l]
+                if k is not None:
+                    sources[k].append(p * length + l)
+        if _GETTERS:
+            # two indices at least, so that every getter gives a tuple: the
+            # extra ones read a zero appended at position r * length
+            z = r * length
+            sources = [_itemgetter(*(s + [z] * (2 - len(s)))) for s in sources]
+        return r, length, sources
+    return _plan(table, cols, what, build)
+
+
+def _scatter_rows(data, plan, zero):
+    r, length, sources = plan
+    out = []
+    for i in range(0, len(data), r):
+        flat = []
+        for row in data[i:i + r]:
+            flat.extend(row)
+        if _GETTERS:
+            flat.append(zero)
+            out.append([sum(g(flat), zero) for g in sources])
+        else:
+            acc = []
+            for s in sources:
+                v = zero
+                for p in s:
+                    v += flat[p]
+                acc.append(v)
+            out.append(acc)
+    return out
+
+
+def _gather_max_rows(data, idx, padded, fill):
+    """Plain loops on every interpreter: measured as fast as itemgetter and
+    max on CPython, four times faster on PyPy (no tuple per window)."""
+    maxima, where = [], []
+    for row in data:
+        if padded:
+            row = row + [fill]
+        big, best_at = [], []
+        s = sum(row)
+        if s - s == 0:  # no nan (nor inf): the first largest by plain comparisons
+            for w in idx:
+                best, at = row[w[0]], 0
+                for i in range(1, len(w)):
+                    v = row[w[i]]
+                    if v > best:
+                        best, at = v, i
+                big.append(best)
+                best_at.append(at)
+        else:  # numpy's rule: a nan is the largest
+            for w in idx:
+                at = _argmax([row[k] for k in w])
+                big.append(row[w[at]])
+                best_at.append(at)
+        maxima.append(big)
+        where.append(best_at)
+    return maxima, where
+
+
+def _scatter_at_rows(data, where, table, cols, zero):
+    out = []
+    for drow, wrow in zip(data, where):
+        acc = [zero] * cols
+        for r in range(len(drow)):
+            k = table[r][wrow[r]]
+            if k is not None:
+                acc[k] += drow[r]
+        out.append(acc)
+    return out
+
+
+def _transpose_blocks(data, n, p, c, bias):
+    out = []
+    if _GETTERS:  # zip(*block) transposes at C speed
+        for i in range(n):
+            row = []
+            if bias is None:
+                for col in zip(*data[i * p:(i + 1) * p]):
+                    row.extend(col)
+            else:
+                for col, b in zip(zip(*data[i * p:(i + 1) * p]), bias):
+                    row.extend([v + b for v in col])
+            out.append(row)
+        return out
+    for i in range(n):
+        block = data[i * p:(i + 1) * p]
+        row = [block[0][0]] * (p * c)
+        for q in range(p):
+            r = block[q]
+            if bias is None:
+                for j in range(c):
+                    row[j * p + q] = r[j]
+            else:
+                for j in range(c):
+                    row[j * p + q] = r[j] + bias[j]
+        out.append(row)
+    return out

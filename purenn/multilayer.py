@@ -113,6 +113,8 @@ def memory_size():
 
 
 def _gigabytes(n_bytes):
+    if n_bytes >= 10 ** 100:  # an int too big for a float (a config from a file can say so)
+        return "about 10**%d GB" % (len(str(n_bytes)) - 10)
     gb = n_bytes / 1e9
     return "{:,.0f} GB".format(gb) if gb >= 100 else "%.3g GB" % gb
 
@@ -351,7 +353,7 @@ class MultiLayerNet:
         net = cls.__new__(cls)
         try:
             MultiLayerNet.__init__(net, **config)
-        except (TypeError, ValueError) as e:   # a config that makes no network
+        except (TypeError, ValueError, OverflowError) as e:   # a config that makes no network
             raise DataError("%s: the saved config is no MultiLayerNet: %s" % (path, e))
         for i, layer in enumerate(net._batchnorms(), 1):
             mean, var = params.pop("running_mean%d" % i, None), params.pop("running_var%d" % i, None)
@@ -365,6 +367,10 @@ class MultiLayerNet:
             if value.shape != net.params[key].shape:
                 raise ShapeError("MultiLayerNet.load: %s: %r is %s, the architecture needs %s"
                                  % (path, key, format_shape(value.shape), format_shape(net.params[key].shape)))
+            bad = _not_finite(value)
+            if bad:  # nan or inf: every prediction would be nan, counted silently as wrong
+                raise DataError("%s: %s holds %r; a saved network's parameters are finite"
+                                % (path, key, bad[0]))
             net.params[key] = value
         net.notes = {k: v for k, v in meta.items()
                      if k not in ("class", "config", "activations")}
@@ -372,6 +378,11 @@ class MultiLayerNet:
 
     def _batchnorms(self):
         return [layer for layer in self.layers.values() if isinstance(layer, BatchNormalization)]
+
+
+def _not_finite(m):
+    """The elements of ``m`` that are nan or infinite (a list, empty if none)."""
+    return [v for v in m.flatten().tolist()[0] if not -_INF < v < _INF]
 
 
 def _running_stats(path, i, mean, var, width):
@@ -385,7 +396,7 @@ def _running_stats(path, i, mean, var, width):
         if m.shape != (1, width):
             raise DataError("%s: %s is %s; BatchNormalization %d needs one number per neuron, "
                             "(1, %d)" % (path, name, format_shape(m.shape), i, width))
-        bad = [v for v in m.flatten().tolist()[0] if not -_INF < v < _INF]
+        bad = _not_finite(m)
         if bad:
             raise DataError("%s: %s holds %r; running averages must be finite"
                             % (path, name, bad[0]))
@@ -426,15 +437,3 @@ class TwoLayerNet(MultiLayerNet):
         """The book's name (``ch05/two_layer_net.py``) of ``last_layer``."""
         return self.last_layer
 
-
-# gradient_check and its helpers moved to purenn.gradient_check (one job a
-# module); the old names still import from here for purenn.cli.learn
-_MOVED = {"gradient_check": "purenn.gradient_check", "max_abs_difference": "purenn.gradient_check",
-          "relu_inputs": "purenn.gradient_check", "KINK_MARGIN": "purenn.gradient_check"}
-
-
-def __getattr__(name):
-    if name in _MOVED:
-        import importlib
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError("module 'purenn.multilayer' has no attribute %r" % (name,))

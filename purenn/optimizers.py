@@ -306,14 +306,3 @@ def make_optimizer(name, **kw):
                          % (name, ", ".join(sorted(OPTIMIZERS))))
     return cls(**kw)
 
-
-# the book's comparison on x**2/20 + y**2 moved to purenn.optimizer_compare (the
-# book's ch06/optimizer_compare_naive.py); the old names still import from here
-_MOVED = ("f_compare", "df_compare", "COMPARE_RATES", "compare_optimizers", "plot_paths")
-
-
-def __getattr__(name):
-    if name in _MOVED:
-        from purenn import optimizer_compare
-        return getattr(optimizer_compare, name)
-    raise AttributeError("module 'purenn.optimizers' has no attribute %r" % (name,))

@@ -45,7 +45,7 @@ import codecs
 import struct
 
 from purenn.errors import DataError
-from purenn.files import quote, read_limited
+from purenn.files import quote, read_limited, shown
 from purenn.matrix import Matrix
 
 BOOK_WEIGHTS_HELP = (
@@ -67,20 +67,34 @@ MAX_DIMS = 4  # the book's arrays: 1-D biases, 2-D matrices, 4-D convolution fil
 class _Dtype:
     """Stands in for ``numpy.dtype``: remembers the type and byte order."""
 
-    def __init__(self, spec, align=False, copy=True):
+    def __init__(self, spec, align=False, copy=False):  # numpy.dtype's defaults
         if not isinstance(spec, str) or spec not in _DTYPES:  # (str first: never hash a tuple)
             raise DataError("numpy dtype %s: purenn reads numeric arrays only (%s)"
                             % (quote(spec), ", ".join(sorted(_DTYPES))))
+        # numpy pickles a dtype as dtype(spec, False, True) (0, 1 before
+        # numpy 1.16): a new dtype, which its state then sets.  Another call
+        # means something else to numpy (copy=False: the shared built-in
+        # dtype, whose byte order the state does not change).
+        if type(align) not in (bool, int) or align != 0 or type(copy) not in (bool, int) \
+                or copy != 1:
+            raise DataError("numpy dtype(%s, align=%s, copy=%s): numpy pickles a dtype as "
+                            "dtype(spec, False, True)" % (quote(spec), quote(align, 20),
+                                                          quote(copy, 20)))
         self.code, self.name = _DTYPES[spec]
         self.order = "<"
 
     def __setstate__(self, state):
-        # (version, byte order, subarray, names, fields, elsize, alignment, flags)
-        if (not isinstance(state, tuple) or len(state) < 5 or not isinstance(state[1], str)
-                or state[1] not in _BYTE_ORDERS
-                or any(s is not None for s in state[2:5])):
+        # (version, byte order, subarray, names, fields, elsize, alignment,
+        # flags[, metadata]): numpy writes version 3, or 4 with metadata
+        if (not isinstance(state, tuple) or len(state) not in (8, 9)
+                or type(state[0]) is not int or (state[0], len(state)) not in ((3, 8), (4, 9))
+                or not isinstance(state[1], str) or state[1] not in _BYTE_ORDERS
+                or any(s is not None for s in state[2:5])
+                or state[5:8] != (-1, -1, 0)):
+            # elsize and alignment -1, flags 0: what numpy writes for every
+            # numeric type (numpy crashes on some other values)
             raise DataError("numpy dtype state: not a plain numeric type (a structured "
-                            "or sub-array dtype?)")
+                            "or sub-array dtype, or a broken state: %s)" % _describe(state))
         self.order = _BYTE_ORDERS[state[1]]
 
 
@@ -119,7 +133,11 @@ class Array:
         if not isinstance(state, tuple) or len(state) != 5:
             raise DataError("numpy array state: expected 5 items, got %s"
                             % _describe(state))
-        _version, shape, dtype, fortran, raw = state
+        version, shape, dtype, fortran, raw = state
+        if version not in (0, 1) or type(version) not in (bool, int):  # as numpy reads it
+            raise DataError("numpy array state: version %s; numpy writes 1"
+                            % quote(version if type(version) in (bool, int) else type(version)
+                                    .__name__))
         if isinstance(raw, str):  # a pickle from Python 2, read with latin-1
             raw = _latin1(raw)
         if fortran not in (True, False):  # also 0 and 1, as protocol 0 writes them
@@ -179,16 +197,22 @@ def _product(shape):
 def _fortran_to_c(values, shape):
     """Fortran (column-major: the first index changes fastest) to C order.
 
-    Element (i0, i1, ..., ik) sits at i0 + n0*(i1 + n1*(i2 + ...)) in Fortran
-    order; walking the indices in C order gathers the offsets."""
-    strides, step = [], 1
-    for d in shape:
-        strides.append(step)
-        step *= d
-    offsets = [0]
-    for d, stride in zip(shape, strides):
-        offsets = [o + i * stride for o in offsets for i in range(d)]
-    return [values[o] for o in offsets]
+    In Fortran order, the elements whose first index is ``i`` are every
+    ``shape[0]``-th from ``i`` on (``values[i::n]``), themselves the
+    sub-array ``shape[1:]`` in Fortran order: C order is these, one ``i``
+    after the other, each put in C order the same way (slices: C speed, and
+    no list of offsets as long as the array).
+
+    >>> _fortran_to_c([1, 4, 2, 5, 3, 6], (2, 3))    # [[1, 2, 3], [4, 5, 6]]
+    [1, 2, 3, 4, 5, 6]
+    """
+    if len(shape) == 1:
+        return list(values)
+    n, rest = shape[0], shape[1:]
+    out = []
+    for i in range(n):
+        out.extend(_fortran_to_c(values[i::n], rest))
+    return out
 
 
 def _describe(obj):
@@ -214,6 +238,11 @@ def _reconstruct(cls, shape, typecode):
     if cls is not _NdarrayMarker:
         raise DataError("numpy _reconstruct of %s: only plain ndarrays are accepted"
                         % _describe(cls))
+    if typecode not in (b"b", "b") or not isinstance(shape, tuple) or shape != (0,):
+        # what numpy writes (the state fills in the real shape and type; "b":
+        # from Python 2, read as text)
+        raise DataError("numpy _reconstruct(ndarray, %s, %s); numpy writes (0,), b'b'"
+                        % (_describe(shape), _describe(typecode)))
     return Array()
 
 
@@ -702,6 +731,8 @@ class _Machine:
         if not isinstance(args, tuple) or len(args) > 4:
             raise DataError("%s at offset %d: the arguments are %s, not a short tuple"
                             % (name, self.pos - 1, _describe(args)))
+        if func is _frombuffer and len(args) == 4:
+            self.reserve(args[2])
         try:
             value = func(*args)
         except TypeError:
@@ -716,8 +747,24 @@ class _Machine:
         if not isinstance(target, (Array, _Dtype)):
             raise DataError("%s at offset %d: sets the state of %s, not of a numpy array or "
                             "dtype" % (name, self.pos - 1, _describe(target)))
+        if isinstance(target, Array) and isinstance(state, tuple) and len(state) == 5:
+            self.reserve(state[1])
         target.__setstate__(state)
         self.count(target)
+
+    def reserve(self, shape):
+        """Before an array of ``shape`` is built: would its elements, with
+        those already built, pass ``ELEMENTS_LIMIT``?  (Checked before, so
+        that a second big array is never built only to be refused.)"""
+        if (isinstance(shape, tuple) and len(shape) <= MAX_DIMS
+                and all(type(d) is int for d in shape)):
+            wanted = _product(shape)
+            if self.elements + max(wanted, 0) > ELEMENTS_LIMIT:
+                raise DataError("numpy array of shape %s: more than the %d elements purenn "
+                                "reads from a pickle%s"
+                                % (quote(shape, 60), ELEMENTS_LIMIT,
+                                   " (with the %d of the arrays before it)" % self.elements
+                                   if self.elements else ""))
 
     def count(self, value):
         if isinstance(value, Array) and value.values is not None:
@@ -781,17 +828,27 @@ def is_pickle(data):
 def _arrays_of(obj):
     """The book's files are one dict of name -> array: exactly that shape is
     accepted.  No recursion into nested containers, so a small pickle of
-    shared references (a list of itself, 2**40 paths deep) cannot hang."""
+    shared references (a list of itself, 2**40 paths deep) cannot hang.
+
+    One array may be stored once and named many times (the memo): each name
+    counts its elements toward ``ELEMENTS_LIMIT``, for each becomes a matrix
+    of its own (a 4 MB pickle naming one 4-million-element array 1000 times
+    asked for 4 billion elements)."""
     if not isinstance(obj, dict):
         raise DataError("expected a dict of name -> numpy array (as the book's "
                         "sample_weight.pkl), got %s" % _describe(obj))
-    arrays = {}
+    arrays, elements = {}, 0
     for name, value in obj.items():
         if not isinstance(name, str):
             raise DataError("array names must be strings, got %s" % _describe(name))
         if not isinstance(value, Array) or value.shape is None:
             raise DataError("%s is %s, not a numpy array (nested containers are refused)"
                             % (quote(name, 40), _describe(value)))
+        elements += len(value.values)
+        if elements > ELEMENTS_LIMIT:
+            raise DataError("its %d names hold more than the %d array elements purenn reads "
+                            "from one pickle (an array named twice counts twice)"
+                            % (len(obj), ELEMENTS_LIMIT))
         arrays[name] = value
     return arrays
 
@@ -808,7 +865,7 @@ def load_arrays(path):
     (other objects, nested containers, a name of a function that is not
     numpy's array builder), or a file that is no pickle, is a ``DataError``
     naming the file."""
-    return arrays_from_bytes(read_limited(path, PICKLE_LIMIT, "numpy pickle"), path)
+    return arrays_from_bytes(read_limited(path, PICKLE_LIMIT, "numpy pickle"), shown(path))
 
 
 def arrays_from_bytes(data, name="pickle"):
@@ -829,7 +886,7 @@ def load_numpy_pickle(path):
         if len(array.shape) > 2:
             raise DataError("%s: %s is a numpy array of shape %s; purenn matrices are 1-D or "
                             "2-D (purenn.pickles.load_arrays keeps every shape)"
-                            % (path, quote(name, 40), array.shape))
+                            % (shown(path), quote(name, 40), array.shape))
         params[name] = array.matrix()
     return params
 
@@ -849,8 +906,8 @@ def load_book_weights(path):
         got = params.get(name)
         if got is None:
             raise DataError("%s: no array %r; the book's network has W1, b1, W2, b2, W3, b3"
-                            % (path, name))
+                            % (shown(path), name))
         if got.shape != shape:
             raise DataError("%s: %s has shape %s, the book's network needs %s"
-                            % (path, name, got.shape, shape))
+                            % (shown(path), name, got.shape, shape))
     return dict((name, params[name]) for name in ("W1", "b1", "W2", "b2", "W3", "b3"))

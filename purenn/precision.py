@@ -453,7 +453,7 @@ def register(key, name, model, data, note=""):
     table is made (so that registering loads nothing).
 
     >>> [e.key for e in NETWORKS]
-    ['optdigits', 'mnist-sigmoid', 'mnist-relu']
+    ['optdigits', 'mnist-sigmoid', 'mnist-relu', 'mnist-convnet']
     """
     if any(e.key == key for e in NETWORKS):
         raise ValueError("register: a network %r is registered already" % key)
@@ -497,6 +497,16 @@ register("mnist-sigmoid", "MNIST 784-50-100-10 sigmoid",
 register("mnist-relu", "MNIST 784-50-100-10 relu",
          shipped_model("mnist-784-50-100-10-relu.json.gz", MNIST_INPUT_SCALE), _mnist,
          "10,000 MNIST test images")
+
+
+def _convnet():
+    """Chapter 7's SimpleConvNet that purenn trained (purenn.convnet)."""
+    from purenn.convnet import SHIPPED, load_network, precision_model
+    return precision_model(load_network(SHIPPED))
+
+
+register("mnist-convnet", "MNIST SimpleConvNet (chapter 7)", _convnet, _mnist,
+         "10,000 MNIST test images; slow on CPython (--limit)")
 
 
 class Measured:

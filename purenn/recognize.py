@@ -27,8 +27,6 @@ import re
 
 from purenn import activations
 from purenn.errors import DataError
-from purenn.labels import predict_labels
-from purenn.matrix import Matrix
 from purenn.network import Layer, Network
 from purenn.files import cache_dir
 from purenn.weights import read_weights
@@ -165,28 +163,14 @@ def load_network(path):
     return Network(layers), description
 
 
-# The batch loop and the accuracy live in purenn.labels (one home, used by
-# Network.accuracy and MultiLayerNet.accuracy too); purenn.cli.mnist still
-# imports the loop under its old name from here.
-predict_batches = predict_labels
-
-
-_SHADES = " .:-=+*#%@"
-
-
 def draw_digit(pixels, side=28):
     """An image (``side * side`` values in [0, 1]) as ``side // 2`` lines of
     text: each character stands for two pixels above each other (characters
-    are about twice as tall as wide), darker for more ink.
+    are about twice as tall as wide), darker for more ink.  The drawing is
+    ``purenn.plot``'s (the one digit renderer), in ASCII.
 
     >>> print("\\n".join(draw_digit([0.0, 1.0, 1.0, 0.0], side=2)))
     @@
     """
-    if isinstance(pixels, Matrix):  # a row of a data set, x[i]: a (1, side * side) Matrix
-        pixels = pixels.flatten().tolist()[0]
-    lines = []
-    for r in range(0, side - 1, 2):
-        top = pixels[r * side:(r + 1) * side]
-        bottom = pixels[(r + 1) * side:(r + 2) * side]
-        lines.append("".join(_SHADES[min(9, int(max(a, b) * 9.999))] for a, b in zip(top, bottom)))
-    return lines
+    from purenn.plot import plot_digit
+    return plot_digit(pixels, shape=(side, side), vmax=1.0).text_lines("ascii", compact=True)

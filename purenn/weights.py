@@ -49,9 +49,10 @@ import io
 import json
 import re
 import sys
+from itertools import accumulate
 
 from purenn.errors import DataError
-from purenn.files import quote, read_data, write_atomic
+from purenn.files import quote, read_data, shown, write_atomic
 from purenn.matrix import Matrix
 
 FORMAT = "purenn-weights"
@@ -129,60 +130,143 @@ def load_params(path):
 
 
 def _from_json(path, raw):
+    where = shown(path)
     # counted before parsing: every value but the last is followed by a comma,
-    # every list or object starts with a bracket (in strings too: an upper bound)
-    values = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+    # every list or object starts and ends with a bracket, every string has
+    # two quotes (in strings too: an upper bound); this also bounds the work
+    # of _nesting
+    values = (raw.count(b",") + raw.count(b"[") + raw.count(b"{") + raw.count(b"]")
+              + raw.count(b"}") + raw.count(b'"') // 2)
     if values > VALUES_LIMIT:
-        raise DataError("%s: %d commas and brackets, so up to as many values (numbers, lists, "
-                        "...) in the JSON: more than the %d a purenn weights file may have"
-                        % (path, values, VALUES_LIMIT))
+        raise DataError("%s: %d commas, brackets and strings, so up to as many values "
+                        "(numbers, lists, ...) in the JSON: more than the %d a purenn weights "
+                        "file may have" % (where, values, VALUES_LIMIT))
+    depth = _nesting(raw)
+    if depth > NESTING_LIMIT:
+        # refused before parsing: a JSON parser recurses once a level, and
+        # deep nesting overflows its stack (a fatal error in Pyodide)
+        raise DataError("%s: JSON nested %d deep; a purenn weights file needs 5 levels (at "
+                        "most %d are read)" % (where, depth, NESTING_LIMIT))
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        doc = json.loads(raw.decode("utf-8"), object_pairs_hook=_object, parse_int=_int)
     except UnicodeDecodeError as e:
         raise DataError("%s: not a readable purenn weights file (byte %d is not UTF-8)"
-                        % (path, e.start))
+                        % (where, e.start))
+    except _Ambiguous as e:
+        raise DataError("%s: not a readable purenn weights file (%s)" % (where, e))
     except (ValueError, RecursionError, MemoryError) as e:
         # RecursionError: JSON nested 100,000 deep is no weights file
         raise DataError("%s: not a readable purenn weights file (%s: %s)"
-                        % (path, type(e).__name__, quote(str(e), 100)[1:-1]))
+                        % (where, type(e).__name__, quote(str(e), 100)[1:-1]))
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise DataError("%s: not a purenn weights file (no \"format\": %s tag); the book's "
                         "sample_weight.pkl loads with purenn.pickles.load_book_weights"
-                        % (path, json.dumps(FORMAT)))
+                        % (where, json.dumps(FORMAT)))
     version = doc.get("version")
     if type(version) is not int or version > VERSION or version < 1:
         raise DataError("%s: weights format version %s; this purenn reads versions 1 to %d"
-                        % (path, quote(version), VERSION))
+                        % (where, quote(version), VERSION))
     meta, entries = doc.get("meta", {}), doc.get("params")
     if not isinstance(meta, dict) or not isinstance(entries, dict) or not entries:
-        raise DataError("%s: \"meta\" must be an object and \"params\" a non-empty object" % path)
+        raise DataError("%s: \"meta\" must be an object and \"params\" a non-empty object"
+                        % where)
     params = {}
     for name, entry in entries.items():
-        params[name] = _matrix_of(path, name, entry)
+        params[name] = _matrix_of(where, name, entry)
     return params, meta
 
 
-def _matrix_of(path, name, entry):
+NESTING_LIMIT = 100
+"""Levels of JSON lists and objects within each other that ``load_params``
+reads: the format needs 5 (the document, ``params``, a parameter, its rows,
+a row), ``meta`` a few more."""
+
+
+
+def _nesting(raw):
+    r"""How deep the lists and objects of the JSON text ``raw`` nest (strings
+    left out: a bracket in a name is no level), counted without parsing, in
+    time linear in the size of ``raw``: every step below is one pass of C
+    code, and ``_from_json`` has bounded the strings and brackets to
+    ``VALUES_LIMIT`` first.
+
+    Numbers, spaces, commas and colons are dropped first (a weights file is
+    mostly numbers; no escape of valid JSON starts with one of them), then
+    the escapes ``\\`` and ``\"``: now every string is a quote, what is no
+    quote, a quote.  Then the strings go, then everything but brackets.
+
+    >>> _nesting(b'{"W1": [[1, 2]], "note": "[[[ \\"{"}')
+    3
+    """
+    skeleton = raw.translate(None, b"0123456789.+-eE \t\r\n,:")
+    skeleton = skeleton.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = _STRING.sub(b"", skeleton).translate(None, _NOT_BRACKETS)
+    if not brackets:
+        return 0
+    return max(accumulate(_DEPTH_STEP[b] for b in brackets))
+
+
+_STRING = re.compile(b'"[^"]*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_DEPTH_STEP = [0] * 256
+for _b in b"[{":
+    _DEPTH_STEP[_b] = 1
+for _b in b"]}":
+    _DEPTH_STEP[_b] = -1
+
+
+class _Ambiguous(ValueError):
+    """JSON that Python would read, but that says two things at once."""
+
+
+def _object(pairs):
+    """A JSON object as a dict, refusing a key given twice: Python's json
+    would silently keep the last value (two "W1" in one file: which is
+    meant?)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Ambiguous("the key %s appears twice in one JSON object"
+                                 % quote(key, 40))
+            seen.add(key)
+    return obj
+
+
+_INT_DIGITS = 400  # the float range ends at 309 digits
+
+
+def _int(text):
+    """A JSON integer: refused beyond ``_INT_DIGITS`` characters, before
+    ``int()`` (on Pythons without a digit limit, int() of a 60 MB number
+    takes hours: its time grows with the square of the length)."""
+    if len(text) > _INT_DIGITS:
+        raise _Ambiguous("an integer of %d digits, beyond the float range" % len(text))
+    return int(text)
+
+
+def _matrix_of(where, name, entry):
     try:
         shape, rows = entry["shape"], entry["data"]
         n, m = shape
     except (TypeError, KeyError, ValueError):
         raise DataError("%s: parameter %s must be {\"shape\": [rows, cols], \"data\": [...]}"
-                        % (path, quote(name, 40)))
+                        % (where, quote(name, 40)))
     if (type(n) is not int or type(m) is not int or n < 1 or m < 1
             or not isinstance(rows, list) or len(rows) != n
             or any(not isinstance(r, list) or len(r) != m for r in rows)):
         raise DataError("%s: parameter %s: data is not %s rows of %s numbers as its shape says"
-                        % (path, quote(name, 40), quote(n, 20), quote(m, 20)))
+                        % (where, quote(name, 40), quote(n, 20), quote(m, 20)))
     for row in rows:
         for x in row:
             if type(x) is not int and type(x) is not float:
                 raise DataError("%s: parameter %s holds %s; elements must be numbers"
-                                % (path, quote(name, 40), quote(x, 40)))
+                                % (where, quote(name, 40), quote(x, 40)))
             if type(x) is int and not -_FLOAT_MAX <= x <= _FLOAT_MAX:
                 # it would overflow the first time it meets a float
                 raise DataError("%s: parameter %s holds an int of %d bits, beyond the "
-                                "float range (+-%r)" % (path, quote(name, 40), x.bit_length(),
+                                "float range (+-%r)" % (where, quote(name, 40), x.bit_length(),
                                                         _FLOAT_MAX))
     return Matrix._wrap(rows)
 
@@ -246,9 +330,9 @@ def read_weights(path):
         shapes = dict((name, m.shape) for name, m in params.items())
         return WeightsFile(path, "purenn", params, shapes, meta)
     if pickles.is_pickle(data):
-        arrays = pickles.arrays_from_bytes(data, path)
+        arrays = pickles.arrays_from_bytes(data, shown(path))
         params = dict((name, a.matrix()) for name, a in arrays.items())
         shapes = dict((name, a.shape) for name, a in arrays.items())
         return WeightsFile(path, "numpy-pickle", params, shapes, {})
     raise DataError("%s: not a weights file: neither purenn's JSON (gzip'd or not) nor a numpy "
-                    "pickle; it starts with %s" % (path, quote(data[:24], 40)))
+                    "pickle; it starts with %s" % (shown(path), quote(data[:24], 40)))

@@ -83,6 +83,11 @@ SIZE_BUDGET = 40 * 2 ** 20
 """The site may take 40 MiB (41.9 MB; source maps are left out): it goes onto USB sticks and
 school servers, and every learner's browser downloads it.  A build over it fails."""
 
+LEGACY_FONTS = re.compile(r"^fa-[a-z]+-\d+\.(eot|svg|ttf)$")
+"""Font Awesome's fallbacks for old browsers in ``build/`` (2.6 MB): its CSS lists woff2 and
+woff first (after an ``.eot`` that only Internet Explorer reads), so every browser that runs
+Pyodide's WebAssembly takes those; the browser test fails if one of these is ever asked for."""
+
 SOURCE_DATE_EPOCH = 1767225600
 """2026-01-01: the time stamp written into the built files (reproducible builds)."""
 
@@ -330,6 +335,17 @@ def make_readable(path):
     os.chmod(path, 0o755)
 
 
+def remove_legacy_fonts(folder):
+    """Delete the ``LEGACY_FONTS`` of JupyterLite's ``build/``: [(name, bytes)]."""
+    removed = []
+    for f in sorted(os.listdir(folder)):
+        if LEGACY_FONTS.match(f):
+            path = os.path.join(folder, f)
+            removed.append((f, os.path.getsize(path)))
+            os.remove(path)
+    return removed
+
+
 def folder_size(path):
     total, count = 0, 0
     for base, _, files in os.walk(path):
@@ -356,22 +372,30 @@ def build(out):
         os.makedirs(contents)
         for nb in notebook_sources():
             shutil.copy2(nb, contents)
-        if os.path.exists(out):
-            shutil.rmtree(out)
+        # JupyterLite sets the time stamp of every file under the output folder's *parent*
+        # (jupyterlite_core's copy_one: maybe_timestamp(dest.parent), recursively), so it
+        # builds into a folder of its own here, never next to the user's files, then moves
+        built = os.path.join(tmp, "built", "site")
         jupyter = os.path.join(os.path.dirname(python), "jupyter")
-        cmd = [jupyter, "lite", "build", "--lite-dir", lite, "--output-dir", out,
+        cmd = [jupyter, "lite", "build", "--lite-dir", lite, "--output-dir", built,
                "--contents", contents, "--no-sourcemaps", "--no-unused-shared-packages",
                "--source-date-epoch", str(SOURCE_DATE_EPOCH)]
         for app in APPS:
             cmd += ["--apps", app]
         env = dict(os.environ, JUPYTERLITE_NO_LIBARCHIVE="1")
         run(cmd, cwd=lite, env=env)
+        if os.path.exists(out):
+            shutil.rmtree(out)
+        shutil.move(built, out)
     for junk in (".jupyterlite.doit.db",):
         if os.path.exists(os.path.join(out, junk)):
             os.remove(os.path.join(out, junk))
+    pruned = remove_legacy_fonts(os.path.join(out, "build"))
     make_readable(out)
     size, count = folder_size(out)
     log("shipped wheels: " + ", ".join(shipped))
+    log("left out %d legacy font files (%.1f MB): %s"
+        % (len(pruned), sum(size for _, size in pruned) / 1e6, ", ".join(n for n, _ in pruned)))
     log("built %s: %d files, %.1f MB (%.1f MiB of the %d MiB budget), in %.0f s"
         % (out, count, size / 1e6, size / 2 ** 20, SIZE_BUDGET // 2 ** 20, time.time() - t0))
     if size > SIZE_BUDGET:

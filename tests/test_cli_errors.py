@@ -223,3 +223,91 @@ def test_a_broken_pipe_ends_quietly():
     err = proc.stderr.read()
     proc.wait(timeout=60)
     assert proc.returncode == 0 and err == ""
+
+
+# ------------------------------------------- empty names, special files, names
+
+@pytest.mark.parametrize("argv, words", [
+    (["mnist", "--weights", ""], "purenn mnist: --weights '': give the name of a weights file"),
+    (["plot", "--svg", ""], "purenn plot: --svg '': give the name of the SVG file to write"),
+    (["download-mnist", "--dir", ""], "purenn download-mnist: --dir '': give a folder"),
+])
+def test_an_empty_file_name_is_a_usage_error_not_the_default(capsys, argv, words):
+    # each silently did something else: the default weights, the text plot,
+    # the cache folder
+    status, lines = failure(capsys, argv)
+    assert status == 2 and len(lines) == 1 and lines[0].startswith(words)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_plot_svg_to_a_fifo_is_refused_and_the_fifo_stays(tmp_path, capsys):
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    status, lines = failure(capsys, ["plot", "--svg", fifo])
+    assert status == 1 and lines == ["purenn plot: cannot write %s: not a regular file (a "
+                                     "device, a FIFO or a socket); purenn writes regular files "
+                                     "only" % fifo]
+    assert os.listdir(str(tmp_path)) == ["fifo"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or os.name != "posix", reason="FIFOs are POSIX")
+@pytest.mark.processes
+def test_mnist_with_a_fifo_as_weights_is_a_message_not_a_hang(tmp_path):
+    # recognize.load_network opens the file itself: open() of a FIFO waits
+    # for a writer forever
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    proc = child("mnist", "--weights", fifo)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert err == "purenn mnist: cannot use %s as weights: %s: not a regular file; a weights " \
+                  "file must be a file on disk\n" % (fifo, fifo)
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("a\x1b[31m\nb.svg", "'a\\x1b[31m\\nb.svg'"),
+    pytest.param("\udcff\udcfe.svg", "'\\udcff\\udcfe.svg'",   # bytes that are not UTF-8
+                 marks=pytest.mark.skipif(sys.platform == "emscripten", reason=(
+                     "Pyodide's file system keeps names as UTF-8 text: no such name there"))),
+])
+def test_a_file_name_is_printed_escaped(tmp_path, monkeypatch, capsys, name, shown):
+    # raw, it recoloured the terminal, or (not UTF-8, PYTHONIOENCODING=utf-8)
+    # failed to print after the file was written
+    monkeypatch.chdir(tmp_path)
+    assert main(["plot", "--svg", name]) == 0
+    assert capsys.readouterr().out == "wrote %s\n" % shown
+    assert os.listdir(".") == [name]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="closing a child's descriptors is POSIX")
+@pytest.mark.processes
+@pytest.mark.parametrize("closed, argv, status", [
+    (1, ["gates"], 0),                                       # was an AttributeError traceback
+    (2, ["mnist", "--limit", "10", "--show", "0"], 0),       # (its progress bar): status 1
+    (2, ["plot", "digit", "--pixels", os.devnull], 1),       # the message goes nowhere
+])
+def test_a_closed_stdout_or_stderr_is_no_traceback(closed, argv, status):
+    proc = subprocess.Popen([sys.executable, "-m", "purenn"] + argv, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, preexec_fn=lambda: os.close(closed))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == status
+    assert "Traceback" not in out + err
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process is POSIX")
+@pytest.mark.processes
+def test_ctrl_c_pressed_three_times_is_still_one_line_and_status_130():
+    # the second press came while purenn printed "interrupted" or while
+    # Python shut down: a KeyboardInterrupt traceback from threading, or
+    # death by SIGINT (6 of 8 runs)
+    proc = child("mnist")
+    for line in proc.stdout:
+        if "MNIST test set" in line:
+            break
+    for _ in range(3):
+        proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert err.rstrip("\n").split("\n")[-1] == "purenn mnist: interrupted"

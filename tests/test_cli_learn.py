@@ -81,6 +81,25 @@ def test_train_checks_the_save_and_svg_targets_before_training(tmp_path, capsys)
     assert list(tmp_path.iterdir()) == []           # the check leaves nothing behind
 
 
+@pytest.mark.parametrize("target", ["", "fifo"])
+@pytest.mark.parametrize("option", ["--save", "--svg"])
+@pytest.mark.ch6
+def test_train_refuses_an_empty_or_special_target_before_training(tmp_path, capsys, option,
+                                                                  target):
+    # --save '' trained for minutes and then saved nothing, without a word;
+    # a FIFO (or a device) cannot be replaced by the file
+    if target == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs here")
+        target = str(tmp_path / "fifo")
+        os.mkfifo(target)
+    assert main(["train", option, target]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("purenn train: %s %s: " % (option, target))
+    assert ("an empty file name" if not target else "not a regular file") in captured.err
+    assert captured.out == ""                       # refused before any training
+
+
 @pytest.mark.ch6
 def test_train_stops_with_an_error_when_training_diverges(capsys):
     # lr 1e308 overflows to inf/nan within a few steps on every interpreter.
@@ -217,6 +236,11 @@ def test_a_failed_save_keeps_the_trained_network_in_the_current_folder(
         "saved in %s" % (target, target, tmp_path / "here" / "purenn-train-"))
     spare = err[0].split("saved in ")[1].split(" instead")[0]
     assert MultiLayerNet.load(spare).sizes == [64, 8, 10]
+    if hasattr(os, "umask") and sys.platform not in ("win32", "emscripten"):  # (MEMFS: no umask)
+        # the permissions of any new file (it was 0o600, a temporary file's)
+        umask = os.umask(0)
+        os.umask(umask)
+        assert os.stat(spare).st_mode & 0o777 == 0o666 & ~umask
 
 
 @pytest.mark.ch6

@@ -61,6 +61,41 @@ def test_a_missing_folder_is_an_os_error(tmp_path):
         write_atomic(str(tmp_path / "no" / "such" / "f"), b"x")
 
 
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links here")
+def test_write_atomic_writes_through_a_link_and_keeps_it(tmp_path):
+    # renaming over the link itself would leave the file it points to stale
+    target, link = tmp_path / "real.json.gz", tmp_path / "link.json.gz"
+    target.write_bytes(b"old")
+    os.symlink(str(target), str(link))
+    write_atomic(str(link), b"new")
+    assert os.path.islink(str(link)) and target.read_bytes() == b"new"
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@pytest.mark.parametrize("through_a_link", [False, True])
+def test_write_atomic_refuses_to_replace_what_is_no_regular_file(tmp_path, through_a_link):
+    # a FIFO stands for every device: renaming over /dev/full or /dev/null
+    # (run as root) replaced the device itself with a regular file
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    path = fifo
+    if through_a_link:
+        path = str(tmp_path / "link")
+        os.symlink(fifo, path)
+    with pytest.raises(OSError, match="not a regular file"):
+        write_atomic(path, b"data")
+    assert files.stat.S_ISFIFO(os.stat(fifo).st_mode) and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("path", ["", "folder"])
+def test_write_atomic_refuses_an_empty_name_and_a_folder(tmp_path, path):
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(OSError):
+        write_atomic(str(tmp_path / path) if path else "", b"data")
+    assert (tmp_path / "folder").is_dir() and leftovers(tmp_path) == []
+
+
 # ------------------------------------------------------------ read_limited
 
 @pytest.fixture
@@ -86,8 +121,9 @@ def specials(tmp_path):
     lambda p: read_data(p, 100, "data file"),
     lambda p: open_data(p, 100, "data file"),
     read_numbers, read_idx, load_params, read_weights, load_arrays,
+    lambda p: files.check_regular(p, "weights file"),
 ], ids=["read_limited", "read_data", "open_data", "read_numbers", "read_idx", "load_params",
-        "read_weights", "load_arrays"])
+        "read_weights", "load_arrays", "check_regular"])
 def test_what_is_not_a_regular_file_is_refused_at_once(specials, kind, reader):
     if kind not in specials:
         pytest.skip("no %s on this system" % kind)
@@ -238,6 +274,29 @@ def test_quote_is_always_one_printable_line_of_bounded_length(obj, limit):
 
 # --------------------------------------------------------------- cache_dir
 
+@pytest.mark.parametrize("name, text", [
+    ("weights.json.gz", "weights.json.gz"),
+    ("my weights/é.pkl", "my weights/é.pkl"),
+    ("a\x1b[2Jb", "'a\\x1b[2Jb'"),
+    ("two\nlines", "'two\\nlines'"),
+    ("\udcff\udcfe.svg", "'\\udcff\\udcfe.svg'"),       # bytes that are not UTF-8
+    ("x" * 300, "'%s... (300 characters)" % ("x" * 199)),
+])
+def test_shown_gives_a_printable_name_itself_and_escapes_any_other(name, text):
+    assert files.shown(name) == text
+
+
+@pytest.mark.parametrize("reader", [read_idx, load_params, read_weights, load_arrays,
+                                    read_numbers])
+def test_a_file_name_with_escapes_is_escaped_in_the_message(tmp_path, reader):
+    path = tmp_path / "a\x1b[31m\nb"
+    path.write_bytes(b"\x1b[2J not what any reader reads\n")
+    with pytest.raises(DataError) as e:
+        reader(str(path))
+    assert "\x1b" not in str(e.value) and "\n" not in str(e.value)
+    assert "a\\x1b[31m\\nb" in str(e.value)
+
+
 def test_the_cache_folder_follows_xdg_cache_home(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert cache_dir() == str(tmp_path / "purenn")
@@ -256,8 +315,8 @@ def test_zlib_errors_never_escape_gunzip():
     assert issubclass(DataError, ValueError) and not issubclass(zlib.error, DataError)
 
 
-@pytest.mark.skipif(not hasattr(os, "umask") or sys.platform == "win32",
-                    reason="POSIX permissions")
+@pytest.mark.skipif(not hasattr(os, "umask") or sys.platform in ("win32", "emscripten"),
+                    reason="POSIX permissions (Pyodide's in-memory file system ignores the umask)")
 def test_a_new_file_gets_the_usual_permissions_and_a_rewritten_one_keeps_its_own(tmp_path):
     old_umask = os.umask(0o022)
     try:

@@ -173,11 +173,20 @@ WEIGHTS_RAW, WEIGHTS_GZ = _weights_corpus()
 WEIGHTS_CORPUS = WEIGHTS_RAW + WEIGHTS_GZ
 
 
+def _no_duplicate_keys(pairs):
+    """A JSON object as a dict; a key given twice makes the file no weights
+    file (purenn refuses it: keeping the last W1 silently was a bug)."""
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("a key appears twice")
+    return dict(pairs)
+
+
 def reference_weights(content):
     """An independent reader of purenn's format: ``(rows by name, meta)``
     or None for a file that is not one."""
     try:
-        doc = json.loads(content.decode("utf-8"))
+        doc = json.loads(content.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
     except (AttributeError, ValueError, RecursionError):
         return None
     if (not isinstance(doc, dict) or doc.get("format") != "purenn-weights"
@@ -215,6 +224,7 @@ def same_numbers(a, b):
 @given(data=mutated(WEIGHTS_CORPUS, raw=WEIGHTS_RAW))
 @example(data=WEIGHTS_GZ[0][:12] + bytes([WEIGHTS_GZ[0][12] ^ 0xFF]) + WEIGHTS_GZ[0][13:])
 @example(data=WEIGHTS_GZ[0][:-5])                       # truncated: was an EOFError
+@example(data=WEIGHTS_RAW[0].replace(b'"W1":', b'"b1":', 1))  # a key twice: purenn refuses it
 def test_load_params_gives_the_files_weights_or_a_data_error(tmp_path_factory, data):
     content = python_gunzip(data)
     expected = reference_weights(content) if content is not None else None

@@ -23,7 +23,8 @@ from hypothesis import given, example, strategies as st
 from purenn.datasets import load_digits
 from purenn.errors import WorkerError
 from purenn.matrix import Matrix
-from purenn.multilayer import MultiLayerNet, max_abs_difference
+from purenn.gradient_check import max_abs_difference
+from purenn.multilayer import MultiLayerNet
 from purenn.optimizers import Adam, SGD, Momentum, OPTIMIZERS
 from purenn import parallel
 from purenn.parallel import DataParallel, Packed, accuracy, predict_batches, resolve_workers

@@ -408,3 +408,107 @@ def test_an_array_of_more_elements_than_the_limit_is_refused_before_it_is_built(
     p.write_bytes(_array_pickle(shape, bytes(4 * (ELEMENTS_LIMIT + 1))))
     with pytest.raises(DataError, match="more than the 4194304 elements"):
         load_arrays(str(p))
+
+
+# -------------------------- what numpy writes, and what it would refuse
+
+RECONSTRUCT = b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85C\x01b\x87R"
+DTYPE_CALL = b"cnumpy\ndtype\nX\x02\x00\x00\x00f8\x89\x88\x87R"
+DTYPE_STATE = b"(K\x03X\x01\x00\x00\x00>NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t"
+
+
+def _numpy_pickle(reconstruct=RECONSTRUCT, dtype_call=DTYPE_CALL, dtype_state=DTYPE_STATE,
+                  version=b"K\x01"):
+    """A protocol-2 pickle of {"W": a big-endian float64 array [1.5, -2.0]},
+    written opcode by opcode as numpy writes it; each part can be changed."""
+    return (b"\x80\x02}(X\x01\x00\x00\x00W" + reconstruct + b"(" + version + b"K\x02\x85"
+            + dtype_call + dtype_state + b"b\x89" + pickle.dumps(struct.pack(">2d", 1.5, -2.0),
+                                                                 3)[2:-1]
+            + b"tbu.")
+
+
+def test_the_pickle_numpy_writes_loads(tmp_path):
+    arrays = load_arrays(_write(tmp_path, _numpy_pickle()))
+    assert arrays["W"].shape == (2,) and arrays["W"].values == [1.5, -2.0]
+
+
+# Each change below is something numpy never writes, found by fuzzing
+# purenn against numpy 2.4: numpy refuses most of them, crashes on some
+# (flags 91: a SystemError; elsize -27137 in a float32 array: a MemoryError)
+# and reads others as other numbers than the bytes mean (dtype("f8") is
+# numpy's shared built-in dtype: its state does not set the byte order, so
+# numpy reads big-endian bytes as little-endian).  purenn refuses them all.
+NOT_AS_NUMPY_WRITES = {   # what is changed: (the parts changed, the words of the message)
+    "dtype state version -1": (
+        dict(dtype_state=DTYPE_STATE.replace(b"K\x03", b"J\xff\xff\xff\xff")),
+        "numpy dtype state"),
+    "dtype flags 91": (dict(dtype_state=DTYPE_STATE[:-3] + b"K\x5bt"), "numpy dtype state"),
+    "dtype elsize -27137": (
+        dict(dtype_state=DTYPE_STATE.replace(b"J\xff\xff\xff\xffJ", b"J\xff\x95\xff\xffJ", 1)),
+        "numpy dtype state"),
+    "dtype state of 6 items": (
+        dict(dtype_state=b"(K\x03X\x01\x00\x00\x00>NNNJ\xff\xff\xff\xfft"), "numpy dtype state"),
+    "dtype(spec)": (
+        dict(dtype_call=b"cnumpy\ndtype\nX\x02\x00\x00\x00f8\x85R"),
+        r"numpy dtype\('f8', align=False, copy=False\)"),
+    "dtype(spec, True, False)": (
+        dict(dtype_call=b"cnumpy\ndtype\nX\x02\x00\x00\x00f8\x88\x89\x87R"),
+        r"numpy dtype\('f8', align=True, copy=False\)"),
+    "_reconstruct type code '('": (
+        dict(reconstruct=RECONSTRUCT.replace(b"C\x01b", b"C\x01(")), "numpy _reconstruct"),
+    "_reconstruct shape ('',)": (
+        dict(reconstruct=RECONSTRUCT.replace(b"K\x00\x85", b"X\x00\x00\x00\x00\x85")),
+        "numpy _reconstruct"),
+    "array state version 2": (dict(version=b"K\x02"),
+                              "numpy array state: version 2; numpy writes 1"),
+}
+
+
+@pytest.mark.parametrize("change", sorted(NOT_AS_NUMPY_WRITES))
+def test_a_numpy_pickle_numpy_never_writes_is_refused(tmp_path, change):
+    parts, words = NOT_AS_NUMPY_WRITES[change]
+    with pytest.raises(DataError, match="attack.pkl: " + words):
+        load_arrays(_write(tmp_path, _numpy_pickle(**parts)))
+
+
+def _named(names, n):
+    """A protocol-2 pickle storing one uint8 array of ``n`` elements once
+    (memo slot 1) and naming it ``names`` times: a few bytes a name."""
+    body = (b"X\x02\x00\x00\x00a0" + RECONSTRUCT + b"(K\x01J" + struct.pack("<i", n) + b"\x85"
+            + b"cnumpy\ndtype\nX\x02\x00\x00\x00u1\x89\x88\x87R"
+            + b"(K\x03X\x01\x00\x00\x00|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+            + b"\x89B" + struct.pack("<I", n) + bytes(n) + b"tbr\x01\x00\x00\x00")
+    for i in range(1, names):
+        key = b"a%d" % i
+        body += b"X" + struct.pack("<I", len(key)) + key + b"j\x01\x00\x00\x00"
+    return b"\x80\x02}(" + body + b"u."
+
+
+def test_one_array_under_two_names_loads_under_both(tmp_path):
+    params = load_numpy_pickle(_write(tmp_path, _named(2, 3)))
+    assert params == {"a0": Matrix([[0, 0, 0]]), "a1": Matrix([[0, 0, 0]])}
+
+
+def test_an_array_named_many_times_counts_each_time_toward_the_element_limit(tmp_path):
+    # a 4 MB pickle naming one 4-million-element array 1000 times: each name
+    # became a matrix of its own (measured: a MemoryError after 53 s and 4 GB)
+    with pytest.raises(DataError, match="its 1000 names hold more than the 4194304 array "
+                                        "elements"):
+        load_numpy_pickle(_write(tmp_path, _named(1000, 4000000)))
+
+
+def test_an_array_beyond_the_element_limit_is_refused_before_it_is_built(tmp_path, monkeypatch,
+                                                                         fake_numpy):
+    from purenn import pickles
+    monkeypatch.setattr(pickles, "ELEMENTS_LIMIT", 10)
+    built = []
+    fill = pickles.Array._fill
+    monkeypatch.setattr(pickles.Array, "_fill", lambda self, shape, *rest: (
+        built.append(shape), fill(self, shape, *rest)))
+    six = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    path = dump(tmp_path, {"a": fake_numpy.ndarray((6,), "f8", six),
+                           "b": fake_numpy.ndarray((2, 3), "f8", six)}, protocol=5)
+    with pytest.raises(DataError, match=r"shape \(2, 3\): more than the 10 elements purenn reads "
+                                        r"from a pickle \(with the 6 of the arrays before it\)"):
+        load_arrays(path)
+    assert built == [(6,)]

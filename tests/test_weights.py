@@ -140,16 +140,48 @@ def test_a_pickle_is_not_loaded(tmp_path):
         load_params(str(p))
 
 
-def test_json_nested_beyond_the_recursion_limit_is_a_data_error(tmp_path):
-    # deeper than Python's recursion limit (1000); not much deeper, because
-    # 100,000 levels overflowed Pyodide's WebAssembly stack (a fatal error)
+@pytest.mark.parametrize("levels", [101, 5000, 100000])
+def test_json_nested_deeper_than_the_nesting_limit_is_refused_before_parsing(tmp_path, levels):
+    # counted before the parser runs: 5000 levels are a RecursionError in
+    # CPython's parser and 100,000 overflowed Pyodide's WebAssembly stack (a
+    # fatal error, not an exception); now both are the same one-line message
     path = dump(tmp_path, '{"format": "purenn-weights", "version": 1, "params": '
-                + "[" * 5000 + "]" * 5000 + "}")
-    # CPython's parser gives up (RecursionError) and load_params says the file
-    # is not readable; Pyodide's parses the nesting, and then the layout is
-    # refused.  A DataError naming the file either way, never a RecursionError.
-    with pytest.raises(DataError, match=r"bad\.json: (not a readable purenn weights file|"
-                                        r'"meta" must be an object and "params")'):
+                + "[" * levels + "]" * levels + "}")
+    with pytest.raises(DataError, match=r"bad\.json: JSON nested %d deep; a purenn weights "
+                                        r"file needs 5 levels \(at most 100" % (levels + 1)):
+        load_params(path)
+
+
+def test_json_nesting_is_counted_outside_strings(tmp_path):
+    # brackets in a name or a note are no level: the file loads
+    note = "[[[{" * 200 + '\\"' + "]" * 50
+    path = dump(tmp_path, {"format": "purenn-weights", "version": 1, "meta": {"note": note},
+                           "params": {"[[[[": {"shape": [1, 1], "data": [[0.5]]}}})
+    params, meta = load_params(path)
+    assert meta["note"] == note and params["[[[["].tolist() == [[0.5]]
+
+
+@pytest.mark.parametrize("where", ["params", "W1", "document"])
+def test_a_key_given_twice_in_a_json_object_is_a_data_error(tmp_path, where):
+    # Python's json keeps the last value silently: which W1 is meant?
+    entry = '{"shape": [1, 1], "data": [[1.0]]}'
+    params = ('{"W1": %s, "W1": %s}' % (entry, entry) if where == "params" else
+              '{"W1": {"shape": [1, 1], "data": [[1.0]], "data": [[2.0]]}}' if where == "W1"
+              else '{"W1": %s}' % entry)
+    head = '"version": 1, ' * (2 if where == "document" else 1)
+    path = dump(tmp_path, '{"format": "purenn-weights", %s"params": %s}' % (head, params))
+    key = {"params": "W1", "W1": "data", "document": "version"}[where]
+    with pytest.raises(DataError, match="bad\\.json: .*the key '%s' appears twice in one JSON "
+                                        "object" % key):
+        load_params(path)
+
+
+def test_a_json_integer_longer_than_any_float_is_refused_before_int_reads_it(tmp_path):
+    # int() of a long number takes time growing with the square of its
+    # length where Python has no digit limit (before 3.11, 3.10.7, 3.9.14, 3.8.14)
+    path = dump(tmp_path, '{"format": "purenn-weights", "version": 1, "params": '
+                '{"W": {"shape": [1, 1], "data": [[%s]]}}}' % ("9" * 401))
+    with pytest.raises(DataError, match="an integer of 401 digits, beyond the float range"):
         load_params(path)
 
 

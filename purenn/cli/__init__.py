@@ -31,7 +31,7 @@ import sys
 from purenn.cli.common import INTERRUPTED, charset, command_name, run, say
 
 # the command modules, in the order their commands are listed by --help
-COMMAND_MODULES = ("tour", "chapters", "mnist", "learn", "export")
+COMMAND_MODULES = ("tour", "chapters", "mnist", "learn", "export", "convnet")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,8 +67,16 @@ def build_parser(prog="purenn"):
 def main(argv=None, prog="purenn"):
     """Run one command line (``sys.argv[1:]`` when ``argv`` is None) and
     return its exit status; it never raises ``SystemExit``, so a test or a
-    notebook can call it: ``main(["gates"])``."""
+    notebook can call it: ``main(["gates"])``.
+
+    Run as the program (``argv`` None), a closed stdout or stderr (``>&-``)
+    is the null device, and after the first Ctrl-C further ones are ignored:
+    a second Ctrl-C while purenn cleans up and says "interrupted", or while
+    Python shuts down, must not print a traceback either."""
     command = "tour"
+    if argv is None:
+        _open_closed_streams()
+        _interrupt_once()
     try:
         parser = build_parser(prog)
         try:
@@ -89,6 +97,32 @@ def main(argv=None, prog="purenn"):
     except BrokenPipeError:  # e.g. python -m purenn | head: the reader has what it wanted
         _silence_stdout()
         return 0
+
+
+def _open_closed_streams():
+    """Python sets ``sys.stdout`` (``sys.stderr``) to None when the program
+    starts with that descriptor closed; every ``print`` would then be an
+    ``AttributeError``.  What nobody can read goes to the null device."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w"))
+
+
+def _interrupt_once():
+    """Ctrl-C raises ``KeyboardInterrupt`` once; from then on SIGINT is
+    ignored, so the one-line message and the exit status 130 are what the
+    user gets however often the key is pressed."""
+    import signal
+
+    def interrupted(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    try:
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, interrupted)
+    except (ValueError, AttributeError, OSError):  # not the main thread; no signals here
+        pass
 
 
 def _silence_stdout():

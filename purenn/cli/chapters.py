@@ -4,7 +4,7 @@ import argparse
 
 from purenn import activations as act
 from purenn.cli.common import (CommandError, charset as _charset, finite, integer,
-                               number as _numbers, usage_error)
+                               number as _numbers, shown, usage_error)
 from purenn.files import quote
 from purenn.matrix import Matrix
 from purenn.network import init_network
@@ -189,6 +189,8 @@ def cmd_plot(args):
         raise usage_error("--index and --pixels are for 'plot digit'")
     if names != ["softmax"] and args.scores is not None:
         raise usage_error("--scores are for 'plot softmax'")
+    if args.svg == "":  # (not a silent fallback to the text plot)
+        raise usage_error("--svg '': give the name of the SVG file to write")
     if names == ["digit"]:
         p = _digit(args)
         text = p.to_text(charset=charset)
@@ -204,12 +206,12 @@ def cmd_plot(args):
                 text = p.to_text(width=args.width, height=args.height, charset=charset)
         except (ValueError, TypeError) as e:  # ShapeError included: it cannot be drawn
             raise usage_error(str(e))
-    if args.svg:
+    if args.svg is not None:
         try:
             p.save_svg(args.svg)
-        except OSError as e:  # a folder, a missing parent folder, no permission
-            raise CommandError("cannot write %s: %s" % (args.svg, e.strerror or e))
-        print("wrote %s" % args.svg)
+        except OSError as e:  # a folder, a device, a missing parent folder, no permission
+            raise CommandError("cannot write %s: %s" % (shown(args.svg), e.strerror or e))
+        print("wrote %s" % shown(args.svg))
     else:
         print(text)
 
@@ -229,7 +231,7 @@ def _digit(args):
     try:
         return plot_digit(_read_numbers(args.pixels))
     except (ValueError, TypeError) as e:  # ShapeError included: not an image
-        raise CommandError("%s: %s" % (args.pixels, e))
+        raise CommandError("%s: %s" % (shown(args.pixels), e))
 
 
 def _read_numbers(path):
@@ -240,7 +242,7 @@ def _read_numbers(path):
     try:
         return read_numbers(path, "pixel file")
     except OSError as e:
-        raise CommandError("digit: cannot read %s: %s" % (path, e.strerror or e))
+        raise CommandError("digit: cannot read %s: %s" % (shown(path), e.strerror or e))
     except ValueError as e:  # DataError
         raise CommandError("digit: %s" % e)
 

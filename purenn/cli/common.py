@@ -10,6 +10,7 @@
                             failure becomes its one line here
 ``say(command, message)``   print ``purenn <command>: <message>`` on stderr,
                             control characters escaped, length capped
+``shown(path)``             a file name safe to print (escaped if need be)
 ``charset()``               'unicode' or 'ascii': what the terminal can show
 ``number``, ``finite``,     argparse types: a float; a finite float; a
 ``positive``,               finite float > 0, >= 0; a share in [0, 1); an
@@ -84,7 +85,7 @@ def describe(error):
     """An exception as the words of a message: ``FILE: No such file or
     directory`` for an ``OSError`` with a file name, else its own text."""
     if isinstance(error, OSError) and error.filename is not None and error.strerror:
-        return "%s: %s" % (error.filename, error.strerror)
+        return "%s: %s" % (shown(error.filename), error.strerror)
     return str(error) or type(error).__name__
 
 
@@ -104,6 +105,18 @@ def clean(text, limit=MAX_MESSAGE):
         out.append(c if c == "\n" or 32 <= o < 127 or o > 159 else "\\x%02x" % o)
     more = len(text) - limit
     return "".join(out) + ("... (%d more characters)" % more if more > 0 else "")
+
+
+def shown(path):
+    """A file name as the commands print it (``wrote FILE``): the name
+    itself, or escaped when it holds a new line, a terminal's escape
+    sequence or bytes that are not UTF-8 (``purenn.files.shown``).
+
+    >>> shown("curves.svg"), shown("a\\x1b[31m.svg")
+    ('curves.svg', "'a\\\\x1b[31m.svg'")
+    """
+    from purenn.files import shown as shown_name
+    return shown_name(path)
 
 
 def say(command, message):

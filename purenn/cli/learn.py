@@ -18,12 +18,13 @@ import tempfile
 import time
 
 from purenn.cli.common import (CommandError, describe, integer, non_negative, positive, ratio,
-                               usage_error, worker_count)
+                               shown, usage_error, worker_count)
 from purenn.errors import WorkerError
 from purenn.gradients import numerical_diff, numerical_gradient, gradient_descent
 from purenn.layers import MulLayer, AddLayer
-from purenn.multilayer import ACTIVATION_LAYERS, MultiLayerNet, gradient_check, memory_size
-from purenn.optimizers import COMPARE_RATES, compare_optimizers, f_compare, plot_paths
+from purenn.gradient_check import gradient_check
+from purenn.multilayer import ACTIVATION_LAYERS, MultiLayerNet, memory_size
+from purenn.optimizer_compare import COMPARE_RATES, compare_optimizers, f_compare, plot_paths
 from purenn.trainer import Trainer, TrainingDiverged
 
 
@@ -175,6 +176,9 @@ TRAIN_DEFAULTS = {
 
 def cmd_train(args):
     """Chapter 6: train a MultiLayerNet on optdigits (bundled) or MNIST."""
+    if getattr(args, "network", "mlp") == "simple_convnet":  # chapter 7: purenn/cli/convnet.py
+        from purenn.cli.convnet import cmd_train_convnet
+        return cmd_train_convnet(args)
     hidden, activation, optimizer, lr, epochs, batch, batchnorm = TRAIN_DEFAULTS[args.dataset]
     if args.batchnorm is not None:
         batchnorm = args.batchnorm
@@ -189,15 +193,15 @@ def cmd_train(args):
             raise usage_error("--mnist-path is for --dataset mnist (the default data set, "
                               "digits, ships with purenn)")
         if not os.path.isdir(args.mnist_path):
-            raise usage_error("--mnist-path %s: no such folder" % args.mnist_path)
+            raise usage_error("--mnist-path %s: no such folder" % shown(args.mnist_path))
     if args.workers > 1 and (batchnorm or args.dropout):
         raise usage_error("--workers %d splits every batch over processes; batch "
                           "normalisation and dropout need the whole batch in one: add "
                           "--no-batchnorm --dropout 0, or use --workers 1" % args.workers)
     for path, what in ((args.save, "--save"), (args.svg, "--svg")):
-        problem = path and _not_writable(path)
+        problem = _not_writable(path) if path is not None else None
         if problem:  # say so now, not after minutes of training
-            raise usage_error("%s %s: %s" % (what, path, problem))
+            raise usage_error("%s %s: %s" % (what, shown(path), problem))
     start = time.time()
     try:
         (x_train, t_train), (x_test, t_test) = _load(args)
@@ -245,9 +249,9 @@ def cmd_train(args):
     if args.svg:
         try:
             curves.save_svg(args.svg)
-            print("curves saved to %s" % args.svg)
+            print("curves saved to %s" % shown(args.svg))
         except OSError as e:
-            problems.append("cannot write the curves to %s: %s" % (args.svg, describe(e)))
+            problems.append("cannot write the curves to %s: %s" % (shown(args.svg), describe(e)))
     problems = [p for p in problems if p]
     if problems:
         raise CommandError("; ".join(problems))
@@ -276,9 +280,13 @@ def _not_writable(path):
     """Why ``path`` cannot be written (a str), or None if it can.  Nothing
     is created to find out: purenn writes a file as a temporary file in the
     same folder, then renames it, so the folder must exist and be writable."""
+    if not path:
+        return "an empty file name"
     if os.path.isdir(path):
         return "is a folder; give a file name"
-    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(path) and not os.path.isfile(path):
+        return "not a regular file (a device, a FIFO or a socket); give a file name"
+    folder = os.path.dirname(os.path.abspath(os.path.realpath(path)))
     if not os.path.isdir(folder):
         return os.strerror(errno.ENOENT)  # "No such file or directory"
     if not os.access(folder, os.W_OK | os.X_OK):
@@ -349,23 +357,30 @@ def _save(net, path, notes):
     a long run is never lost for want of a file."""
     try:
         net.save(path, **notes)
-        print("saved to %s" % path)
+        print("saved to %s" % shown(path))
         return None
     except OSError as e:
-        problem = "cannot save to %s: %s" % (path, describe(e))
+        problem = "cannot save to %s: %s" % (shown(path), describe(e))
     for folder in _unique([os.getcwd(), tempfile.gettempdir()]):
-        spare = None
+        spare = _spare_name(folder)
         try:
-            fd, spare = tempfile.mkstemp(prefix="purenn-train-", suffix=".json.gz", dir=folder)
-            os.close(fd)
             net.save(spare, **notes)
         except OSError:
-            if spare is not None:
-                _remove(spare)
             continue
-        print("saved to %s instead" % spare)
-        return "%s; the trained network is saved in %s instead" % (problem, spare)
+        print("saved to %s instead" % shown(spare))
+        return "%s; the trained network is saved in %s instead" % (problem, shown(spare))
     return "%s, nor in the current or the temporary folder: the trained network is lost" % problem
+
+
+def _spare_name(folder):
+    """A name for a new file in ``folder``, ``purenn-train-<random>.json.gz``
+    (not created here: the save creates it, with the usual permissions)."""
+    import binascii
+    while True:
+        name = os.path.join(folder, "purenn-train-%s.json.gz"
+                            % binascii.hexlify(os.urandom(4)).decode("ascii"))
+        if not os.path.lexists(name):
+            return name
 
 
 def _unique(folders):
@@ -375,13 +390,6 @@ def _unique(folders):
             seen.add(os.path.realpath(f))
             out.append(f)
     return out
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def _command(dataset, hidden, activation, optimizer, lr, epochs, batch, batchnorm, args):
@@ -437,6 +445,9 @@ def add_commands(sub):
     p.add_argument("--plot", action="store_true", help="draw each path in text")
     p.set_defaults(func=cmd_optimizers)
     p = sub.add_parser("train", help="chapter 6: train a network on optdigits or MNIST")
+    p.add_argument("--network", choices=["mlp", "simple_convnet"], default="mlp",
+                   help="mlp: a MultiLayerNet (default); simple_convnet: the book's chapter-7 "
+                        "ConvNet (purenn.cli.convnet)")
     p.add_argument("--dataset", choices=sorted(TRAIN_DEFAULTS), default="digits",
                    help="digits: UCI optdigits 8x8, bundled (default); mnist: needs the "
                         "training set (see download-mnist / PURENN_MNIST_DIR)")

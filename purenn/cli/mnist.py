@@ -6,13 +6,16 @@ import sys
 import time
 
 from purenn import kernels
-from purenn.cli.common import CommandError, charset, describe, integer, worker_count
+from purenn.cli.common import (CommandError, charset, describe, integer, shown, usage_error,
+                               worker_count)
 from purenn.errors import WorkerError
-from purenn.datasets import load_mnist
+from purenn.files import check_regular
+from purenn.datasets import load_mnist, mnist_cache_dir
 from purenn.pickles import BOOK_WEIGHTS_HELP
 from purenn.progress import Progress
 from purenn.plot import plot_digit
-from purenn.recognize import WEIGHTS_ENV, find_weights, load_network, predict_batches
+from purenn.labels import predict_labels
+from purenn.recognize import WEIGHTS_ENV, find_weights, load_network
 
 
 def cmd_mnist(args):
@@ -25,13 +28,15 @@ def cmd_download_mnist(args):
     """Download and verify the MNIST training set."""
     from purenn.download import DownloadError, download_mnist
     mirrors = None if args.mirror is None else [args.mirror]
+    if args.dir == "":  # (not a silent fallback to the cache folder)
+        raise usage_error("--dir '': give a folder (without --dir: %s)" % mnist_cache_dir())
     try:
         paths = download_mnist(args.kind, args.dir, mirrors,
                                out=None if args.quiet else sys.stderr)
     except (DownloadError, OSError, ValueError) as e:
         raise CommandError(describe(e))
     for p in paths:
-        print("verified %s" % p)
+        print("verified %s" % shown(p))
 
 
 def _side_by_side(blocks, gap="   "):
@@ -43,18 +48,23 @@ def main_mnist(weights=None, batch_size=100, limit=None, show=3, workers=1):
     """``python -m purenn mnist``: the report on stdout, the progress bar on
     stderr; a ``CommandError`` when there are no weights or they do not fit."""
     out = sys.stdout
+    if weights == "":
+        raise usage_error("--weights '': give the name of a weights file (without --weights, "
+                          "purenn finds one itself)")
     path = weights or find_weights()
     if path is None:
         raise CommandError("no trained weights.\n%s\n(or set %s=FILE, or put the file at "
                            "~/.cache/purenn/sample_weight.pkl; purenn's own weight files work "
                            "too)" % (BOOK_WEIGHTS_HELP, WEIGHTS_ENV))
     try:
+        # (load_network opens the file itself: a FIFO would block it forever)
+        check_regular(path, "weights file")
         network, description = load_network(path)
     except (OSError, ValueError, KeyError) as e:  # DataError is a ValueError
-        raise CommandError("cannot use %s as weights: %s" % (path, describe(e)))
+        raise CommandError("cannot use %s as weights: %s" % (shown(path), describe(e)))
     if network.input_size != 784:
         raise CommandError("the network in %s takes %d inputs; MNIST images have 784"
-                           % (path, network.input_size))
+                           % (shown(path), network.input_size))
     try:
         x, t = load_mnist(kind="test")
     except (OSError, ValueError) as e:  # DataError is a ValueError
@@ -63,12 +73,12 @@ def main_mnist(weights=None, batch_size=100, limit=None, show=3, workers=1):
         x, t = x[:limit], t[:limit]
     n = x.shape[0]
     out.write("MNIST test set: %d images; network %s from %s\n"
-              % (n, description, os.path.basename(path)))
+              % (n, description, shown(os.path.basename(path))))
     out.flush()
     bar = Progress(n, "images", out=sys.stderr)
     started = time.perf_counter()
     if workers == 1:
-        predicted = predict_batches(network, x, batch_size, bar)
+        predicted = predict_labels(network, x, batch_size, bar)
     else:  # the batches shared out among processes: the same predictions, sooner
         from purenn import parallel
         try:

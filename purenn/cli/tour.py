@@ -20,6 +20,7 @@ TOUR = (
     ("Chapter 5.4: backpropagation by hand", [["backprop"]]),
     ("Chapter 5.7: gradient check", [["gradcheck"]]),
     ("Chapter 6.1: optimisers", [["optimizers"]]),
+    ("Chapter 7: a convolutional network (SimpleConvNet) on MNIST", [["convnet"]]),
 )
 """(title, command lines) of each part, in the order of the book."""
 

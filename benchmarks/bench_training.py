@@ -454,7 +454,6 @@ class LimitNet:
         # the last bias, softmax, the loss and its gradient (y - t) / n in one
         # pass: the exponentials once for both
         n = len(x)
-        scale = 1 / n
         b_last = B[last]
         total = 0.0
         d = []
@@ -464,8 +463,9 @@ class LimitNet:
             e = [exp(v - c) for v in row]
             s = sum(e)
             total += math.log(s) - (row[t] - c)
-            dr = [v / s * scale for v in e]
-            dr[t] = (e[t] / s - 1) * scale
+            # purenn's (y - t) / (batch_size / dout), dout = 1 (the book's bits)
+            dr = [v / s / n for v in e]
+            dr[t] = (e[t] / s - 1) / n
             d.append(dr)
         self.loss = total / n
         gW, gb = [None] * (last + 1), [None] * (last + 1)
@@ -497,13 +497,14 @@ class LimitNet:
                 self.b[k] = [p - lr * q for p, q in zip(self.b[k], g)]
             return
         lr_t, c1, c2, eps = self._adam_step()
+        sqrt = math.sqrt  # the book's np.sqrt (correctly rounded; ** 0.5 need not be)
         for W, G, M, V in zip(self.W + [self.b], gW + [gb], self.mW + [self.mb],
                               self.vW + [self.vb]):
             for r in range(len(W)):
                 g = G[r]
                 M[r] = m = [mi + c1 * (gi - mi) for mi, gi in zip(M[r], g)]
                 V[r] = v = [vi + c2 * (gi * gi - vi) for vi, gi in zip(V[r], g)]
-                W[r] = [p - lr_t * mi / (vi ** 0.5 + eps) for p, mi, vi in zip(W[r], m, v)]
+                W[r] = [p - lr_t * mi / (sqrt(vi) + eps) for p, mi, vi in zip(W[r], m, v)]
 
     def _adam_step(self):
         self.iter += 1
@@ -522,6 +523,7 @@ class LimitNet:
                         p[j] = p[j] - lr * g[j]
             return
         lr_t, c1, c2, eps = self._adam_step()
+        sqrt = math.sqrt
         for W, G, M, V in zip(self.W + [self.b], gW + [gb], self.mW + [self.mb],
                               self.vW + [self.vb]):
             for r in range(len(W)):
@@ -531,7 +533,7 @@ class LimitNet:
                     mj = m[j] + c1 * (gj - m[j])
                     vj = v[j] + c2 * (gj * gj - v[j])
                     m[j], v[j] = mj, vj
-                    p[j] = p[j] - lr_t * mj / (vj ** 0.5 + eps)
+                    p[j] = p[j] - lr_t * mj / (sqrt(vj) + eps)
 
     def params(self):
         """The weights in purenn's layout: name -> list of rows."""
@@ -782,6 +784,19 @@ try:
         load_mnist(kind="train")
         load_mnist(kind="test")
         status = 0
+    elif sys.argv[1] == "decode":  # CPU ms to turn a batch of 100 images into floats
+        import random, statistics, time
+        from purenn.datasets import load_mnist
+        x, _ = load_mnist(kind="test")
+        gen, spent = random.Random(0), []
+        for r in range(60):
+            idx = gen.sample(range(x.shape[0]), 100)
+            t0 = time.process_time()
+            x[idx].tolist()  # a BytesMatrix decodes its rows here; float rows are copied
+            spent.append(time.process_time() - t0)
+        sys.stderr.write("decode-ms %.3f %s\n" % (statistics.median(spent[10:]) * 1e3,
+                                                   type(x).__name__))
+        status = 0
     else:
         from purenn.cli import main
         status = main(sys.argv[1:])
@@ -854,6 +869,15 @@ def memory_section(args, pythons):
         print("  " + note)
     print("targets: one training epoch <= 300 MB on CPython; python -m purenn mnist "
           "<= ~94 MB")
+    for name, python in pythons:
+        proc = subprocess.run([python, "-c", MEMORY_CHILD, "decode"], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              universal_newlines=True)
+        found = [line.split() for line in proc.stderr.splitlines()
+                 if line.startswith("decode-ms ")]
+        if found:
+            print("  %s: a batch of 100 images as floats (x[rows].tolist() of a %s): "
+                  "%s ms CPU" % (name, found[-1][2], found[-1][1]))
     print()
 
 

@@ -95,23 +95,35 @@ def _zero_row(row, b):
     return [abs(z * v) for v in b[0]]
 
 
-def matmul_ikj(a, b, skip_zeros=True):
+def _value(x):
+    """A flag or a matrix given lazily, as a function: called the first time
+    a kernel needs it (``matmul``'s ``b_t`` and ``skip_zeros``)."""
+    return x() if callable(x) else x
+
+
+def matmul_ikj(a, b, skip_zeros=True, bias=None):
     """i-k-j loops: add ``a[i][k] * (row k of b)`` into output row i.
 
     With ``skip_zeros``, zero entries of a row of ``a`` are skipped.  The
     output row starts as the first term kept, ``a[i][k] * b[k]``, not as
     zeros: so its elements have the type of the products (PyPy's JIT keeps
     a list of floats unboxed); a row of ``a`` that is all zeros gives zeros
-    of that type without multiplying (``_zero_row``).
+    of that type without multiplying (``_zero_row``).  ``skip_zeros`` may be
+    a function, asked the first time a zero is met.  ``bias`` (a list) is
+    added to each output row once it is complete: ``(a @ b) + bias``.
     """
     m = range(len(b[0]))
+    skip = None if callable(skip_zeros) else skip_zeros
     out = []
     for row in a:
         acc = None
         for k in range(len(row)):
             x = row[k]
-            if skip_zeros and not x:
-                continue
+            if not x:
+                if skip is None:
+                    skip = skip_zeros()
+                if skip:
+                    continue
             bk = b[k]
             if acc is None:
                 acc = [x * v for v in bk]
@@ -120,6 +132,9 @@ def matmul_ikj(a, b, skip_zeros=True):
                     acc[j] += x * bk[j]
         if acc is None:  # every entry was a zero (and skipped)
             acc = _zero_row(row, b)
+        if bias is not None:
+            for j in m:
+                acc[j] += bias[j]
         out.append(acc)
     return out
 
@@ -148,20 +163,36 @@ def matmul_sparse_row(row, b):
     return [dot(xs, col) for col in zip(*compress(b, row))]
 
 
-def matmul_mixed(a, b, b_t, skip_zeros=True):
-    """Dense dot products, but sparse rows of ``a`` go through their nonzeros."""
+def matmul_mixed(a, b, b_t, skip_zeros=True, bias=None):
+    """Dense dot products, but sparse rows of ``a`` go through their nonzeros.
+
+    ``b_t`` (bᵀ) and ``skip_zeros`` may be functions, called the first time a
+    row needs them: a product whose rows are all sparse (an MNIST batch @ W1)
+    never builds bᵀ, one whose rows have few zeros never asks whether b is
+    finite.  ``bias`` (a list) is added to each output row: ``(a @ b) + bias``.
+    """
     limit = SPARSE_SHARE * len(b)
+    skip = None if callable(skip_zeros) else skip_zeros
+    cols = None
     out = []
     for row in a:
-        if skip_zeros:
-            nonzero = len(row) - row.count(0)
-            if nonzero == 0:
-                out.append(_zero_row(row, b))
+        nonzero = len(row) - row.count(0)
+        if nonzero <= limit:
+            if skip is None:
+                skip = skip_zeros()
+            if skip:
+                if nonzero == 0:
+                    new = _zero_row(row, b)
+                else:
+                    new = matmul_sparse_row(row, b)
+                out.append(new if bias is None else [v + c for v, c in zip(new, bias)])
                 continue
-            if nonzero <= limit:
-                out.append(matmul_sparse_row(row, b))
-                continue
-        out.append([dot(row, col) for col in b_t])
+        if cols is None:
+            cols = _value(b_t)
+        if bias is None:
+            out.append([dot(row, col) for col in cols])
+        else:
+            out.append([dot(row, col) + c for col, c in zip(cols, bias)])
     return out
 
 
@@ -173,14 +204,16 @@ else:
     KERNEL = "ikj"
 
 
-def matmul(a, b, b_t=None, skip_zeros=True):
-    """``a @ b`` with the fastest kernel for this interpreter.
+def matmul(a, b, b_t=None, skip_zeros=True, bias=None):
+    """``a @ b`` (``+ bias``, a list, when given) with the fastest kernel for
+    this interpreter.
 
-    ``b_t`` is ``b`` transposed (pass it when you have it cached);
-    ``skip_zeros`` must be false when ``b`` holds ``inf`` or ``nan``.
+    ``b_t`` is ``b`` transposed, or a function that returns it (called only
+    when a dense row needs it); ``skip_zeros`` must be false when ``b`` holds
+    ``inf`` or ``nan`` (or a function that says, asked only when it matters).
     """
     if KERNEL == "ikj":
-        return matmul_ikj(a, b, skip_zeros)
+        return matmul_ikj(a, b, skip_zeros, bias)
     if b_t is None:
-        b_t = [list(col) for col in zip(*b)]
-    return matmul_mixed(a, b, b_t, skip_zeros)
+        b_t = lambda: [list(col) for col in zip(*b)]  # noqa: E731 (made only if needed)
+    return matmul_mixed(a, b, b_t, skip_zeros, bias)

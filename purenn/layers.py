@@ -59,7 +59,7 @@ import math
 from purenn.activations import relu, sigmoid, softmax, tanh
 from purenn.errors import ShapeError
 from purenn.labels import as_labels, one_hot
-from purenn.matrix import Matrix, as_matrix, sqrt, where, format_shape
+from purenn.matrix import Matrix, affine, as_matrix, sqrt, format_shape
 from purenn import rng as _rng
 
 
@@ -151,17 +151,24 @@ class Relu:
     """
 
     def __init__(self):
-        self.mask = None
+        self.out = None
+
+    @property
+    def mask(self):
+        """The book's ``self.mask = (x <= 0)``, read from the output: relu(x)
+        is 0.0 exactly where x <= 0 (and a NaN, which is not <= 0, stays NaN)."""
+        return None if self.out is None else self.out <= 0
 
     def forward(self, x):
         # a NaN is not <= 0: it stays NaN (as numpy's maximum(0, x)), never hidden as 0
-        x = _matrix(x, "Relu.forward")
-        self.mask = x <= 0
-        return relu(x)
+        self.out = relu(_matrix(x, "Relu.forward"))
+        return self.out
 
     def backward(self, dout):
-        dout = _same_shape(dout, self.mask, "Relu.backward")
-        return where(self.mask, 0.0, dout)
+        dout = _same_shape(dout, self.out, "Relu.backward")
+        # the book's dout[self.mask] = 0; dx = dout, in one pass over the
+        # elements, the mask read from the output (no matrix of it is made)
+        return dout.map_rows(_relu_backward_row, self.out)
 
 
 class Sigmoid:
@@ -208,6 +215,10 @@ class Tanh:
         dout = _same_shape(dout, self.out, "Tanh.backward")
         # dx = dout * (1.0 - self.out * self.out), in one pass over the elements
         return dout.map_rows(_tanh_backward_row, self.out)
+
+
+def _relu_backward_row(d_row, y_row):
+    return [0.0 if y <= 0 else d for d, y in zip(d_row, y_row)]
 
 
 def _sigmoid_backward_row(d_row, y_row):
@@ -278,7 +289,8 @@ class Affine:
                              "rows of W (%d)" % (format_shape(x.shape), self.w_key, format_shape(W.shape),
                                                  x.shape[1], W.shape[0]))
         self.x = x
-        return x @ W + self.b
+        # out = np.dot(self.x, self.W) + self.b, the bias added as each row is made
+        return affine(x, W, self.b)
 
     def backward(self, dout, need_dx=True):
         """dW and db; returns dx, or None when ``need_dx`` is false (the

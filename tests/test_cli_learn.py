@@ -294,3 +294,30 @@ def test_gradcheck_seed_323_prints_no_traceback():
     r = subprocess.run([sys.executable, "-m", "purenn", "gradcheck", "--seed", "323"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode in (0, 1) and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5"])
+def test_train_refuses_a_bad_worker_count(capsys, value):
+    assert main(["train", "--workers=%s" % value]) == 2
+    assert "purenn train: argument --workers: need a whole number >= 1 or auto" \
+        in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options", [["--batchnorm"], ["--no-batchnorm", "--dropout", "0.2"]])
+def test_train_with_workers_refuses_batchnorm_and_dropout(capsys, options):
+    assert main(["train", "--workers", "2", "--epochs", "1"] + options) == 2
+    assert "purenn train: --workers 2 splits every batch over processes" \
+        in capsys.readouterr().err
+
+
+@pytest.mark.processes
+@pytest.mark.ch6
+def test_train_with_two_workers_reports_the_accuracy_of_one(capsys):
+    runs = []
+    for workers in ("1", "2"):
+        assert main(["train", "--epochs", "1", "--hidden", "16", "--no-batchnorm", "--quiet",
+                     "--workers", workers]) == 0
+        out = capsys.readouterr().out
+        runs.append([line.split(";")[0] for line in out.splitlines()
+                     if line.startswith("test accuracy")])
+    assert runs[0] == runs[1] and runs[0]

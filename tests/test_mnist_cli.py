@@ -252,9 +252,9 @@ def test_the_tour_goes_on_past_a_broken_mnist_test_set(broken_mnist, capsys, mon
     from purenn.cli import mnist as mnist_cli
     real, calls = mnist_cli.main_mnist, []
 
-    def first_ten(weights, batch_size, limit, show):   # the tour runs all 10,000
+    def first_ten(weights, batch_size, limit, show, **options):   # the tour runs all 10,000
         calls.append(weights)
-        return real(weights, batch_size, 10, show)
+        return real(weights, batch_size, 10, show, **options)
 
     monkeypatch.setattr(mnist_cli, "main_mnist", first_ten)
     assert main([]) == 1                          # a part failed
@@ -301,6 +301,24 @@ def test_mnist_show_draws_that_many_misclassified_digits(capsys):
     assert main(["mnist", "--limit", "300", "--show", "2"]) == 0
     out = capsys.readouterr().out
     assert out.count(", seen ") == 2
+
+
+@needs_book
+@pytest.mark.processes
+def test_mnist_with_two_workers_reports_what_one_worker_reports(capsys):
+    reports = []
+    for workers in ("1", "2"):
+        assert main(["mnist", "--weights", BOOK_PKL, "--limit", "300", "--show", "2",
+                     "--workers", workers]) == 0
+        out = capsys.readouterr().out
+        reports.append([line for line in out.splitlines() if not line.startswith("Speed")])
+    assert reports[0] == reports[1]
+
+
+def test_mnist_refuses_a_bad_worker_count(capsys):
+    assert main(["mnist", "--workers", "0"]) == 2
+    assert "purenn mnist: argument --workers: need a whole number >= 1 or auto" \
+        in capsys.readouterr().err
 
 
 def test_download_command_without_threads_is_one_line(tmp_path, capsys, monkeypatch):

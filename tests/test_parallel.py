@@ -442,3 +442,67 @@ def test_every_optimizer_state_goes_to_shards_and_back(name):
                 rows += shards[state_name].get(key, []) if any(
                     k == key for k, _, _ in entries) else []
             assert rows == parallel._rows_of(getattr(opt, state_name)[key]), (state_name, key)
+
+
+# ------------------------------------------------ Trainer(workers=N)
+
+def _trainer(workers, **kw):
+    from purenn.trainer import Trainer
+    net = _net(activation="relu")
+    return net, Trainer(net, X, T, X[:200], T[:200], epochs=2, mini_batch_size=50,
+                        optimizer="adam", optimizer_param={"lr": 0.01}, verbose=False,
+                        workers=workers, **kw)
+
+
+@pytest.mark.processes
+def test_trainer_with_two_workers_gives_the_weights_of_one():
+    (a, one), (b, two) = _trainer(1), _trainer(2)
+    one.train(), two.train()
+    assert a.params == b.params
+
+
+@pytest.mark.processes
+def test_trainer_with_two_workers_gives_the_accuracies_of_one():
+    one, two = _trainer(1)[1], _trainer(2)[1]
+    h1, h2 = one.train(), two.train()
+    assert (h1["train_acc"], h1["test_acc"]) == (h2["train_acc"], h2["test_acc"])
+
+
+@pytest.mark.processes
+def test_trainer_with_two_workers_losses_within_1e_12_of_one():
+    h1, h2 = _trainer(1)[1].train(), _trainer(2)[1].train()
+    assert max(abs(p - q) for p, q in zip(h1["train_loss"], h2["train_loss"])) <= 1e-12
+
+
+@pytest.mark.processes
+def test_trainer_with_two_workers_hands_back_the_optimizer_state():
+    (_, one), (_, two) = _trainer(1), _trainer(2)
+    one.train(), two.train()
+    assert (two.optimizer.iter, two.optimizer.m, two.optimizer.v) == \
+        (one.optimizer.iter, one.optimizer.m, one.optimizer.v)
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, "two"])
+def test_trainer_refuses_a_bad_worker_count(workers):
+    with pytest.raises(ValueError, match="Trainer"):
+        _trainer(workers)
+
+
+@pytest.mark.processes
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_a_worker_killed_during_a_trainer_run_is_a_clear_error(tmp_path):
+    code, out, seconds = _run_script(tmp_path, DYING_NETWORK + """
+from purenn.trainer import Trainer
+
+if __name__ == "__main__":
+    x, t = load_digits(kind="test")
+    trainer = Trainer(DyingNet(64, [30], 10), x, t, x, t, epochs=1, mini_batch_size=32,
+                      verbose=False, workers=2)
+    try:
+        trainer.train()
+    except WorkerError as e:
+        print("WorkerError after %d steps:" % len(trainer.train_loss_list), e)
+""")
+    assert "WorkerError after 2 steps: DataParallel: worker 1 (pid" in out, out
+    assert "was killed by signal 9" in out, out
+    assert seconds < 60

@@ -15,7 +15,8 @@
 ``number``, ``finite``,     argparse types: a float; a finite float; a
 ``positive``,               finite float > 0, >= 0; a share in [0, 1); an
 ``non_negative``, ``ratio`` int in a range
-``integer(least, most)``
+``integer(least, most)``    (``--batch-size``, ...); ``worker_count``: an int >= 1
+                            or ``auto``
 ==========================  ==================================================
 
 The exit statuses: 0 done, 1 the job failed (a file that cannot be read or
@@ -194,3 +195,16 @@ def integer(least, most=None):
     parse.__name__ = ("integer from %d to %d" % (least, most) if most is not None
                       else "integer >= %d" % least)
     return parse
+
+
+def worker_count(text):
+    """An argparse type for ``--workers``: an int >= 1, or ``auto`` (one per core).
+
+    >>> worker_count("2"), worker_count("auto") >= 1
+    (2, True)
+    """
+    from purenn.parallel import resolve_workers
+    try:
+        return resolve_workers("auto" if text == "auto" else int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError("need a whole number >= 1 or auto, got %r" % text)

@@ -18,7 +18,8 @@ import tempfile
 import time
 
 from purenn.cli.common import (CommandError, describe, integer, non_negative, positive, ratio,
-                               shown, usage_error)
+                               shown, usage_error, worker_count)
+from purenn.errors import WorkerError
 from purenn.gradients import numerical_diff, numerical_gradient, gradient_descent
 from purenn.layers import MulLayer, AddLayer
 from purenn.gradient_check import gradient_check
@@ -193,6 +194,10 @@ def cmd_train(args):
                               "digits, ships with purenn)")
         if not os.path.isdir(args.mnist_path):
             raise usage_error("--mnist-path %s: no such folder" % shown(args.mnist_path))
+    if args.workers > 1 and (batchnorm or args.dropout):
+        raise usage_error("--workers %d splits every batch over processes; batch "
+                          "normalisation and dropout need the whole batch in one: add "
+                          "--no-batchnorm --dropout 0, or use --workers 1" % args.workers)
     for path, what in ((args.save, "--save"), (args.svg, "--svg")):
         problem = _not_writable(path) if path is not None else None
         if problem:  # say so now, not after minutes of training
@@ -216,10 +221,10 @@ def cmd_train(args):
     trainer = Trainer(net, x_train, t_train, x_test, t_test, epochs=epochs,
                       mini_batch_size=batch, optimizer=optimizer,
                       optimizer_param={"lr": lr}, seed=args.seed, out=sys.stdout,
-                      progress_out=sys.stderr, verbose=not args.quiet)
+                      progress_out=sys.stderr, verbose=not args.quiet, workers=args.workers)
     try:
         history = trainer.train()
-    except TrainingDiverged as e:
+    except (TrainingDiverged, WorkerError) as e:  # WorkerError: a worker process died
         raise CommandError(str(e))
     seconds = time.time() - start
     print("test accuracy %.4f after %d epochs; %.1f s of training (%.1f s an epoch), "
@@ -464,6 +469,9 @@ def add_commands(sub):
                    help="batch normalization after each hidden Affine (default for digits)")
     p.add_argument("--no-batchnorm", dest="batchnorm", action="store_false",
                    help="no batch normalization (default for mnist)")
+    p.add_argument("--workers", type=worker_count, default=1, metavar="N",
+                   help="processes to split every batch over (1; auto: one per core); "
+                        "needs --no-batchnorm and no dropout")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the initial weights and the shuffling (0)")
     p.add_argument("--save", metavar="FILE", help="save the trained network (.json.gz)")

@@ -6,7 +6,9 @@ import sys
 import time
 
 from purenn import kernels
-from purenn.cli.common import CommandError, charset, describe, integer, shown, usage_error
+from purenn.cli.common import (CommandError, charset, describe, integer, shown, usage_error,
+                               worker_count)
+from purenn.errors import WorkerError
 from purenn.files import check_regular
 from purenn.datasets import load_mnist, mnist_cache_dir
 from purenn.pickles import BOOK_WEIGHTS_HELP
@@ -18,7 +20,8 @@ from purenn.recognize import WEIGHTS_ENV, find_weights, load_network
 
 def cmd_mnist(args):
     """Chapter 3.6: batch inference over the 10,000 MNIST test images."""
-    return main_mnist(args.weights, args.batch_size, args.limit, args.show)
+    return main_mnist(args.weights, args.batch_size, args.limit, args.show,
+                      workers=args.workers)
 
 
 def cmd_download_mnist(args):
@@ -41,7 +44,7 @@ def _side_by_side(blocks, gap="   "):
     return [gap.join(parts).rstrip() for parts in zip(*blocks)]
 
 
-def main_mnist(weights=None, batch_size=100, limit=None, show=3):
+def main_mnist(weights=None, batch_size=100, limit=None, show=3, workers=1):
     """``python -m purenn mnist``: the report on stdout, the progress bar on
     stderr; a ``CommandError`` when there are no weights or they do not fit."""
     out = sys.stdout
@@ -74,15 +77,25 @@ def main_mnist(weights=None, batch_size=100, limit=None, show=3):
     out.flush()
     bar = Progress(n, "images", out=sys.stderr)
     started = time.perf_counter()
-    predicted = predict_labels(network, x, batch_size, bar)
+    if workers == 1:
+        predicted = predict_labels(network, x, batch_size, bar)
+    else:  # the batches shared out among processes: the same predictions, sooner
+        from purenn import parallel
+        try:
+            predicted = parallel.predict_batches(network, x, batch_size, workers=workers,
+                                                 progress=bar)
+        except WorkerError as e:  # a worker died, or this Python has no processes
+            bar.done()
+            raise CommandError(str(e))
     seconds = time.perf_counter() - started
     bar.done()
     correct = sum(1 for p, label in zip(predicted, t) if p == label)
     out.write("Accuracy: %.4f (%d of %d correct, batch size %d)\n"
               % (correct / float(n), correct, n, batch_size))
-    out.write("Speed: %.0f images/s (%.2f s; %s %s, kernel %r)\n"
+    out.write("Speed: %.0f images/s (%.2f s; %s %s, kernel %r%s)\n"
               % (n / seconds, seconds, platform.python_implementation(),
-                 platform.python_version(), kernels.KERNEL))
+                 platform.python_version(), kernels.KERNEL,
+                 ", %d workers" % workers if workers > 1 else ""))
     wrong = [i for i in range(n) if predicted[i] != t[i]][:show]
     if wrong:
         out.write("\nThe first misclassified digits:\n")
@@ -123,6 +136,8 @@ def add_commands(sub):
     p.add_argument("--batch-size", type=integer(1), default=100, metavar="N",
                    help="images per batch (100)")
     p.add_argument("--limit", type=integer(1), metavar="N", help="only the first N test images")
+    p.add_argument("--workers", type=worker_count, default=1, metavar="N",
+                   help="processes to share the batches out among (1; auto: one per core)")
     p.add_argument("--show", type=integer(0), default=3, metavar="N",
                    help="misclassified digits to draw, 0 for none (3)")
     p.set_defaults(func=cmd_mnist)

@@ -262,8 +262,9 @@ def download_mnist(kind="train", folder=None, mirrors=None, timeout=15, out=None
     for base in mirrors:
         _check_mirror(base)
     try:
-        if not os.path.isdir(folder):
-            os.makedirs(folder)
+        # exist_ok: another download may make the folder between a check and the call
+        # (two download-mnist at once: "File exists" failed one of them)
+        os.makedirs(folder, exist_ok=True)
     except OSError as e:
         raise DownloadError("cannot create the folder %s: %s" % (shown(folder), e.strerror or e))
     paths = []

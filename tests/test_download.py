@@ -251,3 +251,18 @@ def test_two_downloads_into_one_folder_at_once_both_succeed(tmp_path, mirror):
 def test_time_limits_must_be_positive_numbers(tmp_path, limits):
     with pytest.raises(ValueError, match="must be a positive number of seconds"):
         download_mnist("test", str(tmp_path / "d"), ["http://127.0.0.1:9/"], **limits)
+
+
+def test_a_folder_made_by_another_download_meanwhile_is_no_error(tmp_path, monkeypatch, mirror):
+    # two download-mnist at once: the other one made the folder between our check and
+    # our makedirs, and ours failed with "File exists" (1 run in CI)
+    folder = str(tmp_path / "d")
+    real_makedirs = os.makedirs
+
+    def other_download_first(path, *args, **kw):
+        real_makedirs(path)  # the other process wins the race
+        return real_makedirs(path, *args, **kw)
+    monkeypatch.setattr(os, "makedirs", other_download_first)
+    with serving(mirror) as url:
+        download_mnist("test", folder, [url])
+    assert sorted(os.listdir(folder)) == [n + ".gz" for n in datasets.MNIST_FILES["test"]]

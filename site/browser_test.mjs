@@ -153,11 +153,23 @@ async function runNotebook(page, base, name, codeCells) {
   await page.goto(`${base}notebooks/index.html?path=${encodeURIComponent(name)}`);
   await page.locator(".jp-Notebook .jp-Cell").first().waitFor({ timeout: 120000 });
   // Run > Run All Cells, as a learner does
-  await page.getByRole("menuitem", { name: "Run", exact: true }).click();
-  await page.getByRole("menuitem", { name: /^Run All Cells/ }).click();
+  const runAll = async () => {
+    await page.getByRole("menuitem", { name: "Run", exact: true }).click();
+    await page.getByRole("menuitem", { name: /^Run All Cells/ }).click();
+  };
+  await runAll();
   let state = [];
+  let clicked = Date.now();
   for (;;) {
     state = await notebookState(page);
+    // The first notebook of a fresh browser can take the click before its kernel session
+    // is attached: nothing is queued, every prompt stays "[ ]:" (seen once here, under a
+    // load of 4). A learner clicks again; so do we, after 60 s of nothing, and say so.
+    if (Date.now() - clicked > 60000 && state.every((c) => c.prompt === "[ ]:")) {
+      log(`${name}: nothing ran 60 s after Run All Cells; clicking it again`);
+      await runAll();
+      clicked = Date.now();
+    }
     const done = state.length === codeCells && state.every((c) => /^\[\d+\]:$/.test(c.prompt));
     // Run All stops at a cell that raises: the cells after it are never run
     const stopped = state.some((c) => c.outputs.some(isError)) && !state.some((c) => c.prompt === "[*]:");

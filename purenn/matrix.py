@@ -1125,7 +1125,12 @@ class BytesMatrix(Matrix):
 
     def _decode(self, i):
         w = self._width
-        return list(map(self._table.__getitem__, self._data[i * w:(i + 1) * w]))
+        part = self._data[i * w:(i + 1) * w]
+        try:
+            return list(map(self._table.__getitem__, part))  # at C speed on CPython
+        except AttributeError:  # MicroPython: a list has no __getitem__ attribute
+            table = self._table
+            return [table[b] for b in part]
 
     @property
     def _rows(self):

@@ -1101,6 +1101,13 @@ class Matrix:
 
 # ------------------------------------------ compact rows (data sets, uint8)
 
+try:  # decided once: MicroPython's lists have no __getitem__ attribute to map with
+    [].__getitem__
+    _LIST_GETITEM = True
+except AttributeError:
+    _LIST_GETITEM = False
+
+
 class BytesMatrix(Matrix):
     """A Matrix kept as one ``bytes`` object, one byte an element, the byte b
     standing for ``table[b]``: a data set of images in 1/8 of the memory of
@@ -1126,11 +1133,10 @@ class BytesMatrix(Matrix):
     def _decode(self, i):
         w = self._width
         part = self._data[i * w:(i + 1) * w]
-        try:
-            return list(map(self._table.__getitem__, part))  # at C speed on CPython
-        except AttributeError:  # MicroPython: a list has no __getitem__ attribute
-            table = self._table
-            return [table[b] for b in part]
+        if _LIST_GETITEM:  # map at C speed on CPython and PyPy
+            return list(map(self._table.__getitem__, part))
+        table = self._table
+        return [table[b] for b in part]
 
     @property
     def _rows(self):

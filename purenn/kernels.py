@@ -196,6 +196,63 @@ def matmul_mixed(a, b, b_t, skip_zeros=True, bias=None):
     return out
 
 
+# ------------------------------------- a convolution without its ``col``
+
+def gather_matmul_scatter(rows, runs, b, bias, blocks):
+    """``gather(rows, table) @ b``, each block of ``blocks`` product rows
+    transposed into one row, ``+ bias``: a convolution's forward pass
+    (``purenn.convolution``) without building the gathered rows (``col``).
+
+    The table read the other way: input column i is read by table row r
+    (an output position) at entry k (a patch element), for the pairs
+    ``(r0 + j, k0 - j), j < n`` of each run ``(r0, k0, n)`` in ``runs[i]``
+    (a pixel under a filter sliding right is read by consecutive outputs
+    at consecutive patch elements, so a run is one row of the filter).
+    Each nonzero input number v adds ``v * b[k0 - j]`` into output r0 + j:
+    one loop over the run's weights laid end to end, ``N * nonzeros * FH *
+    FW * FN`` multiply-adds, no patch list made; on MNIST (~80 % zero
+    pixels) a fifth of the work of ``col @ W.T``.
+
+    The sums come out equal to the ikj product of the gathered rows: each
+    output's terms are added in the order of k (a table row reads its
+    columns in increasing order, as im2col's do), zeros skipped.  So ``b``
+    must be all finite (``0 * inf``); ``Matrix.gather_product`` checks.
+    Plain index loops: the formulation PyPy's JIT compiles best (measured in
+    ``benchmarks/bench_convnet.py``); on CPython ``col @ W.T`` is faster.
+    """
+    fn = len(bias)
+    laid = {}  # (k0, n) -> b[k0] + b[k0 - 1] + ... (n rows end to end)
+    plan = []
+    for column in runs:
+        mine = []
+        for t in range(0, len(column), 3):
+            r0, k0, n = column[t], column[t + 1], column[t + 2]
+            weights = laid.get((k0, n))
+            if weights is None:
+                weights = []
+                for j in range(n):
+                    weights.extend(b[k0 - j])
+                laid[k0, n] = weights
+            mine.append((r0 * fn, weights))
+        plan.append(mine)
+    out = []
+    for row in rows:
+        acc = [0.0] * (blocks * fn)  # position-major: acc[r * fn + f]
+        for i in range(len(row)):
+            v = row[i]
+            if v:
+                for start, weights in plan[i]:
+                    for j in range(len(weights)):
+                        acc[start + j] += v * weights[j]
+        o = [0.0] * (fn * blocks)  # channels first: o[f * blocks + r]
+        for r in range(blocks):
+            base = r * fn
+            for f in range(fn):
+                o[f * blocks + r] = acc[base + f] + bias[f]
+        out.append(o)
+    return out
+
+
 # ---------------------------------------------------------------- dispatch
 
 if IMPLEMENTATION == "cpython" and compress is not None:

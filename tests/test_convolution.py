@@ -330,3 +330,16 @@ def test_the_layers_module_offers_the_chapter_7_layers():
     # the book's common/layers.py has Convolution and Pooling beside Affine
     from purenn import convolution, layers
     assert (layers.Convolution, layers.Pooling) == (convolution.Convolution, convolution.Pooling)
+
+
+@given(convolutions(kind="float"))
+def test_col_is_im2col_of_the_last_input_on_every_interpreter(case):
+    # PyPy and MicroPython skip col in forward (Matrix.gather_product) and
+    # make it when it is read: the book's attribute holds the same matrix
+    g, x, Wf, b = case
+    N, C, H, W, FH, FW, s, p = g
+    conv = layer_of(g, Wf, b)
+    assert conv.col is None
+    out = conv.forward(x)
+    assert conv.col == im2col(x, (N, C, H, W), FH, FW, s, p)
+    assert out == (conv.col @ Wf.T).transpose_blocks(N, add=b)

@@ -2,6 +2,7 @@
 of im2col and col2im (chapter 7.4.3), tested against their definitions and
 the adjoint laws that make backpropagation through them correct."""
 import math
+from fractions import Fraction
 
 import pytest
 from hypothesis import example, given, strategies as st
@@ -230,3 +231,102 @@ def test_row_max_and_argmax_follow_numpy_with_or_without_nan(x):
 def test_gathered_floats_compare_close_to_the_definition(xt):
     x, table = xt
     assert_allclose(x.gather(table), gathered(x, table, 0.0), rel_tol=0, abs_tol=0)
+
+
+# ----------------------------------------------------------- gather_product
+# A convolution's forward pass in one call.  Where plain index loops are the
+# fastest kernel (PyPy, MicroPython) it never builds the gathered rows: each
+# nonzero number adds into the outputs that read it
+# (kernels.gather_matmul_scatter).  The kernel is tested here on every
+# interpreter, against the product of the gathered rows that it replaces.
+
+from purenn import kernels  # noqa: E402
+from purenn.convolution import _im2col_table  # noqa: E402
+from purenn.matrix import _runs_plan  # noqa: E402
+
+sparse_floats = st.one_of(st.just(0.0), st.just(-0.0), st.floats(-5, 5, width=32),
+                          st.floats(-1e6, 1e6))
+
+
+@st.composite
+def unrolled_products(draw):
+    """x (N, C*H*W) with many zeros, an im2col table, W.T (C*FH*FW, FN), a bias."""
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    h, w = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    pad = draw(st.integers(0, 2))
+    fh, fw = draw(st.integers(1, h + 2 * pad)), draw(st.integers(1, w + 2 * pad))
+    stride = draw(st.integers(1, 3))
+    fn = draw(st.integers(1, 4))
+    table = _im2col_table(c, h, w, fh, fw, stride, pad)
+    x = draw(matrices((n, c * h * w), elements=sparse_floats))
+    wt = draw(matrices((c * fh * fw, fn), elements=sparse_floats))
+    bias = draw(matrices((1, fn), elements=sparse_floats))
+    return x, table, wt, bias
+
+
+def three_steps(x, table, wt, bias):
+    return (x.gather(table) @ wt).transpose_blocks(x.shape[0], add=bias)
+
+
+@given(unrolled_products())
+@example((Matrix([[0.0, 2.0, 0.0, 3.0]]), _im2col_table(1, 2, 2, 2, 2, 1, 1),
+          Matrix([[1.0], [10.0], [100.0], [1000.0]]), Matrix([[0.5]])))  # pad 1: 3x3 outputs
+def test_the_scatter_kernel_gives_the_product_of_the_gathered_rows(case):
+    x, table, wt, bias = case
+    n = x.shape[0]
+    runs = _runs_plan(table, x.shape[1])
+    assert runs is not None  # im2col's rows read their columns in increasing order
+    got = kernels.gather_matmul_scatter(x.tolist(), runs, wt.tolist(), bias.tolist()[0],
+                                        len(table))
+    # the same sums as the i-k-j product (zeros skipped) of the gathered rows,
+    # added in the same order: equal (==), not only close
+    gathered_rows = x.gather(table).tolist()
+    ikj = Matrix(kernels.matmul_ikj(gathered_rows, wt.tolist()))
+    assert got == ikj.transpose_blocks(n, add=bias).tolist()
+    assert_allclose(Matrix(got), three_steps(x, table, wt, bias), rel_tol=1e-9, abs_tol=1e-6)
+
+
+@given(unrolled_products())
+def test_gather_product_is_gather_then_product_then_transpose_blocks(case):
+    x, table, wt, bias = case
+    # on PyPy and MicroPython the scatter kernel (equal, see above), else the
+    # three steps themselves
+    want = three_steps(x, table, wt, bias)
+    assert x.gather_product(table, wt, add=bias) == want
+    assert x.gather_product(table, wt).shape == want.shape
+
+
+@pytest.mark.parametrize("weight", [math.inf, -math.inf, math.nan])
+def test_gather_product_with_weights_not_finite_is_the_three_steps(weight):
+    # 0 * inf is nan: zeros cannot be skipped, so the three steps run
+    x = Matrix([[0.0, 1.0, 0.0]])
+    table, wt = ((0, 1), (1, 2)), Matrix([[weight], [1.0]])
+    got, want = x.gather_product(table, wt), three_steps(x, table, wt, None)
+    assert got.tolist().__repr__() == want.tolist().__repr__()
+
+
+def test_gather_product_keeps_ints_and_fractions_exact():
+    x = Matrix([[Fraction(1, 3), 0, 2]])
+    got = x.gather_product(((0, 1), (1, 2)), Matrix([[3], [1]]), add=Matrix([[1]]))
+    assert got == Matrix([[2, 3]]) and type(got[0, 0]) is Fraction
+
+
+def test_a_table_read_out_of_order_has_no_scatter_plan():
+    # adding column after column would then change the order of each sum
+    assert _runs_plan(((1, 0),), 2) is None
+    x = Matrix([[1.0, 2.0]])
+    assert x.gather_product(((1, 0),), Matrix([[1.0], [10.0]])) == Matrix([[12.0]])
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: Matrix.ones(1, 3).gather_product(((0, 1),), Matrix.ones(3, 1)), ShapeError,
+     r"read 2 columns; other is \(3, 1\) and needs 2 rows"),
+    (lambda: Matrix.ones(1, 3).gather_product(((0, 1),), Matrix.ones(2, 1),
+                                              add=Matrix.ones(1, 2)), ShapeError,
+     r"add is \(1, 2\); it must be one row of 1"),
+    (lambda: Matrix.ones(1, 3).gather_product(((0, 5),), Matrix.ones(2, 1)), ValueError,
+     "indices must be whole numbers 0..2"),
+])
+def test_gather_product_names_what_does_not_fit(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

@@ -41,8 +41,13 @@ activation in one pass, each transpose made once and only where a kernel
 reads it (``W1.T`` never: MNIST rows take the sparse path), softmax's
 exponentials computed once for the loss and the gradient, the optimiser
 updating its own lists (no new matrices), no checks and no ``Matrix``
-objects.  CPU time (``time.process_time``), interleaved rounds after warm-up
-rounds, medians; the ratio is purenn time / limit time (the issue's goal:
+objects.  What the rows give each side: the MultiLayerNet rows, the same
+batches of float rows (purenn's as new matrices every round, made untimed,
+so that nothing cached in them from the round before comes free); the
+Trainer rows, purenn's ``Trainer`` over the images as ``load_mnist`` gives
+them (a ``BytesMatrix``: decoding each batch is purenn's cost), the limit
+over the same images as float rows.  CPU time (``time.process_time``),
+interleaved rounds after warm-up rounds, medians; the ratio is purenn time / limit time (the issue's goal:
 <= 1.10 for every row).
 
 **memory**: the peak resident memory (``VmHWM`` of ``/proc/self/status``, else
@@ -79,6 +84,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 from purenn.kernels import matmul_naive  # noqa: E402
+from purenn.matrix import Matrix  # noqa: E402
 from purenn.datasets import load_digits, load_mnist  # noqa: E402
 from purenn.multilayer import MultiLayerNet  # noqa: E402
 from purenn.optimizers import Adam, make_optimizer  # noqa: E402
@@ -663,9 +669,17 @@ def limit_rows(args):
                         limit_epoch(lim, rows_train, t_train, 100, gen)
                 else:
                     nsteps = steps
+                    mine = []
+
+                    def before_purenn():
+                        # new batch matrices each round (untimed), as a training loop
+                        # meets each batch anew: else the transpose (x.T in dW1) and
+                        # the decoded rows, cached in the matrices, would come free
+                        # after the first round, and the limit makes them every step
+                        mine[:] = [(Matrix(rows), tb) for rows, tb in lists]
 
                     def run_purenn():
-                        for xb, tb in batches:
+                        for xb, tb in mine:
                             t0 = time.process_time()
                             grads = net.gradient(xb, tb)
                             t1 = time.process_time()
@@ -686,6 +700,8 @@ def limit_rows(args):
                 order = [("purenn", run_purenn), ("limit", run_limit)]
                 for r in range(args.warmup + args.limit_rounds):
                     for name, run in (order if r % 2 == 0 else order[::-1]):
+                        if name == "purenn" and api == "MultiLayerNet":
+                            before_purenn()
                         g0 = _gc_collections()
                         t0 = time.process_time()
                         run()

@@ -1143,11 +1143,19 @@ class Matrix:
 
 # ------------------------------------------ compact rows (data sets, uint8)
 
-try:  # decided once: MicroPython's lists have no __getitem__ attribute to map with
-    [].__getitem__
-    _LIST_GETITEM = True
-except AttributeError:
-    _LIST_GETITEM = False
+import sys as _sys
+
+# How a row of bytes becomes numbers, decided once (measured on batches of
+# 100 MNIST rows): ``list(map(table.__getitem__,
+# part))`` on CPython before 3.11, where it is 1.3x faster than a
+# comprehension; the comprehension everywhere else (CPython 3.11+: 1.1 -
+# 1.4x faster, PyPy: 2 - 3x; MicroPython's lists have no ``__getitem__`` to map).
+_MAP_DECODE = kernels.IMPLEMENTATION == "cpython" and _sys.version_info < (3, 11)
+# On PyPy the transpose of a batch (``x.T`` in ``dW = x.T @ dout``) is
+# decoded column by column from the bytes, ``data[j::cols]``: 4 - 6x faster
+# there than zipping the decoded rows (0.3 ms instead of 1.5 for 100 MNIST
+# rows, of a ~12 ms training step); on CPython the zip is the faster.
+_T_FROM_BYTES = kernels.IMPLEMENTATION == "pypy"
 
 
 class BytesMatrix(Matrix):
@@ -1175,10 +1183,14 @@ class BytesMatrix(Matrix):
     def _decode(self, i):
         w = self._width
         part = self._data[i * w:(i + 1) * w]
-        if _LIST_GETITEM:  # map at C speed on CPython and PyPy
+        if _MAP_DECODE:
             return list(map(self._table.__getitem__, part))
         table = self._table
         return [table[b] for b in part]
+
+    if _T_FROM_BYTES:  # (elsewhere Matrix.T: the decoded rows, transposed)
+        T = property(lambda self: _bytes_transpose(self),
+                     doc="The transpose, made once as ``Matrix.T`` is, from the bytes.")
 
     @property
     def _rows(self):
@@ -1223,6 +1235,18 @@ def _bytes_matrix(data, cols, table):
     m._shape = (len(data) // cols, cols)
     m._cache = {}
     return m
+
+
+def _bytes_transpose(m):
+    """``m.T`` of a BytesMatrix, a Matrix (not bytes): its row j is column j's
+    bytes, ``data[j::cols]``, decoded (PyPy's ``BytesMatrix.T``)."""
+    t = m._cache.get("T")
+    if t is None:
+        data, table, w = m._data, m._table, m._width
+        t = Matrix._wrap([[table[b] for b in data[j::w]] for j in range(w)])
+        t._cache["T"] = m
+        m._cache["T"] = t
+    return t
 
 
 def _from_bytes(cls, data, cols, table=None):

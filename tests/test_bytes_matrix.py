@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from purenn.datasets import load_mnist, _pixel_rows, read_idx, find_mnist
-from purenn.matrix import BytesMatrix, Matrix
+from purenn.matrix import BytesMatrix, Matrix, _bytes_transpose
 from purenn.multilayer import MultiLayerNet
 from purenn.trainer import Trainer
 
@@ -62,6 +62,18 @@ def test_arithmetic_on_a_bytes_matrix_equals_the_plain_matrix(case):
     compact, plain = _pair(*case)
     assert (compact * 2 + 1, compact.T, compact.sum(axis=0)) == \
         (plain * 2 + 1, plain.T, plain.sum(axis=0))
+
+
+@settings(deadline=None, max_examples=50)
+@given(byte_rows())
+def test_the_transpose_decoded_from_the_bytes_is_the_plain_transpose(case):
+    # PyPy's BytesMatrix.T decodes columns from the bytes; tested here on every Python
+    compact, plain = _pair(*case)
+    picked = compact[list(range(compact.shape[0]))[::-1]]
+    for m, reference in ((compact, plain.T), (picked, Matrix(plain.tolist()[::-1]).T)):
+        t = _bytes_transpose(m)
+        assert type(t) is Matrix and t == reference and t.tolist() == reference.tolist()
+        assert _bytes_transpose(m) is t and t.T is m   # made once, as Matrix.T
 
 
 def test_an_element_is_its_table_value():

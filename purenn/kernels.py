@@ -213,10 +213,13 @@ def gather_matmul_scatter(rows, runs, b, bias, blocks):
     FW * FN`` multiply-adds, no patch list made; on MNIST (~80 % zero
     pixels) a fifth of the work of ``col @ W.T``.
 
-    The sums come out equal to the ikj product of the gathered rows: each
-    output's terms are added in the order of k (a table row reads its
-    columns in increasing order, as im2col's do), zeros skipped.  So ``b``
-    must be all finite (``0 * inf``); ``Matrix.gather_product`` checks.
+    The sums are the ikj product's (``matmul_ikj``) of the gathered rows:
+    each output's terms are added in the order of k (a table row reads its
+    columns in increasing order, as im2col's do), zeros skipped; only a sum
+    that is zero may differ in sign (this one starts at 0.0, ikj at its
+    first term), which the bias then settles unless it is -0.0.  So ``b``
+    must be all finite (``0 * inf``) and the bias given;
+    ``Matrix.gather_product`` checks both.
     Plain index loops: the formulation PyPy's JIT compiles best (measured in
     ``benchmarks/bench_convnet.py``); on CPython ``col @ W.T`` is faster.
     """

@@ -1024,12 +1024,13 @@ class Matrix:
 
         A convolution's forward pass: ``gather`` is im2col, ``other`` the
         filters ``W.T``, ``transpose_blocks`` makes it channels first.  On
-        PyPy and MicroPython (``kernels.KERNEL == "ikj"``) the gathered rows
-        are never built: each nonzero number of a row adds its products into
-        the outputs that read it (``kernels.gather_matmul_scatter``), a fifth
-        of the work on MNIST; the results are equal (``==``) to the three
-        steps, which run everywhere else (and whenever ``other`` is not all
-        finite floats, or a table row reads its columns out of order).
+        PyPy and MicroPython (``kernels.KERNEL == "ikj"``), given a bias, the
+        gathered rows are never built: each nonzero number of a row adds its
+        products into the outputs that read it (``kernels.gather_matmul_scatter``),
+        a fifth of the work on MNIST, and the results are the three steps' to
+        the bit.  The three steps run everywhere else, and whenever ``other``
+        is not all finite floats, ``add`` is not a row of floats without -0.0,
+        or a table row reads its columns out of order.
 
         >>> x = Matrix([[1.0, 2.0, 3.0]])
         >>> x.gather_product(((0, 1), (1, 2)), Matrix([[1.0], [10.0]]), add=Matrix([[0.5]]))
@@ -1051,12 +1052,16 @@ class Matrix:
                                  % (format_shape(add._shape), k, k))
             bias = add._rows[0]
         runs = None
-        if kernels.KERNEL == "ikj" and _floats_only(other._rows) and other._all_finite() \
-                and (bias is None or _floats_only([bias])):
+        # the scatter's sums start at 0.0, the product's at its first term: they
+        # differ only where a sum is a zero (-0.0 or 0.0), which adding a bias
+        # other than -0.0 makes the same 0.0 (so: a bias, and no -0.0 in it)
+        if kernels.KERNEL == "ikj" and bias is not None and _floats_only([bias]) \
+                and not any(v == 0.0 and _math.copysign(1.0, v) < 0 for v in bias) \
+                and _floats_only(other._rows) and other._all_finite():
             runs = _runs_plan(table, m)
         if runs is not None:
-            return Matrix._wrap(kernels.gather_matmul_scatter(
-                self._rows, runs, other._rows, [0.0] * k if bias is None else bias, r))
+            return Matrix._wrap(kernels.gather_matmul_scatter(self._rows, runs, other._rows,
+                                                              bias, r))
         return (self.gather(table) @ other).transpose_blocks(n, add=add)
 
     def scatter_add(self, table, cols, zero=None):

@@ -294,7 +294,7 @@ class Convolution:
     ``reshape(N, OH, OW, -1).transpose(0, 3, 1, 2)``; here the bias is added
     in the same pass as that transpose (``Matrix.transpose_blocks``): the same
     numbers, one pass fewer.  On PyPy and MicroPython the three lines are one
-    call, ``x.gather_product(table, col_W, add=b)``, which gives equal numbers
+    call, ``x.gather_product(table, col_W, add=b)``, which gives the same numbers
     without building ``col`` (each nonzero pixel adds into the outputs whose
     patch holds it: a fifth of the work on MNIST); ``col`` is then made from
     ``x`` when backward, or you, read it.

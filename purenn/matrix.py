@@ -986,13 +986,7 @@ class Matrix:
         if not _is_int(n) or n < 1 or rows % n:
             raise ShapeError("transpose_blocks: %s cannot be cut into %r blocks of equal rows"
                              % (format_shape(self._shape), n))
-        bias = None
-        if add is not None:
-            add = as_matrix(add, "transpose_blocks: add")
-            if add._shape != (1, c):
-                raise ShapeError("transpose_blocks: add is %s; it must be one row of %d, (1, %d)"
-                                 % (format_shape(add._shape), c, c))
-            bias = add._rows[0]
+        bias = _bias_row(add, c, "transpose_blocks")
         return Matrix._wrap(_transpose_blocks(self._rows, n, rows // n, c, bias))
 
     def gather(self, table, fill=None):
@@ -1038,19 +1032,13 @@ class Matrix:
         """
         n, m = self._shape
         other = as_matrix(other, "gather_product: other")
-        rows = _gather_plan(table, m, "gather_product")[2]
-        r, length = len(rows), len(rows[0])
+        plan = _gather_plan(table, m, "gather_product")
+        r, length = len(plan[2]), len(plan[2][0])
         k = other._shape[1]
         if other._shape[0] != length:
             raise ShapeError("gather_product: the table's rows read %d columns; other is %s "
                              "and needs %d rows" % (length, format_shape(other._shape), length))
-        bias = None
-        if add is not None:
-            add = as_matrix(add, "gather_product: add")
-            if add._shape != (1, k):
-                raise ShapeError("gather_product: add is %s; it must be one row of %d, (1, %d)"
-                                 % (format_shape(add._shape), k, k))
-            bias = add._rows[0]
+        bias = _bias_row(add, k, "gather_product")
         runs = None
         # the scatter's sums start at 0.0, the product's at its first term: they
         # differ only where a sum is a zero (-0.0 or 0.0), which adding a bias
@@ -1062,7 +1050,9 @@ class Matrix:
         if runs is not None:
             return Matrix._wrap(kernels.gather_matmul_scatter(self._rows, runs, other._rows,
                                                               bias, r))
-        return (self.gather(table) @ other).transpose_blocks(n, add=add)
+        # the three steps, on the plan and bias checked above
+        col = Matrix._wrap(_gather_rows(self._rows, plan, _zero_of(self, None)))
+        return Matrix._wrap(_transpose_blocks(_matmul(col, other)._rows, n, r, k, bias))
 
     def scatter_add(self, table, cols, zero=None):
         """The adjoint of ``gather``: ``(N * R, L) -> (N, cols)``, every element
@@ -1706,6 +1696,17 @@ def _gather_plan(table, m, what):
             return padded, [lambda r, g=g: g(r)[:1] for g in getters], idx
         return padded, [_itemgetter(*row) for row in idx], idx
     return _plan(table, m, what, build)
+
+
+def _bias_row(add, cols, op):
+    """``add`` as a bias row (a list of ``cols`` numbers), or None without one."""
+    if add is None:
+        return None
+    add = as_matrix(add, op + ": add")
+    if add._shape != (1, cols):
+        raise ShapeError("%s: add is %s; it must be one row of %d, (1, %d)"
+                         % (op, format_shape(add._shape), cols, cols))
+    return add._rows[0]
 
 
 def _runs_plan(table, m):

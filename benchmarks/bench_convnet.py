@@ -17,8 +17,9 @@ machine may be shared and noisy, trust the ratios more than the seconds):
      (target: purenn time / hand <= 1.25).  On CPython: im2col into lists by
      itemgetter, each patch through its nonzeros, bias and channels-first in
      one pass.  On PyPy: no col at all, each nonzero pixel scattered into the
-     outputs that read it (faster there than any im2col kernel we wrote; the
-     best of those, index loops in i-k-j order, is shown as "hand im2col");
+     outputs that read it, two neighbours in one pass where they overlap
+     (faster there than any im2col kernel we wrote; the best of those, index
+     loops in i-k-j order, is shown as "hand im2col");
    - direct: the textbook's six nested loops (target: direct / purenn >= 5),
      timed on the first ``--direct-images`` images of the batch;
    - numpy: the book's ``common.layers.Convolution``, when numpy is installed.
@@ -30,9 +31,11 @@ machine may be shared and noisy, trust the ratios more than the seconds):
    the MNIST training set loaded as ``train`` loads it), seconds a step, the
    epoch (600 steps) that makes, and the peak memory of the process.
 
-On PyPy purenn should beat the book's numpy code: numpy is not installed for
-PyPy, so run the PyPy benchmark and ``--only book`` in a numpy venv at the
-same time (side by side, in one shell: ``pypy3 ... & python ... --only book``).
+On PyPy purenn should beat the book's numpy code.  numpy is not installed for
+PyPy, so name a Python that has it: ``pypy3 benchmarks/bench_convnet.py --only
+inference --numpy-python /tmp/np/bin/python`` runs the book's code in that
+Python as a child process, taking turns with purenn batch by batch on the same
+images (each side timed in its own process, the pipe between them not counted).
 """
 import os
 
@@ -170,31 +173,74 @@ def scatter_runs(table, width):
     return runs
 
 
-def hand_conv_pypy_scatter(rows, runs, colW, b, P):
+def hand_scatter_plan(runs, FN):
+    """What the scatter kernel needs of the runs, made once per geometry (the
+    weights are laid per call): the distinct (k0, n), and for each pixel i its
+    runs alone and with pixel i + 1 as (start, number of the (k0, n))."""
+    keys = sorted(set((k0, n) for rs in runs for _, k0, n in rs))
+    number = dict((key, q) for q, key in enumerate(keys))
+    single = [[(p0 * FN, number[k0, n]) for p0, k0, n in rs] for rs in runs]
+    together = []  # i with i + 1: (shared runs, i's other runs, i + 1's other runs)
+    for i in range(len(runs) - 1):
+        nxt = set(tuple(r) for r in runs[i + 1])
+        moved = [(p0 + 1, k0, n) for p0, k0, n in runs[i]]
+        shared = [(p0 * FN, number[k0, n]) for (p0, k0, n), m in zip(runs[i], moved) if m in nxt]
+        left = [(p0 * FN, number[k0, n]) for (p0, k0, n), m in zip(runs[i], moved)
+                if m not in nxt]
+        right = [(p0 * FN, number[k0, n]) for p0, k0, n in runs[i + 1]
+                 if (p0, k0, n) not in set(moved)]
+        together.append((shared, left, right))
+    return keys, single, together
+
+
+def hand_conv_pypy_scatter(rows, plan, colW, b, P):
     """No col at all: each nonzero pixel adds v * W[:, k] into every output
     position whose patch holds it (position-major; a run's filter columns
     laid end to end, one loop each), then channels first with the bias: the
     fastest formulation found for PyPy (a fifth of the multiply-adds of
-    im2col's product on MNIST, no patch lists)."""
+    im2col's product on MNIST, no patch lists).  Two nonzero neighbours in
+    a row go together: the right one's run along a filter row is the left
+    one's shifted by one output, so where they overlap one pass adds both
+    (left first, the order of the sums is unchanged)."""
     FN = len(b)
-    laid = {}
-    plan = []
-    for rs in runs:
-        mine = []
-        for p0, k0, n in rs:
-            if (k0, n) not in laid:
-                laid[k0, n] = [w for j in range(n) for w in colW[k0 - j]]
-            mine.append((p0 * FN, laid[k0, n]))
-        plan.append(mine)
+    keys, single, together = plan
+    laid = [[w for j in range(n) for w in colW[k0 - j]] for k0, n in keys]
     out = []
     for row in rows:
         acc = [0.0] * (P * FN)
-        for i in range(len(row)):
+        i, last = 0, len(row) - 1
+        while i <= last:
             v = row[i]
-            if v != 0.0:
-                for start, ws in plan[i]:
+            if v == 0.0:
+                i += 1
+                continue
+            if i < last and row[i + 1] != 0.0:
+                u = row[i + 1]
+                shared, left, right = together[i]
+                for start, q in left:
+                    ws = laid[q]
                     for j in range(len(ws)):
                         acc[start + j] += v * ws[j]
+                for start, q in shared:
+                    ws = laid[q]
+                    L = len(ws)
+                    for j in range(FN):
+                        acc[start + j] += v * ws[j]
+                    for j in range(FN, L):
+                        acc[start + j] = acc[start + j] + v * ws[j] + u * ws[j - FN]
+                    for j in range(L, L + FN):
+                        acc[start + j] += u * ws[j - FN]
+                for start, q in right:
+                    ws = laid[q]
+                    for j in range(len(ws)):
+                        acc[start + j] += u * ws[j]
+                i += 2
+            else:
+                for start, q in single[i]:
+                    ws = laid[q]
+                    for j in range(len(ws)):
+                        acc[start + j] += v * ws[j]
+                i += 1
         o = [0.0] * (FN * P)
         for p in range(P):
             base = p * FN
@@ -246,10 +292,10 @@ def bench_layer(args, x, t, version):
     getters = [itemgetter(*tt) for tt in table]
     conv = Convolution({"W": W1, "b": b1}, "W", "b", input_shape=(1, 28, 28), filter_size=5)
     if PYPY:
-        runs = scatter_runs(table, 784)
+        plan = hand_scatter_plan(scatter_runs(table, 784), len(b))  # once, as purenn's
 
         def hand():
-            return hand_conv_pypy_scatter(rows, runs, colW, b, 576)
+            return hand_conv_pypy_scatter(rows, plan, colW, b, 576)
 
         def hand_im2col():
             return hand_conv_pypy(rows, table, colW, b, 576)
@@ -300,6 +346,72 @@ def bench_layer(args, x, t, version):
              "met" if speedup >= 5 else "NOT MET", speedup))
 
 
+def _timed(f):
+    """A contender timed here: returns (predictions, seconds)."""
+    def run(i):
+        t0 = time.perf_counter()
+        predicted = f(i)
+        return predicted, time.perf_counter() - t0
+    return run
+
+
+def _book_predict(book, xn, deep):
+    """The book's network on images xn (N, 1, 28, 28): the predicted classes."""
+    scores = book.predict(xn, train_flg=False) if deep else book.predict(xn)
+    return [int(v) for v in numpy.argmax(scores, axis=1)]
+
+
+def _book_network(path, deep):
+    BookSimple, BookDeep = _book_numpy_nets()
+    book = (BookDeep if deep else BookSimple)()
+    if path:
+        book.load_params(path)
+    return book
+
+
+class _BookInChild:
+    """The book's numpy code in another Python (``--numpy-python``), one batch at
+    a time when asked, so that it takes turns with purenn in this process as if
+    it ran here.  The child times its own ``predict`` (the pipe is not counted)."""
+
+    def __init__(self, python, deep, n):
+        import subprocess
+        self.child = subprocess.Popen(
+            [python, os.path.abspath(__file__), "--serve-book", "deep" if deep else "simple",
+             "--images", str(n)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, universal_newlines=True)
+        ready = self.child.stdout.readline()
+        if not ready.startswith("ready"):
+            raise SystemExit("the book's code did not start in %s: %r" % (python, ready))
+
+    def __call__(self, i):
+        self.child.stdin.write("%d\n" % i)
+        self.child.stdin.flush()
+        seconds, _, predicted = self.child.stdout.readline().partition(" ")
+        return [int(v) for v in predicted.split(",")], float(seconds)
+
+    def close(self):
+        self.child.stdin.close()
+        self.child.wait()
+
+
+def serve_book(kind, n):
+    """The child's side of ``_BookInChild``: batch numbers in, times and classes out."""
+    deep = kind == "deep"
+    path = _book("deep_convnet_params_2016.pkl" if deep else "simple_convnet_params_2016.pkl")
+    book = _book_network(path, deep)
+    x, _ = load_mnist(kind="test")
+    xn = numpy.array(x[0:n].tolist()).reshape(n, 1, 28, 28)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        s = int(line) * 100
+        t0 = time.perf_counter()
+        predicted = _book_predict(book, xn[s:s + 100], deep)
+        seconds = time.perf_counter() - t0
+        print("%r %s" % (seconds, ",".join(map(str, predicted))), flush=True)
+    return 0
+
+
 def bench_inference(args, x, t, version, deep=False):
     """Parts 2 and 3: a whole network over the test images, purenn (and numpy)."""
     name = "deep_convnet_params_2016.pkl" if deep else "simple_convnet_params_2016.pkl"
@@ -309,16 +421,16 @@ def bench_inference(args, x, t, version, deep=False):
     n = args.deep_images if deep else args.images
     starts = list(range(0, n, 100))
     batches = [x[s:s + 100] for s in starts]
-    contenders = {"purenn": lambda i: net.predictions(batches[i])}
+    contenders = {"purenn": _timed(lambda i: net.predictions(batches[i]))}
+    child = None
     if numpy is not None and args.only != "purenn":
-        BookSimple, BookDeep = _book_numpy_nets()
-        book = (BookDeep if deep else BookSimple)()
-        if path:
-            book.load_params(path)
+        book = _book_network(path, deep)
         xn = numpy.array(x[0:n].tolist()).reshape(n, 1, 28, 28)
-        contenders["numpy (the book)"] = lambda i: [int(v) for v in numpy.argmax(
-            book.predict(xn[starts[i]:starts[i] + 100], train_flg=False) if deep
-            else book.predict(xn[starts[i]:starts[i] + 100]), axis=1)]
+        contenders["numpy (the book)"] = _timed(
+            lambda i: _book_predict(book, xn[starts[i]:starts[i] + 100], deep))
+    elif args.numpy_python and args.only != "purenn":
+        child = _BookInChild(args.numpy_python, deep, n)
+        contenders["numpy (the book, %s)" % _python_name(args.numpy_python)] = child
     if args.only == "book":
         contenders.pop("purenn")
     names = list(contenders)
@@ -328,13 +440,14 @@ def bench_inference(args, x, t, version, deep=False):
         spent = dict((k, 0.0) for k in names)
         for i in range(len(starts)):
             for k in names[i % len(names):] + names[:i % len(names)]:
-                t0 = time.perf_counter()
-                predicted = contenders[k](i)
-                spent[k] += time.perf_counter() - t0
+                predicted, seconds = contenders[k](i)
+                spent[k] += seconds
                 if r == 0:
                     correct[k] += sum(1 for p, label in zip(predicted, t[starts[i]:]) if p == label)
         for k in names:
             totals[k].append(spent[k])
+    if child is not None:
+        child.close()
     seconds = dict((k, median(v)) for k, v in totals.items())
     print()
     print("## %s inference over %d MNIST test images, batch 100, %s (median of %d rounds)%s"
@@ -349,6 +462,14 @@ def bench_inference(args, x, t, version, deep=False):
         print("purenn / numpy speed: %.2f (purenn %s)" % (
             seconds[names[1]] / seconds[names[0]],
             "faster" if seconds[names[0]] < seconds[names[1]] else "slower"))
+
+
+def _python_name(python):
+    """"CPython 3.11.7" for the interpreter at path python."""
+    import subprocess
+    return subprocess.check_output(
+        [python, "-c", "import platform; print(platform.python_implementation(), "
+                       "platform.python_version())"], universal_newlines=True).strip()
 
 
 def bench_training(args, version):
@@ -396,7 +517,13 @@ def main(argv=None):
                         help="one part: the layer, the inference, the book's numpy code alone, "
                              "or purenn alone (none: only what --deep / --train-steps ask)")
     parser.add_argument("--markdown", action="store_true", help="README tables")
+    parser.add_argument("--numpy-python", metavar="PYTHON",
+                        help="where numpy is not installed (PyPy): run the book's code in this "
+                             "Python, taking turns with purenn batch by batch")
+    parser.add_argument("--serve-book", choices=["simple", "deep"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_book:
+        return serve_book(args.serve_book, args.images)
     args.direct_images = args.direct_images or (100 if PYPY else 10)
     args.deep_images = args.deep_images or (10000 if PYPY else 1000)
     if args.only == "book" and numpy is None:

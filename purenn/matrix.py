@@ -1039,16 +1039,16 @@ class Matrix:
             raise ShapeError("gather_product: the table's rows read %d columns; other is %s "
                              "and needs %d rows" % (length, format_shape(other._shape), length))
         bias = _bias_row(add, k, "gather_product")
-        runs = None
+        scatter = None
         # the scatter's sums start at 0.0, the product's at its first term: they
         # differ only where a sum is a zero (-0.0 or 0.0), which adding a bias
         # other than -0.0 makes the same 0.0 (so: a bias, and no -0.0 in it)
         if kernels.KERNEL == "ikj" and bias is not None and _floats_only([bias]) \
                 and not any(v == 0.0 and _math.copysign(1.0, v) < 0 for v in bias) \
                 and _floats_only(other._rows) and other._all_finite():
-            runs = _runs_plan(table, m)
-        if runs is not None:
-            return Matrix._wrap(kernels.gather_matmul_scatter(self._rows, runs, other._rows,
+            scatter = _runs_plan(table, m)
+        if scatter is not None:
+            return Matrix._wrap(kernels.gather_matmul_scatter(self._rows, scatter, other._rows,
                                                               bias, r))
         # the three steps, on the plan and bias checked above
         col = Matrix._wrap(_gather_rows(self._rows, plan, _zero_of(self, None)))
@@ -1712,7 +1712,8 @@ def _bias_row(add, cols, op):
 def _runs_plan(table, m):
     """The table read the other way (``kernels.gather_matmul_scatter``): for
     each column i, flat triples ``(r0, k0, n, ...)``: ``table[r0 + j][k0 - j]
-    == i`` for j < n (None entries read nothing).  None unless every table
+    == i`` for j < n (None entries read nothing), as ``kernels.scatter_plan``
+    lays them out for the kernel (the runs are its first item).  None unless every table
     row reads its columns in increasing order (as im2col's do): only then
     does adding column after column add each sum's terms in the order of k,
     as the product of the gathered rows does."""
@@ -1735,7 +1736,7 @@ def _runs_plan(table, m):
                 else:
                     column.extend((r, k, 1))
             runs.append(tuple(column))
-        return runs
+        return kernels.scatter_plan(runs)
     return _plan(table, m, "gather_product (runs)", build)
 
 

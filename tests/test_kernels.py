@@ -105,3 +105,46 @@ def test_sparse_and_dense_rows_give_the_same_matrix():
     want = kernels.matmul_naive(a, b)
     assert got == want                       # exact: multiples of 1/32 add exactly
     assert all(type(x) is float for x in got[2])
+
+
+def _ikj_one_row_at_a_time(a, b, skip_zeros=True, bias=None):
+    """The i-k-j product as the book would write it: each kept term added
+    into the output row on its own, the row starting at the first term."""
+    out = []
+    for row in a:
+        acc = None
+        for k, x in enumerate(row):
+            if skip_zeros and not x:
+                continue
+            if acc is None:
+                acc = [x * v for v in b[k]]
+            else:
+                acc = [s + x * v for s, v in zip(acc, b[k])]
+        if acc is None:
+            acc = [abs(row[0] * v) for v in b[0]]
+        if bias is not None:
+            acc = [s + c for s, c in zip(acc, bias)]
+        out.append(acc)
+    return out
+
+
+signed = st.floats(-1e6, 1e6, allow_nan=False, width=64) | st.sampled_from([0.0, -0.0, 1e-310])
+
+
+@settings(max_examples=150, deadline=None)
+@given(n=st.integers(1, 3), k=st.integers(1, 9), m=st.integers(1, 4), data=st.data())
+@example(n=1, k=2, m=1, data=None)    # a -0.0 sum: -0.0 * 1 + ... must keep its sign
+def test_ikj_pairs_add_the_same_bits_as_one_row_at_a_time(n, k, m, data):
+    # matmul_ikj adds two rows of b per loop (acc + x*b[k] + y*b[l]): Python
+    # adds left to right, so the bits must be those of one row at a time
+    if data is None:
+        a, b, bias = [[-0.0, -0.0]], [[1.0], [1.0]], None
+    else:
+        row = st.lists(signed, min_size=k, max_size=k)
+        a = data.draw(st.lists(row, min_size=n, max_size=n))
+        b = data.draw(st.lists(st.lists(signed, min_size=m, max_size=m), min_size=k,
+                               max_size=k))
+        bias = data.draw(st.none() | st.lists(signed, min_size=m, max_size=m))
+    for skip in (True, False):
+        want = _ikj_one_row_at_a_time(a, b, skip, bias)
+        assert repr(kernels.matmul_ikj(a, b, skip, bias)) == repr(want)

@@ -312,19 +312,23 @@ def scatter_plan(runs):
         alone.append(tuple(mine))
     paired = []
     for i in range(len(alone) - 1):
-        mine, theirs = alone[i], alone[i + 1]
-        following = set(zip(theirs[0::2], theirs[1::2]))
+        mine, theirs = _pairs_of(alone[i]), _pairs_of(alone[i + 1])
         both, others, taken = [], [], set()
-        for r0, key in zip(mine[0::2], mine[1::2]):
-            if (r0 + 1, key) in following:
+        for r0, key in mine:
+            if (r0 + 1, key) in theirs:
                 both.extend((r0, key))
                 taken.add((r0 + 1, key))
             else:
                 others.extend((r0, key))
-        rest = [v for run in zip(theirs[0::2], theirs[1::2]) if run not in taken for v in run]
+        rest = [v for run in theirs if run not in taken for v in run]
         paired.append((tuple(both), tuple(others), tuple(rest)))
     keys = sorted(number, key=number.get)
     return runs, keys, tuple(alone), tuple(paired)
+
+
+def _pairs_of(flat):
+    # (a, b, c, d, ...) -> [(a, b), (c, d), ...] (MicroPython has no slices with a step)
+    return [(flat[t], flat[t + 1]) for t in range(0, len(flat), 2)]
 
 
 def _add_runs(acc, v, runs, laid, fn):

@@ -358,7 +358,7 @@ class Later:
 
 def limit_matmul_ikj(a, b, b_t):
     """PyPy: i-k-j loops skipping zero inputs; a row starts as its first
-    product, the other rows of b are added two at a time (Python adds left
+    product, the other rows of b are added three at a time (Python adds left
     to right: the same bits as one at a time, fewer loads and stores)."""
     b = b.get()
     m = range(len(b[0]))
@@ -371,14 +371,16 @@ def limit_matmul_ikj(a, b, b_t):
             continue
         x = row[ks[0]]
         acc = [x * v for v in b[ks[0]]]
-        if len(ks) % 2 == 0:
-            x, bk = row[ks[1]], b[ks[1]]
+        first = 1 + (len(ks) - 1) % 3
+        for k in ks[1:first]:
+            x, bk = row[k], b[k]
             for j in m:
                 acc[j] += x * bk[j]
-        for t in range(2 - len(ks) % 2, len(ks) - 1, 2):
-            x, bk, y, bl = row[ks[t]], b[ks[t]], row[ks[t + 1]], b[ks[t + 1]]
+        for t in range(first, len(ks), 3):
+            b0, b1, b2 = b[ks[t]], b[ks[t + 1]], b[ks[t + 2]]
+            x0, x1, x2 = row[ks[t]], row[ks[t + 1]], row[ks[t + 2]]
             for j in m:
-                acc[j] = acc[j] + x * bk[j] + y * bl[j]
+                acc[j] = acc[j] + x0 * b0[j] + x1 * b1[j] + x2 * b2[j]
         out.append(acc)
     return out
 

@@ -126,8 +126,35 @@ def _relu(x):
 
 
 def _relu_row(row):
+    if _list_strategy is not None and _list_strategy(row) == "FloatListStrategy":
+        out = _relu_floats(row)
+        if out is not None:
+            return out
     # inlined for ReLU networks: ``not v <= 0`` keeps positives and nan as they are
     return [v if not v <= 0 else (0.0 if type(v) is float else _relu(v)) for v in row]
+
+
+def _relu_floats(row):
+    """relu of a list of floats without a branch per element, or None.
+
+    ``(v + |v|) * 0.5`` is exactly v for 0 < v < 2**1023 (``v + v`` is exact,
+    and so is halving it) and +0.0 for v <= 0 (``v + -v`` is +0.0, also for
+    -0.0).  It is wrong only where the result is not finite: nan for -inf,
+    inf for v >= 2**1023 (and a nan input stays nan); so when the sum of
+    the results is finite they are all right, else None (the caller takes
+    the branch).  On PyPy a branch that goes either way at random (a
+    convolution's outputs) costs more than this: the SimpleConvNet's ReLU
+    is 1.5x faster (``benchmarks/bench_convnet.py``).
+    """
+    out = [(v + abs(v)) * 0.5 for v in row]
+    s = sum(out)
+    return out if s - s == 0 else None
+
+
+try:  # PyPy tells how a list is stored: "FloatListStrategy" holds floats only
+    from __pypy__ import strategy as _list_strategy
+except ImportError:
+    _list_strategy = None
 
 
 def relu(x):

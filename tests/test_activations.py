@@ -3,7 +3,7 @@ import math
 from fractions import Fraction
 
 import pytest
-from hypothesis import example, given, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from purenn import (Matrix, identity_function, leaky_relu, relu, relu_grad, sigmoid,
                     sigmoid_grad, softmax, step_function, tanh)
@@ -222,3 +222,38 @@ def test_sigmoid_grad_of_a_matrix_is_elementwise():
 def test_relu_grad_is_1_from_0_on_as_the_book():
     # the book's relu_grad: grad[x >= 0] = 1 (the Relu layer lets nothing through at 0)
     assert relu_grad(Matrix([[-1.0, 0.0, 2.0]])) == Matrix([[0, 1, 1]])
+
+
+# relu without a branch (PyPy, lists of floats): (v + |v|) * 0.5, or None
+# where that would not be exact; tested on every interpreter
+
+from purenn.activations import _relu_floats  # noqa: E402
+
+
+def _relu_by_branch(row):
+    return [v if not v <= 0 else 0.0 for v in row]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(width=64) | st.sampled_from([-0.0, 5e-324, -5e-324, 2.0 ** 1023,
+                                                       float.fromhex("0x1.fffffffffffffp+1022"),
+                                                       float("-inf"), float("inf")]),
+                min_size=1, max_size=20))
+@example([-0.0, 0.0, -1.5, 5e-324])                  # zeros come out +0.0, a subnormal stays
+@example([float.fromhex("0x1.fffffffffffffp+1022")])   # just below 2**1023: still exact
+@example([2.0 ** 1023])                              # v + v overflows: None, the branch runs
+@example([1.0, float("-inf")])                       # -inf + inf is nan: None
+@example([float("nan"), -1.0])                       # nan stays nan (by the branch)
+def test_relu_without_a_branch_is_exact_or_declines(row):
+    got = _relu_floats(row)
+    if got is not None:
+        assert repr(got) == repr(_relu_by_branch(row))
+    # it declines only where some result would not be finite
+    if all(math.isfinite(v) and v < 2.0 ** 1022 for v in row) and \
+            math.isfinite(math.fsum(max(v, 0.0) for v in row)):
+        assert got is not None
+
+
+def test_relu_of_a_float_matrix_is_the_branch_on_every_interpreter():
+    rows = [[-2.0, 0.0, -0.0, 3.5, float("nan"), 1e308], [float("-inf"), 1.0, -1e-300, 2.0, 0.5, 1.0]]
+    assert repr(relu(Matrix(rows)).tolist()) == repr([_relu_by_branch(r) for r in rows])

@@ -132,11 +132,11 @@ signed = st.floats(-1e6, 1e6, allow_nan=False, width=64) | st.sampled_from([0.0,
 
 
 @settings(max_examples=150, deadline=None)
-@given(n=st.integers(1, 3), k=st.integers(1, 9), m=st.integers(1, 4), data=st.data())
+@given(n=st.integers(1, 3), k=st.integers(1, 10), m=st.integers(1, 4), data=st.data())
 @example(n=1, k=2, m=1, data=None)    # a -0.0 sum: -0.0 * 1 + ... must keep its sign
-def test_ikj_pairs_add_the_same_bits_as_one_row_at_a_time(n, k, m, data):
-    # matmul_ikj adds two rows of b per loop (acc + x*b[k] + y*b[l]): Python
-    # adds left to right, so the bits must be those of one row at a time
+def test_ikj_threes_add_the_same_bits_as_one_row_at_a_time(n, k, m, data):
+    # matmul_ikj adds three rows of b per loop (acc + x*b[k] + y*b[l] + z*b[q]):
+    # Python adds left to right, so the bits must be those of one row at a time
     if data is None:
         a, b, bias = [[-0.0, -0.0]], [[1.0], [1.0]], None
     else:

@@ -935,9 +935,12 @@ def limit_on_pythons(args, pythons):
     results = {}
     for name, python in pythons:
         cmd = [python, os.path.abspath(__file__), "--only", "limit", "--json",
-               "--limit-rounds", str(args.limit_rounds), "--limit-steps", str(args.limit_steps),
-               "--warmup", str(args.warmup), "--trainer-images", str(args.trainer_images),
-               "--gc", args.gc]
+               "--limit-steps", str(args.limit_steps),
+               "--trainer-images", str(args.trainer_images), "--gc", args.gc]
+        if args.given["rounds"] is not None:
+            cmd += ["--limit-rounds", str(args.given["rounds"])]
+        if args.given["warmup"] is not None:
+            cmd += ["--warmup", str(args.given["warmup"])]
         sys.stdout.write("  running the limit rows on %s ...\n" % name)
         sys.stdout.flush()
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, universal_newlines=True)
@@ -948,9 +951,9 @@ def limit_on_pythons(args, pythons):
             _print_limit_row(r)
     names = [name for name, _ in pythons]
     print()
-    print("## purenn / limit, CPU time a step (median of %d interleaved rounds; cycle "
+    print("## purenn / limit, CPU time a step (median of %s interleaved rounds; cycle "
           "collector %s); in brackets ms purenn vs limit, and the ratio of the fastest "
-          "rounds" % (args.limit_rounds, args.gc))
+          "rounds" % (args.given["rounds"] or "7 (PyPy: 31)", args.gc))
     print()
     head = ["row"] + names
     keys = [(r["kind"], r["optimizer"], r["api"]) for r in results[names[0]]]
@@ -1001,12 +1004,13 @@ def main(argv=None):
     parser.add_argument("--mnist-steps", type=int, default=5,
                         help="naive: MNIST mini-batch steps per round (5; the naive loop "
                              "does 1)")
-    parser.add_argument("--limit-rounds", type=int, default=7,
-                        help="limit: timed rounds (7; median)")
+    parser.add_argument("--limit-rounds", type=int, default=None,
+                        help="limit: timed rounds (median; 7, on PyPy 31: its steps take "
+                             "~6 ms, so a round of 5 is short and a collection weighs)")
     parser.add_argument("--limit-steps", type=int, default=5,
                         help="limit: MultiLayerNet steps a round (5)")
-    parser.add_argument("--warmup", type=int, default=2,
-                        help="limit: untimed rounds first (2; PyPy's JIT warms up)")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help="limit: untimed rounds first (2, on PyPy 10: its JIT warms up)")
     parser.add_argument("--trainer-images", type=int, default=1000,
                         help="limit: images of the Trainer epoch a round (1000: 10 steps)")
     parser.add_argument("--gc", choices=["on", "off"], default="on",
@@ -1017,6 +1021,12 @@ def main(argv=None):
                              "$PURENN_MNIST_DIR)")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    given = dict(rounds=args.limit_rounds, warmup=args.warmup)  # None: each interpreter's own
+    if args.limit_rounds is None:
+        args.limit_rounds = 31 if PYPY else 7
+    if args.warmup is None:
+        args.warmup = 10 if PYPY else 2
+    args.given = given
     sections = [args.only] if args.only else ["naive", "limit"] + (["memory"] if args.memory
                                                                     else [])
     if args.json:  # a child of --pythons: the limit rows as JSON, nothing else

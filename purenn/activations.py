@@ -197,12 +197,18 @@ def identity_function(x):
 
 
 def _softmax_row(row):
-    # Shifting by the row's maximum changes nothing mathematically (the factor
-    # exp(-max) cancels) but keeps every exp() argument <= 0: no overflow.
+    c, e, s = _shifted_exps(row)
+    return [v / s for v in e]
+
+
+def _shifted_exps(row):
+    """softmax's parts: ``c = max(row)``, ``e = exp(row - c)``, ``s = sum(e)``
+    (``SoftmaxWithLoss`` takes its loss from the same ones).  Shifting by
+    the row's maximum changes nothing mathematically (the factor exp(-max)
+    cancels) but keeps every exp() argument <= 0: no overflow."""
     c = max(row)
     e = [_exp_shifted(v, c) for v in row]
-    s = sum(e)
-    return [v / s for v in e]
+    return c, e, sum(e)
 
 
 def _exp_shifted(v, c):

@@ -56,7 +56,7 @@ TypeError: Affine(W, b): purenn layers read their parameters from a dict, Affine
 """
 import math
 
-from purenn.activations import relu, sigmoid, softmax, tanh
+from purenn.activations import _shifted_exps, relu, sigmoid, tanh
 from purenn.errors import ShapeError
 from purenn.labels import as_labels, one_hot
 from purenn.matrix import Matrix, affine, as_matrix, sqrt, format_shape
@@ -355,13 +355,19 @@ class SoftmaxWithLoss:
         x = _matrix(x, "SoftmaxWithLoss.forward")
         labels = as_labels(t, x.shape[1], "SoftmaxWithLoss.forward", n=x.shape[0])
         self.t = one_hot(labels, x.shape[1])
-        self.y = softmax(x)
+        # y = softmax(x), and from the same exponentials the loss of each row:
         # -log(softmax(x)[t]) = log(sum_k exp(x[k] - c)) - (x[t] - c),  c = max(x)
+        losses, log = [], math.log
+
+        def softmax_and_loss(row):
+            c, e, s = _shifted_exps(row)
+            losses.append(log(s) - (row[labels[len(losses)]] - c))
+            return [v / s for v in e]
+
+        self.y = x.map_rows(softmax_and_loss)
         total = 0.0
-        log, exp = math.log, math.exp
-        for row, label in zip(x.tolist(), labels):
-            c = max(row)
-            total += log(sum([exp(v - c) for v in row])) - (row[label] - c)
+        for v in losses:  # one after another (sum() of floats is compensated on 3.12+)
+            total += v
         self.loss = total / x.shape[0]
         return self.loss
 

@@ -387,7 +387,11 @@ class _BookInChild:
     def __call__(self, i):
         self.child.stdin.write("%d\n" % i)
         self.child.stdin.flush()
-        seconds, _, predicted = self.child.stdout.readline().partition(" ")
+        line = self.child.stdout.readline()
+        if not line:
+            raise SystemExit("the book's code stopped in its child Python (exit %s) at batch %d; "
+                             "its error is printed above" % (self.child.wait(), i))
+        seconds, _, predicted = line.partition(" ")
         return [int(v) for v in predicted.split(",")], float(seconds)
 
     def close(self):

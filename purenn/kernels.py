@@ -125,7 +125,7 @@ def matmul_ikj(a, b, skip_zeros=True, bias=None):
     for row in a:
         ks = _kept(row, skip)
         if ks is None:  # a zero met, and the flag still to be asked
-            skip = skip_zeros()
+            skip = bool(skip_zeros())  # (a falsy None must not read as 'unknown')
             ks = _kept(row, skip)
         if not ks:  # every entry was a zero (and skipped)
             acc = _zero_row(row, b)
@@ -268,7 +268,7 @@ def gather_matmul_scatter(rows, plan, b, bias, blocks):
             v = row[i]
             if not v:
                 i += 1
-            elif i == last or not row[i + 1]:
+            elif i == last or not row[i + 1] or paired[i] is None:
                 _add_runs(acc, v, alone[i], laid, fn)
                 i += 1
             else:  # i and i + 1: the overlaps in one pass, the rest alone
@@ -302,7 +302,8 @@ def scatter_plan(runs):
     call); ``alone[i]`` the runs of column i, flat ``(r0, key number, ...)``;
     ``paired[i]`` those of columns i and i + 1 as ``(both, i's others, i +
     1's others)``: ``both`` the runs of i that i + 1 has one output on,
-    ``(r0 + 1, k0, n)``."""
+    ``(r0 + 1, k0, n)``; None where pairing would change the order of a
+    sum's terms (then i is added alone)."""
     number = {}
     alone = []
     for column in runs:
@@ -313,6 +314,7 @@ def scatter_plan(runs):
                 number[key] = len(number)
             mine.extend((r0, number[key]))
         alone.append(tuple(mine))
+    keys = sorted(number, key=number.get)
     paired = []
     for i in range(len(alone) - 1):
         mine, theirs = _pairs_of(alone[i]), _pairs_of(alone[i + 1])
@@ -323,9 +325,15 @@ def scatter_plan(runs):
                 taken.add((r0 + 1, key))
             else:
                 others.extend((r0, key))
+        # the output just after a shared run gets i + 1's term in that pass; if
+        # i reads it too (an image one pixel wide: i + 1 is the pixel below),
+        # i's term would come second: then no pairing for i (found by review)
+        read_by_i = set(r0 + j for r0, key in mine for j in range(keys[key][1]))
+        if any(both[t] + keys[both[t + 1]][1] in read_by_i for t in range(0, len(both), 2)):
+            paired.append(None)
+            continue
         rest = [v for run in theirs if run not in taken for v in run]
         paired.append((tuple(both), tuple(others), tuple(rest)))
-    keys = sorted(number, key=number.get)
     return runs, keys, tuple(alone), tuple(paired)
 
 

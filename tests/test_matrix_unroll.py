@@ -273,6 +273,8 @@ def three_steps(x, table, wt, bias):
           Matrix([[1.0], [10.0], [100.0], [1000.0]]), Matrix([[0.5]])))  # pad 1: 3x3 outputs
 @example((Matrix([[0.1 * (i % 7) + 0.3 for i in range(25)]]), _im2col_table(1, 5, 5, 3, 3, 1, 1),
           Matrix([[0.7 - 0.1 * k, 1.0 / (k + 1)] for k in range(9)]), Matrix([[0.25, -1.5]])))
+@example((Matrix([[1.0, 1.0, 1.0, 3.0]]), _im2col_table(2, 2, 1, 2, 3, 1, 1),
+          Matrix([[1.0]] * 6 + [[0.1]] * 6), Matrix([[0.0]])))  # review: W = 1, pad 1
 def test_the_scatter_kernel_gives_the_product_of_the_gathered_rows(case):
     # (the second example: every pixel nonzero, stride 1, so neighbouring
     # pixels are added two at a time where their runs overlap, and the

@@ -118,25 +118,30 @@ def hand_matmul_cpython(a, b, b_t):
     return out
 
 
+def add_rows_in_threes(acc, row, b, ks):
+    """acc += row[k] * b[k] for each k of ks, in that order, three rows of b
+    per pass over acc (Python adds left to right: the sums of one at a time,
+    a third of the loads and stores).  Shared with bench_training's limit."""
+    m = range(len(acc))
+    first = len(ks) % 3
+    for k in ks[:first]:
+        x, bk = row[k], b[k]
+        for j in m:
+            acc[j] += x * bk[j]
+    for t in range(first, len(ks), 3):
+        b0, b1, b2 = b[ks[t]], b[ks[t + 1]], b[ks[t + 2]]
+        x0, x1, x2 = row[ks[t]], row[ks[t + 1]], row[ks[t + 2]]
+        for j in m:
+            acc[j] = acc[j] + x0 * b0[j] + x1 * b1[j] + x2 * b2[j]
+
+
 def hand_matmul_pypy(a, b, b_t):
     """i-k-j order, skipping zero inputs: the loops PyPy's JIT likes best,
-    three rows of b per pass over the output row (fewer loads and stores of
-    it; Python adds left to right, so the sums are those of one at a time)."""
-    m = range(len(b[0]))
+    three rows of b per pass over the output row."""
     out = []
     for row in a:
         acc = [0.0] * len(b[0])
-        ks = [k for k in range(len(row)) if row[k] != 0.0]
-        first = len(ks) % 3
-        for k in ks[:first]:
-            x, bk = row[k], b[k]
-            for j in m:
-                acc[j] += x * bk[j]
-        for t in range(first, len(ks), 3):
-            b0, b1, b2 = b[ks[t]], b[ks[t + 1]], b[ks[t + 2]]
-            x0, x1, x2 = row[ks[t]], row[ks[t + 1]], row[ks[t + 2]]
-            for j in m:
-                acc[j] = acc[j] + x0 * b0[j] + x1 * b1[j] + x2 * b2[j]
+        add_rows_in_threes(acc, row, b, [k for k in range(len(row)) if row[k] != 0.0])
         out.append(acc)
     return out
 

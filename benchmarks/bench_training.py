@@ -82,6 +82,7 @@ from operator import add, mul
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
 
 from purenn.kernels import matmul_naive  # noqa: E402
 from purenn.matrix import Matrix  # noqa: E402
@@ -90,6 +91,7 @@ from purenn.multilayer import MultiLayerNet  # noqa: E402
 from purenn.optimizers import Adam, make_optimizer  # noqa: E402
 from purenn.rng import Random  # noqa: E402
 from purenn.trainer import Trainer  # noqa: E402
+from bench_inference import add_rows_in_threes  # noqa: E402  (the limit's PyPy loop)
 
 try:
     import numpy as np
@@ -358,10 +360,9 @@ class Later:
 
 def limit_matmul_ikj(a, b, b_t):
     """PyPy: i-k-j loops skipping zero inputs; a row starts as its first
-    product, the other rows of b are added three at a time (Python adds left
-    to right: the same bits as one at a time, fewer loads and stores)."""
+    product, the other rows of b are added three at a time (the inference
+    benchmark's loop: the same bits as one at a time)."""
     b = b.get()
-    m = range(len(b[0]))
     out = []
     for row in a:
         ks = [k for k in range(len(row)) if row[k]]
@@ -371,16 +372,7 @@ def limit_matmul_ikj(a, b, b_t):
             continue
         x = row[ks[0]]
         acc = [x * v for v in b[ks[0]]]
-        first = 1 + (len(ks) - 1) % 3
-        for k in ks[1:first]:
-            x, bk = row[k], b[k]
-            for j in m:
-                acc[j] += x * bk[j]
-        for t in range(first, len(ks), 3):
-            b0, b1, b2 = b[ks[t]], b[ks[t + 1]], b[ks[t + 2]]
-            x0, x1, x2 = row[ks[t]], row[ks[t + 1]], row[ks[t + 2]]
-            for j in m:
-                acc[j] = acc[j] + x0 * b0[j] + x1 * b1[j] + x2 * b2[j]
+        add_rows_in_threes(acc, row, b, ks[1:])
         out.append(acc)
     return out
 

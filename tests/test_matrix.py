@@ -1,6 +1,11 @@
 """Matrix (chapter 3.3): construction, access, numpy's habits, products, broadcasting,
 reductions, the combinators and the errors.  The algebraic laws: test_matrix_laws.py."""
+import copy
+import gc
+import pickle
 import re
+import sys
+import weakref
 from fractions import Fraction
 
 import pytest
@@ -186,6 +191,51 @@ def test_with_element_changes_one_element_of_a_new_matrix():
 def test_transpose_swaps_the_indices():
     m = Matrix([[1, 2, 3], [4, 5, 6]])
     assert m.T == Matrix([[1, 4], [2, 5], [3, 6]]) and m.T.T == m and m.transpose() == m.T
+
+
+def test_a_transpose_is_made_once_and_knows_its_matrix():
+    m = Matrix([[1.0, 2.0], [3.0, 4.0]])
+    t = m.T
+    assert m.T is t and t.T is m
+
+
+def test_a_transpose_outliving_its_matrix_transposes_back():
+    t = Matrix([[1.0, 2.0, 3.0]]).T
+    gc.collect()   # the matrix is gone (PyPy frees it only when it collects)
+    assert t.T == Matrix([[1.0, 2.0, 3.0]]) and t.T.T is t
+
+
+def test_transposed_matrices_pickle_and_copy():
+    m = Matrix([[1.0, 2.0], [3.0, 4.0]])
+    t = m.T
+    for back in (pickle.loads(pickle.dumps(t)), copy.deepcopy(t), copy.copy(t)):
+        assert back == t and back.T == m
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython",
+                    reason="reference counting frees objects at once only on CPython")
+def test_a_matrix_and_its_transpose_make_no_reference_cycle():
+    # a cycle would wait for the cycle collector: every batch and weight of a
+    # training step did, and each collection walked them all (3-6 ms a step)
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        m = Matrix([[1.0, 2.0], [3.0, 4.0]])
+        t = m.T
+        gone = weakref.ref(m), weakref.ref(t)
+        del m, t
+        assert [r() for r in gone] == [None, None]
+    finally:
+        if was:
+            gc.enable()
+
+
+def test_vstack_puts_the_rows_one_after_another():
+    assert Matrix.vstack([M[2], M[0:2]]) == Matrix([[7, 8, 9], [1, 2, 3], [4, 5, 6]])
+    with pytest.raises(ShapeError, match="matrix 1 is"):
+        Matrix.vstack([M, Matrix([[1, 2]])])
+    with pytest.raises(ValueError, match="no matrices"):
+        Matrix.vstack([])
 
 
 # ------------------------------------------------------------- numpy habits

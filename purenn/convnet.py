@@ -39,7 +39,8 @@ that, (N, 784) = (N, 1*28*28).
 import hashlib
 import os
 
-from purenn.convolution import Convolution, Pooling, no_cycle_collection
+from purenn.convolution import Convolution, Pooling
+from purenn.kernels import no_cycle_collection
 from purenn.errors import DataError, ShapeError
 from purenn.gradients import numerical_gradient_params
 from purenn.layers import Affine, Dropout, Relu, SoftmaxWithLoss
@@ -129,7 +130,7 @@ class ConvNet:
                              "%dx%dx%d = %d numbers a row"
                              % (type(self).__name__, x.shape[0], x.shape[1], C, H, W,
                                 C * H * W))
-        with no_cycle_collection():  # (see purenn.convolution)
+        with no_cycle_collection():  # (see purenn.kernels)
             for layer in self._layer_list():
                 if isinstance(layer, Dropout):
                     x = layer.forward(x, train_flg)

@@ -44,10 +44,9 @@ one matrix product gives all four outputs.
 >>> (col @ W.T).reshape(2, 2)                    # the output, 2x2
 Matrix([[15, 16], [6, 15]])
 """
-import gc
-import sys
 
 from purenn import kernels
+from purenn.kernels import no_cycle_collection
 from purenn.errors import ShapeError
 from purenn.matrix import Matrix, as_matrix  # noqa: F401 (Matrix: the doctests)
 
@@ -204,33 +203,8 @@ def _filter_rows(dout, N, C, P):
     return dout.reshape(N * C, P)[_filter_order(N, C)].reshape(C, N * P)
 
 
-# --------------------------------------------------- the cycle collector
-
-class _NoCycleCollection:
-    """Pause Python's cycle collector while a layer builds its lists: it would
-    walk them (and every list alive, such as a loaded data set) again and
-    again as they are made, and they hold no cycles (``load_mnist`` does the
-    same).  A pass over a batch of 100 MNIST images makes about 10**6 lists.
-
-    CPython only: PyPy's collector walks no lists, and with it disabled PyPy
-    skips its major collections, so a DeepConvNet pass kept ~450 MB per 100
-    images (measured: 10,000 images would need 45 GB; with the collector on,
-    1 GB at most)."""
-
-    def __enter__(self):
-        self.was_enabled = gc.isenabled()
-        if _CPYTHON:
-            gc.disable()
-
-    def __exit__(self, *exc):
-        if self.was_enabled:
-            gc.enable()
-
-
-_CPYTHON = sys.implementation.name == "cpython"
 # where plain index loops are the fastest kernel, the forward pass skips col
 _WITHOUT_COL = kernels.KERNEL == "ikj"
-no_cycle_collection = _NoCycleCollection
 
 
 # ------------------------------------------------------------------ layers

@@ -51,6 +51,7 @@ from purenn.activations import identity_function, relu, sigmoid, tanh
 from purenn.labels import accuracy, as_labels, predict_labels
 from purenn.network import Layer
 from purenn.gradients import H, numerical_gradient_params
+from purenn.kernels import no_cycle_collection
 from purenn.matrix import Matrix, as_matrix, format_shape
 from purenn import rng as _rng
 
@@ -286,12 +287,13 @@ class MultiLayerNet:
         """Every dL/dparam by backpropagation: forward (training mode), then
         ``backward`` through the layers in reverse order.  Returns a dict with
         the keys of ``params``."""
-        self.loss(x, t, train_flg=True)
-        dout = self.last_layer.backward(1)
-        layers = list(self.layers.values())
-        for layer in reversed(layers[1:]):
-            dout = layer.backward(dout)
-        layers[0].backward(dout, need_dx=False)  # the input itself is not learnt
+        with no_cycle_collection():  # a step makes ~10**4 lists, no cycles to speak of
+            self.loss(x, t, train_flg=True)
+            dout = self.last_layer.backward(1)
+            layers = list(self.layers.values())
+            for layer in reversed(layers[1:]):
+                dout = layer.backward(dout)
+            layers[0].backward(dout, need_dx=False)  # the input itself is not learnt
         grads = {}
         for layer in layers:
             grads.update(getattr(layer, "grads", {}))

@@ -37,12 +37,8 @@ Matrix([[0.0, 1.0]])
 """
 import math
 
-try:
-    import gc as _gc
-except ImportError:  # MicroPython builds without the gc module
-    _gc = None
-
 from purenn.errors import ShapeError
+from purenn.kernels import no_cycle_collection
 from purenn.matrix import Matrix, as_matrix, sqrt, format_shape
 
 EPS = 1e-7  # the book's 1e-7: keeps g / sqrt(h) finite when h is still 0
@@ -79,7 +75,7 @@ class SGD:
     def update(self, params, grads):
         _check(params, grads, "SGD")
         step = _sgd_rows(self.lr)
-        with _collector_paused():
+        with no_cycle_collection():
             for key in params.keys():
                 params[key] = params[key].map_rows(step, grads[key])
 
@@ -209,7 +205,7 @@ class Adam:
             self._m, self._v = _private(_zeros_like(params)), _private(_zeros_like(params))
         self.iter += 1
         lr_t = self.lr * math.sqrt(1.0 - self.beta2 ** self.iter) / (1.0 - self.beta1 ** self.iter)
-        with _collector_paused():
+        with no_cycle_collection():
             for key in params.keys():
                 # the three lines of the docstring, fused into one pass over the
                 # elements, m and v changed in place: Adam is the trainer's
@@ -268,27 +264,6 @@ def _private(value):
         return None
     return dict((key, as_matrix(m, "Adam: state %r" % (key,)).tolist())
                 for key, m in value.items())
-
-
-class _collector_paused:
-    """``with _collector_paused():`` the cycle collector off for the block.
-
-    An update makes thousands of new row lists and no reference cycle; each
-    700 new containers would wake CPython's collector, which then walks the
-    young objects (and, now and then, everything alive: with a training set
-    of 60,000 rows that takes a fifth of a second).  Where there is no
-    ``gc.isenabled`` (MicroPython builds without it) nothing changes."""
-
-    def __enter__(self):
-        self.paused = _gc is not None and getattr(_gc, "isenabled", None) is not None \
-            and _gc.isenabled()
-        if self.paused:
-            _gc.disable()
-
-    def __exit__(self, *exc):
-        if self.paused:
-            _gc.enable()
-        return False
 
 
 OPTIMIZERS = {

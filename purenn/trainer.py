@@ -32,6 +32,7 @@ except ImportError:  # MicroPython builds without the gc module
     _gc = None
 
 from purenn.errors import ShapeError
+from purenn.kernels import no_cycle_collection
 from purenn.labels import as_labels
 from purenn.matrix import Matrix, as_matrix, format_shape
 from purenn.optimizers import OPTIMIZERS, make_optimizer
@@ -122,8 +123,9 @@ class Trainer:
 
     def train_step(self, x_batch, t_batch):
         """One step: gradients of the batch, one optimiser update; returns the batch loss."""
-        grads = self.network.gradient(x_batch, t_batch)
-        self.optimizer.update(self.network.params, grads)
+        with no_cycle_collection():  # (purenn.kernels) the step's lists: no cycles
+            grads = self.network.gradient(x_batch, t_batch)
+            self.optimizer.update(self.network.params, grads)
         return self.network.last_layer.loss
 
     def _evaluate(self, x, t):

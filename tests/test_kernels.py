@@ -148,3 +148,33 @@ def test_ikj_threes_add_the_same_bits_as_one_row_at_a_time(n, k, m, data):
     for skip in (True, False):
         want = _ikj_one_row_at_a_time(a, b, skip, bias)
         assert repr(kernels.matmul_ikj(a, b, skip, bias)) == repr(want)
+
+
+# ------------------------------------------------------ the cycle collector
+
+def test_no_cycle_collection_pauses_cpythons_collector_and_restores_it():
+    import gc
+    import sys
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        with kernels.no_cycle_collection():
+            paused = not gc.isenabled()
+            with kernels.no_cycle_collection():  # nested: the outer block restores
+                pass
+            still = not gc.isenabled()
+        assert gc.isenabled()
+        assert paused == still == (sys.implementation.name == "cpython")
+        with pytest.raises(ZeroDivisionError):
+            with kernels.no_cycle_collection():
+                1 / 0
+        assert gc.isenabled()
+        gc.disable()
+        with kernels.no_cycle_collection():  # a caller's own pause stays
+            pass
+        assert not gc.isenabled()
+    finally:
+        if was:
+            gc.enable()
+        else:
+            gc.disable()

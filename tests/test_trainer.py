@@ -1,5 +1,6 @@
 """Training (chapters 4.5, 6.1-6.5): the trainer's loop, its progress and its errors."""
 import io
+import sys
 
 import pytest
 
@@ -168,3 +169,35 @@ def test_shipped_networks_score_97_percent_on_the_mnist_test_set(activation):
     assert accuracy >= 0.97
     # and the note the file carries is that measurement, to the digit
     assert abs(net.notes["test_accuracy"] - accuracy) < 1e-4
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython",
+                    reason="the cycle collector is paused for a step on CPython only")
+def test_a_training_step_leaves_no_garbage_for_the_cycle_collector():
+    # each step runs with CPython's cycle collector paused (purenn.kernels);
+    # that is only sound if its garbage is freed by reference counting alone
+    import gc
+    from purenn.datasets import load_digits
+    from purenn.multilayer import MultiLayerNet
+    from purenn.optimizers import Adam
+    from purenn.parallel import DataParallel
+    x, t = load_digits(kind="train")
+    x, t = x[:40], t[:40]
+    net = MultiLayerNet(x.shape[1], [8, 6], 10, activation="sigmoid", seed=0)
+    trainer = Trainer(net, x, t, x, t, epochs=1, mini_batch_size=10, optimizer="adam",
+                      verbose=False)
+    dp = DataParallel(net, Adam(), x, t, workers=1)
+    was = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        for step in range(3):
+            trainer.train_step(x[10 * step:10 * step + 10], t[10 * step:10 * step + 10])
+            dp.step(list(range(10 * step, 10 * step + 10)))
+            grads = net.gradient(x[:10], t[:10])
+            Adam().update(net.params, grads)
+            del grads
+        assert gc.collect() == 0
+    finally:
+        if was:
+            gc.enable()

@@ -72,6 +72,7 @@ import sys
 from array import array
 
 from purenn.errors import WorkerError
+from purenn.kernels import no_cycle_collection
 from purenn.matrix import Matrix, as_matrix
 
 # -------------------------------------------------------------- can we at all
@@ -324,6 +325,18 @@ class _Link:
                 pass
 
 
+def _freeze_inherited():
+    """CPython 3.7+: move everything alive now (under fork: all the parent had,
+    the data set too) out of the cycle collector's sight.  Its collections
+    would walk those objects and, by writing to each one's header, copy every
+    page the child shares with the parent."""
+    try:
+        import gc
+        gc.freeze()
+    except (ImportError, AttributeError):
+        pass
+
+
 def _child_main(rank, conns, foreign, timeout, target, args):
     """The entry of every child process: keep only our own pipe ends, ignore
     Ctrl-C (the parent stops us), run ``target(link, *args)``.  ``args`` is
@@ -333,6 +346,7 @@ def _child_main(rank, conns, foreign, timeout, target, args):
     for conn in foreign:  # fork: ends that belong to other processes
         conn.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _freeze_inherited()
     parent = multiprocessing.parent_process()
     watch = [parent.sentinel] if parent is not None else []
 
@@ -719,12 +733,8 @@ def _received(raw):
     return values
 
 
-def _stacked(pieces, cols):
-    """``Matrix.from_floats`` of the pieces (arrays of whole rows) one after another."""
-    data = array("d")
-    for piece in pieces:
-        data.extend(piece)
-    return Matrix.from_floats(data, cols)
+def _first(pair):
+    return pair[0]
 
 
 def _layer_list(network):
@@ -788,6 +798,10 @@ class _Trainee:
     def step(self, link, parts):
         """One step on the batch ``parts`` (a list of row indices per worker);
         returns the batch loss."""
+        with no_cycle_collection():  # as network.gradient and optimizer.update do
+            return self._step(link, parts)
+
+    def _step(self, link, parts):
         rank = link.rank
         params = self.network.params
         if self.by_rows:
@@ -799,18 +813,17 @@ class _Trainee:
         self.optimizer.update(shard, grads)
         mine = _floats(shard[key] for key, _, _ in self.plan[rank])
         got = link.exchange(dict((q, ("params", mine.tobytes())) for q in link.conns))
-        arrays = dict((q, _received(raw)) for q, (_, raw) in got.items())
-        arrays[rank] = mine
-        blocks = dict((key, []) for key in self.keys)
-        for q, values in arrays.items():
-            at = 0
+        # my shards as they are; the others' from their floats
+        blocks = dict((key, [(r0, shard[key])]) for key, r0, _ in self.plan[rank])
+        for q, (_, raw) in got.items():
+            values, at = _received(raw), 0
             for key, r0, r1 in self.plan[q]:
                 size = (r1 - r0) * self.widths[key]
-                blocks[key].append((r0, values[at:at + size]))
+                blocks.setdefault(key, []).append(
+                    (r0, Matrix.from_floats(values[at:at + size], self.widths[key])))
                 at += size
         for key in self.keys:
-            blocks[key].sort(key=lambda b: b[0])
-            params[key] = _stacked([piece for _, piece in blocks[key]], self.widths[key])
+            params[key] = Matrix.vstack([m for _, m in sorted(blocks[key], key=_first)])
         return loss
 
     def _shard_backprop(self, link, parts):
@@ -838,27 +851,33 @@ class _Trainee:
                 else:
                     dout = layer.backward(dout)
         # every worker's deltas and layer inputs (not the first layer's: the data)
-        mine_values = _floats(deltas + inputs[1:]) if mine else None
+        own = deltas + inputs[1:]
+        mine_values = _floats(own) if mine else None
         got = link.exchange(dict((q, ("rows", loss, mine_values and mine_values.tobytes()))
                                  for q in link.conns))
         shapes = [net.params[a.w_key].shape for a in affines]  # a.W: set by forward only
         widths = [m for _, m in shapes] + [d for d, _ in shapes[1:]]
         arrays = dict((q, raw and _received(raw)) for q, (_, _, raw) in got.items())
-        arrays[rank] = mine_values
         total = 0.0
         for s in range(size):
             if parts[s]:
                 total += len(parts[s]) / n * (loss if s == rank else got[s][1])
         every = [i for s in range(size) if parts[s] for i in parts[s]]
+        # every worker's rows in the order of the workers: mine as they are,
+        # the others' from their floats
         full, at = [], dict((s, 0) for s in range(size))
-        for w in widths:
+        for j, w in enumerate(widths):
             pieces = []
             for s in range(size):
-                if parts[s]:
-                    size_s = len(parts[s]) * w
-                    pieces.append(arrays[s][at[s]:at[s] + size_s])
-                    at[s] += size_s
-            full.append(_stacked(pieces, w))
+                if not parts[s]:
+                    continue
+                if s == rank:
+                    pieces.append(own[j])
+                    continue
+                size_s = len(parts[s]) * w
+                pieces.append(Matrix.from_floats(arrays[s][at[s]:at[s] + size_s], w))
+                at[s] += size_s
+            full.append(Matrix.vstack(pieces))
         d_full = full[:len(affines)]
         x_full = [self.batch(every)] + full[len(affines):]
         # dW = x.T @ d and db for my rows only, over the whole batch
@@ -1008,8 +1027,9 @@ class DataParallel:
         if self.closed:
             raise WorkerError("DataParallel.step: closed (after close() or an error)")
         if self.group is None:
-            grads = self.network.gradient(self.x[rows], [self.t[i] for i in rows])
-            self.optimizer.update(self.network.params, grads)
+            with no_cycle_collection():  # as in each worker's step
+                grads = self.network.gradient(self.x[rows], [self.t[i] for i in rows])
+                self.optimizer.update(self.network.params, grads)
             return self.network.last_layer.loss
         parts = _split(rows, self.workers)
         try:

@@ -68,8 +68,14 @@ here.  Where there are no processes at all (Pyodide, MicroPython), ``workers``
 above 1 raises ``WorkerError`` saying so; ``workers=1`` works everywhere.
 """
 import os
+import struct
 import sys
 from array import array
+
+try:
+    from itertools import chain
+except ImportError:  # MicroPython builds without itertools (they have no processes either)
+    chain = None
 
 from purenn.errors import WorkerError
 from purenn.kernels import no_cycle_collection
@@ -718,19 +724,43 @@ def _optimizer_state(optimizer, entries):
     return shards, others
 
 
-def _floats(matrices):
-    """The rows of the matrices, one after another, as one ``array('d')``."""
+# Floats to bytes and back, the fastest way on each interpreter (measured, 22,700
+# floats: struct.pack 0.33 ms and array.extend 1.3 ms on CPython 3.12, 1.5 and
+# 0.14 ms on PyPy; back to rows, array slices 0.69 ms on CPython and
+# struct.unpack_from 0.03 ms on PyPy, 0.78 and 0.25 the other way round).
+_ON_PYPY = sys.implementation.name == "pypy"
+
+
+def _float_bytes(matrices):
+    """The rows of the matrices, one after another, as float64 bytes in this
+    machine's byte order (every worker runs on this machine)."""
+    rows = [row for m in matrices for row in m.tolist()]
+    if not _ON_PYPY:
+        return struct.pack("=%dd" % sum(map(len, rows)), *chain.from_iterable(rows))
     data = array("d")
-    for m in matrices:
-        for row in m.tolist():
-            data.extend(row)
-    return data
+    for row in rows:
+        data.extend(row)
+    return data.tobytes()
 
 
-def _received(raw):
-    values = array("d")
-    values.frombytes(raw)
-    return values
+class _FloatReader:
+    """Matrices one after another out of ``_float_bytes``' bytes."""
+
+    def __init__(self, raw):
+        self.raw, self.at = raw, 0
+        if not _ON_PYPY:
+            self.values = array("d")
+            self.values.frombytes(raw)
+
+    def matrix(self, count, cols):
+        """The next ``count`` rows of ``cols`` floats, as a Matrix."""
+        at, self.at = self.at, self.at + count * cols
+        if _ON_PYPY:
+            unpack, raw = struct.Struct("=%dd" % cols).unpack_from, self.raw
+            return Matrix._wrap([list(unpack(raw, 8 * (at + i * cols))) for i in range(count)])
+        values = self.values
+        return Matrix._wrap([list(values[at + i * cols:at + (i + 1) * cols])
+                             for i in range(count)])
 
 
 def _first(pair):
@@ -811,17 +841,15 @@ class _Trainee:
         # the optimiser on my shard, then every worker gets every new shard
         shard = dict((key, params[key][r0:r1]) for key, r0, r1 in self.plan[rank])
         self.optimizer.update(shard, grads)
-        mine = _floats(shard[key] for key, _, _ in self.plan[rank])
-        got = link.exchange(dict((q, ("params", mine.tobytes())) for q in link.conns))
+        mine = _float_bytes(shard[key] for key, _, _ in self.plan[rank])
+        got = link.exchange(dict((q, ("params", mine)) for q in link.conns))
         # my shards as they are; the others' from their floats
         blocks = dict((key, [(r0, shard[key])]) for key, r0, _ in self.plan[rank])
         for q, (_, raw) in got.items():
-            values, at = _received(raw), 0
+            reader = _FloatReader(raw)
             for key, r0, r1 in self.plan[q]:
-                size = (r1 - r0) * self.widths[key]
-                blocks.setdefault(key, []).append(
-                    (r0, Matrix.from_floats(values[at:at + size], self.widths[key])))
-                at += size
+                blocks.setdefault(key, []).append((r0, reader.matrix(r1 - r0,
+                                                                     self.widths[key])))
         for key in self.keys:
             params[key] = Matrix.vstack([m for _, m in sorted(blocks[key], key=_first)])
         return loss
@@ -852,12 +880,11 @@ class _Trainee:
                     dout = layer.backward(dout)
         # every worker's deltas and layer inputs (not the first layer's: the data)
         own = deltas + inputs[1:]
-        mine_values = _floats(own) if mine else None
-        got = link.exchange(dict((q, ("rows", loss, mine_values and mine_values.tobytes()))
-                                 for q in link.conns))
+        mine_values = _float_bytes(own) if mine else None
+        got = link.exchange(dict((q, ("rows", loss, mine_values)) for q in link.conns))
         shapes = [net.params[a.w_key].shape for a in affines]  # a.W: set by forward only
         widths = [m for _, m in shapes] + [d for d, _ in shapes[1:]]
-        arrays = dict((q, raw and _received(raw)) for q, (_, _, raw) in got.items())
+        readers = dict((q, raw and _FloatReader(raw)) for q, (_, _, raw) in got.items())
         total = 0.0
         for s in range(size):
             if parts[s]:
@@ -865,19 +892,10 @@ class _Trainee:
         every = [i for s in range(size) if parts[s] for i in parts[s]]
         # every worker's rows in the order of the workers: mine as they are,
         # the others' from their floats
-        full, at = [], dict((s, 0) for s in range(size))
+        full = []
         for j, w in enumerate(widths):
-            pieces = []
-            for s in range(size):
-                if not parts[s]:
-                    continue
-                if s == rank:
-                    pieces.append(own[j])
-                    continue
-                size_s = len(parts[s]) * w
-                pieces.append(Matrix.from_floats(arrays[s][at[s]:at[s] + size_s], w))
-                at[s] += size_s
-            full.append(Matrix.vstack(pieces))
+            full.append(Matrix.vstack([own[j] if s == rank else readers[s].matrix(len(parts[s]), w)
+                                       for s in range(size) if parts[s]]))
         d_full = full[:len(affines)]
         x_full = [self.batch(every)] + full[len(affines):]
         # dW = x.T @ d and db for my rows only, over the whole batch

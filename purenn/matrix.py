@@ -485,6 +485,10 @@ class Matrix:
             if rows is None:
                 return Matrix._wrap([self._rows[self._row_index(rk)]])
             return Matrix._wrap([self._rows[i] for i in rows])
+        if rows is not None and isinstance(ck, slice) and ck.step in (None, 1):
+            c0, c1, _ = ck.indices(self._shape[1])
+            if c0 < c1:  # a run of columns: slices of the rows
+                return Matrix._wrap([self._rows[i][c0:c1] for i in rows])
         cols = self._select(ck, self._shape[1], self._col_index)
         if rows is None and cols is None:
             return self._rows[self._row_index(rk)][self._col_index(ck)]

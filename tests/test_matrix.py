@@ -9,6 +9,7 @@ import weakref
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from purenn import Matrix, ShapeError, dot
 from purenn.matrix import format_shape, shown_cells, sqrt, where
@@ -151,6 +152,22 @@ def test_without_a_seed_a_new_interpreter_draws_the_same_numbers():
 ], ids=["element", "negative", "row", "slice", "list", "column", "list-column", "block"])
 def test_indexing_gives_elements_and_matrices(key, value):
     assert M[key] == value
+
+
+@given(st.integers(1, 4), st.integers(1, 5), st.integers(-6, 6), st.integers(-6, 6),
+       st.sampled_from([None, 1, 2, -1]))
+@settings(deadline=None, max_examples=200)
+def test_column_slices_pick_the_columns_numpy_picks(n, m, start, stop, step):
+    x = Matrix([[10 * i + j for j in range(m)] for i in range(n)])
+    picked = list(range(m))[start:stop:step]
+    key = slice(start, stop, step)
+    if not picked:
+        with pytest.raises(IndexError):
+            x[:, key]
+    else:
+        assert x[:, key].tolist() == [[10 * i + j for j in picked] for i in range(n)]
+        if n > 1:
+            assert x[1:, key].tolist() == [[10 * i + j for j in picked] for i in range(1, n)]
 
 
 def test_a_row_is_a_1_by_m_matrix_so_the_books_reshape_works():

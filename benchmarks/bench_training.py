@@ -722,6 +722,11 @@ def limit_rows(args):
                     "ratio": med["purenn"] / med["limit"],
                     # on a busy machine the fastest rounds are the least disturbed
                     "ratio_min": min(spent["purenn"]) / min(spent["limit"]),
+                    # each round's two runs are next to each other in time: their
+                    # ratio cancels the drift of a virtual machine's speed (measured
+                    # here: one pure-Python loop took 0.11 - 0.21 s within a minute)
+                    "ratio_paired": statistics.median(
+                        p / q for p, q in zip(spent["purenn"], spent["limit"])),
                     "detail": dict((k, med[k]) for k in med if " " in k),
                     "gc_per_step": dict((k, gcs[k] / float(nsteps * args.limit_rounds))
                                         for k in gcs),
@@ -737,9 +742,10 @@ def _print_limit_row(r):
     split = ("  (gradient %.1f vs %.1f, update %.2f vs %.2f)" % (
         d["purenn grad"], d["limit grad"], d["purenn update"], d["limit update"])
         if d else "")
-    print("  %-7s %-4s %-13s purenn %7.2f ms  limit %7.2f ms  purenn/limit %.2f (of the "
-          "minima %.2f)%s" % (r["kind"], r["optimizer"], r["api"], r["purenn_ms"],
-                              r["limit_ms"], r["ratio"], r["ratio_min"], split))
+    print("  %-7s %-4s %-13s purenn %7.2f ms  limit %7.2f ms  purenn/limit %.2f (round by "
+          "round %.2f, of the minima %.2f)%s" % (r["kind"], r["optimizer"], r["api"],
+                                                 r["purenn_ms"], r["limit_ms"], r["ratio"],
+                                                 r["ratio_paired"], r["ratio_min"], split))
     sys.stdout.flush()
 
 
@@ -765,9 +771,7 @@ def limit_section(args):
                                           r["gc_per_step"]["purenn"],
                                           r["gc_per_step"]["limit"])
                 for r in results))
-        worst = max(r["ratio"] for r in results)
-        print("target purenn / limit <= 1.10: %s (worst %.2f)"
-              % ("met" if worst <= 1.10 else "NOT MET", worst))
+        _verdict(results)
     return results
 
 
@@ -944,7 +948,8 @@ def limit_on_pythons(args, pythons):
     names = [name for name, _ in pythons]
     print()
     print("## purenn / limit, CPU time a step (median of %s interleaved rounds; cycle "
-          "collector %s); in brackets ms purenn vs limit, and the ratio of the fastest "
+          "collector %s); in brackets the median of the rounds' own ratios (each round runs "
+          "both, one after the other), ms purenn vs limit, and the ratio of the fastest "
           "rounds" % (args.given["rounds"] or "7 (PyPy: 31)", args.gc))
     print()
     head = ["row"] + names
@@ -954,8 +959,8 @@ def limit_on_pythons(args, pythons):
         cells = ["%s %s %s" % key]
         for name in names:
             r = [r for r in results[name] if (r["kind"], r["optimizer"], r["api"]) == key][0]
-            cells.append("%.2f (%.1f vs %.1f; min %.2f)" % (r["ratio"], r["purenn_ms"],
-                                                             r["limit_ms"], r["ratio_min"]))
+            cells.append("%.2f (%.2f; %.1f vs %.1f; min %.2f)" % (
+                r["ratio"], r["ratio_paired"], r["purenn_ms"], r["limit_ms"], r["ratio_min"]))
         rows.append(cells)
     _table(head, rows)
     print()
@@ -963,11 +968,19 @@ def limit_on_pythons(args, pythons):
         checks = sorted(set(r[k] for r in results[name] for k in ("gradients", "one_step",
                                                                    "after")))
         print("  %s: limit vs purenn %s" % (name, ", ".join(checks)))
-    worst = max(r["ratio"] for name in names for r in results[name])
-    print("target purenn / limit <= 1.10 for every row: %s (worst %.2f)"
-          % ("met" if worst <= 1.10 else "NOT MET", worst))
+    _verdict([r for name in names for r in results[name]])
     print()
     return results
+
+
+def _verdict(results):
+    """The target, judged both ways: the ratio of the medians, and the median
+    of each round's own ratio (the steadier one on a machine whose speed drifts)."""
+    for what, key in (("ratio of the medians", "ratio"), ("round by round", "ratio_paired")):
+        above = [r for r in results if r[key] > 1.10]
+        print("target purenn / limit <= 1.10 for every row, %s: %s (worst %.2f%s)"
+              % (what, "met" if not above else "NOT MET", max(r[key] for r in results),
+                 "; %d of %d rows above" % (len(above), len(results)) if above else ""))
 
 
 def _table(head, rows):

@@ -43,11 +43,15 @@ Elements are ``int``, ``float`` or any other real number such as
 True
 """
 import math as _math
+import sys as _sys
 
-try:
+# A transpose knows its matrix weakly on CPython only (see _remember_transpose):
+# there reference counting frees what holds no cycle at once.  PyPy's and
+# MicroPython's collectors trace, so a cycle costs them nothing, and a weak
+# reference costs PyPy's collector work at every minor collection.
+_weak_ref = None
+if _sys.implementation.name == "cpython":
     from weakref import ref as _weak_ref
-except ImportError:  # MicroPython: no weak references (its collector frees cycles anyway)
-    _weak_ref = None
 
 from purenn import kernels
 from purenn.errors import ShapeError
@@ -1174,8 +1178,6 @@ class Matrix:
 
 # ------------------------------------------ compact rows (data sets, uint8)
 
-import sys as _sys
-
 # How a row of bytes becomes numbers, decided once (measured on batches of
 # 100 MNIST rows): ``list(map(table.__getitem__,
 # part))`` on CPython before 3.11, where it is 1.3x faster than a
@@ -1287,9 +1289,9 @@ def _remember_transpose(m, t):
     """``m.T`` is made once: m keeps t, and t knows m, so that ``m.T.T is m``.
     t knows m only weakly where Python has weak references: a strong link
     both ways would be a reference cycle, which reference counting never
-    frees, so every transposed matrix (a batch, a weight in each step of
-    training) would wait for the cycle collector, and each collection would
-    walk them all (measured: 3-6 ms a training step of 784-50-100-10)."""
+    frees, so on CPython every transposed matrix (a batch, a weight in each
+    step of training) would wait for the cycle collector, and each collection
+    would walk them all (measured: 3-6 ms a training step of 784-50-100-10)."""
     m._cache["T"] = t
     if _weak_ref is None:
         t._cache["T"] = m

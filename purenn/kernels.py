@@ -97,14 +97,18 @@ class no_cycle_collection:
     1000
     """
 
+    def __init__(self):
+        self.paused = []  # one flag a block: one instance may be entered again inside itself
+
     def __enter__(self):
-        self.paused = _CPYTHON and _gc is not None and _gc.isenabled()
-        if self.paused:
+        paused = _CPYTHON and _gc is not None and _gc.isenabled()
+        self.paused.append(paused)
+        if paused:
             _gc.disable()
         return self
 
     def __exit__(self, *exc):
-        if self.paused:
+        if self.paused.pop():
             _gc.enable()
         return False
 

@@ -49,9 +49,12 @@ import sys as _sys
 # there reference counting frees what holds no cycle at once.  PyPy's and
 # MicroPython's collectors trace, so a cycle costs them nothing, and a weak
 # reference costs PyPy's collector work at every minor collection.
-_weak_ref = None
-if _sys.implementation.name == "cpython":
+try:
     from weakref import ref as _weak_ref
+except ImportError:  # MicroPython builds without weakref
+    _weak_ref = None
+if _sys.implementation.name != "cpython":
+    _weak_ref = None
 
 from purenn import kernels
 from purenn.errors import ShapeError
@@ -407,7 +410,7 @@ class Matrix:
                 raise ShapeError("Matrix.vstack: matrix %d is %s but matrix 0 has %d columns: "
                                  "all need the same number" % (i, format_shape(m._shape), cols))
             rows += m._rows
-        return cls._wrap(rows)
+        return Matrix._wrap(rows)  # a plain Matrix, as every operation gives
 
     # ---------------------------------------------------------- looking in
 
@@ -536,8 +539,17 @@ class Matrix:
         """Same as ``m.T``."""
         return self.T
 
-    def __reduce__(self):  # the rows only: the cache may hold weak references
-        return (_unpickled_matrix, (type(self), self._rows))
+    def __reduce__(self):
+        # the rows, not the cache (it may hold a weak reference), and whatever
+        # a subclass keeps of its own
+        state = _own_state(self)
+        return (_unpickled_matrix, (type(self), self._rows)) + ((state,) if state else ())
+
+    def __setstate__(self, state):
+        if isinstance(state, tuple):  # pickled before purenn had __reduce__: (dict, slots)
+            state = dict(state[0] or {}, **(state[1] or {}))
+        for name, value in state.items():
+            setattr(self, name, value)
 
     # -------------------------------------------------------------- printing
 
@@ -1283,6 +1295,26 @@ def _bytes_transpose(m):
 
 def _unpickled_matrix(cls, rows):
     return cls._wrap(rows)
+
+
+_MATRIX_SLOTS = ("_rows", "_shape", "_cache", "__weakref__")
+
+
+def _own_state(m):
+    """What a subclass of Matrix keeps besides the rows: its ``__dict__`` and
+    its own slots."""
+    state = dict(getattr(m, "__dict__", None) or {})
+    classes = [type(m)]
+    while classes:
+        cls = classes.pop()
+        if cls is Matrix or cls is object:
+            continue
+        classes.extend(cls.__bases__)
+        slots = cls.__dict__.get("__slots__", ())
+        for name in ((slots,) if isinstance(slots, str) else slots):
+            if name not in _MATRIX_SLOTS and name != "__dict__" and hasattr(m, name):
+                state[name] = getattr(m, name)
+    return state
 
 
 def _remember_transpose(m, t):

@@ -173,6 +173,12 @@ def test_no_cycle_collection_pauses_cpythons_collector_and_restores_it():
         with kernels.no_cycle_collection():  # a caller's own pause stays
             pass
         assert not gc.isenabled()
+        gc.enable()
+        pause = kernels.no_cycle_collection()  # review: one instance entered inside itself
+        with pause:
+            with pause:
+                pass
+        assert gc.isenabled()
     finally:
         if was:
             gc.enable()

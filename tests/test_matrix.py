@@ -229,6 +229,30 @@ def test_transposed_matrices_pickle_and_copy():
         assert back == t and back.T == m
 
 
+class _Tagged(Matrix):
+    """A subclass with state of its own: a __dict__ entry and a slot of its own."""
+    __slots__ = ("unit", "__dict__")
+
+
+def test_a_subclass_keeps_its_own_state_through_pickle_and_copy():
+    # review: a rows-only __reduce__ dropped it
+    m = _Tagged._wrap([[1.0, 2.0]])
+    m.unit, m.label = "cm", "digits"
+    for back in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m), copy.copy(m)):
+        assert type(back) is _Tagged and back == m and (back.unit, back.label) == ("cm", "digits")
+
+
+def test_a_pickle_made_before_matrices_had_reduce_still_loads():
+    # the default reduce of a slotted class: (copyreg.__newobj__, (cls,), (None, slots))
+    import copyreg
+    old = pickle.dumps((copyreg.__newobj__, (Matrix,), (None, {
+        "_rows": [[1.0, 2.0]], "_shape": (1, 2), "_cache": {}})), 2)
+    func, args, state = pickle.loads(old)
+    m = func(*args)
+    m.__setstate__(state)
+    assert m == Matrix([[1.0, 2.0]]) and m.T == Matrix([[1.0], [2.0]])
+
+
 @pytest.mark.skipif(sys.implementation.name != "cpython",
                     reason="reference counting frees objects at once only on CPython")
 def test_a_matrix_and_its_transpose_make_no_reference_cycle():
@@ -253,6 +277,8 @@ def test_vstack_puts_the_rows_one_after_another():
         Matrix.vstack([M, Matrix([[1, 2]])])
     with pytest.raises(ValueError, match="no matrices"):
         Matrix.vstack([])
+    b = Matrix.from_bytes(bytes([1, 2, 3, 4]), 2)   # review: BytesMatrix.vstack raised
+    assert type(b).vstack([b, b]) == Matrix([[1, 2], [3, 4], [1, 2], [3, 4]])
 
 
 # ------------------------------------------------------------- numpy habits

@@ -18,7 +18,9 @@ zeros) is multiplied through only its nonzero entries ("zero skipping").  That
 is exact except for ``0 * inf`` and ``0 * nan``, which are ``nan``; so
 ``matmul`` only skips zeros when the right operand is all finite.
 
-Every kernel takes and returns plain lists of rows.
+Every kernel takes and returns plain lists of rows.  ``no_cycle_collection``
+(below) is the one place that pauses CPython's cycle collector while those
+lists are made (layers, optimisers, a training step).
 
 Accuracy (``tests/test_kernels.py`` checks each bound against the exact
 ``fractions.Fraction`` result, with hypothesis):
@@ -82,9 +84,10 @@ class no_cycle_collection:
     784-50-100-10 on 100 images makes some 10**4, a convolution pass 10**6),
     and each 700 new containers wake CPython's collector, which then walks the
     young ones and now and then everything alive (with 60,000 decoded MNIST
-    rows a full walk takes ~0.2 s).  Those lists are freed by their reference
-    counts; the few cycles they make (a matrix and its cached transpose) are
-    collected at the first collection after the block.
+    rows a full walk takes ~0.2 s).  Those lists hold no reference cycles (a
+    transpose knows its matrix only weakly on CPython: ``purenn.matrix``), so
+    reference counting frees them; a cycle made in the block anyway waits
+    only for the first collection after it.
 
     CPython only: PyPy's collector walks no lists, and with it disabled PyPy
     skips its major collections, so a DeepConvNet pass kept ~450 MB per 100

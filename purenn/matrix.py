@@ -495,15 +495,21 @@ class Matrix:
         if rows is not None and isinstance(ck, slice) and ck.step in (None, 1):
             c0, c1, _ = ck.indices(self._shape[1])
             if c0 < c1:  # a run of columns: slices of the rows
-                return Matrix._wrap([self._rows[i][c0:c1] for i in rows])
+                return Matrix._wrap([row[c0:c1] for row in self._picked_rows(rows)])
         cols = self._select(ck, self._shape[1], self._col_index)
         if rows is None and cols is None:
-            return self._rows[self._row_index(rk)][self._col_index(ck)]
+            return self._picked_rows([self._row_index(rk)])[0][self._col_index(ck)]
         if rows is None:
             rows = [self._row_index(rk)]
         if cols is None:
             cols = [self._col_index(ck)]
-        return Matrix._wrap([[self._rows[i][j] for j in cols] for i in rows])
+        return Matrix._wrap([[row[j] for j in cols] for row in self._picked_rows(rows)])
+
+    def _picked_rows(self, picked):
+        """The rows numbered ``picked`` (valid indices), as the lists they are:
+        only read them.  (A ``BytesMatrix`` decodes these rows only.)"""
+        rows = self._rows
+        return [rows[i] for i in picked]
 
     def with_element(self, i, j, value):
         """A new matrix equal to this one but for element [i, j], which is
@@ -1259,6 +1265,12 @@ class BytesMatrix(Matrix):
             return self._table[self._data[self._row_index(key[0]) * self._width
                                           + self._col_index(key[1])]]
         return Matrix.__getitem__(self, key)
+
+    def _picked_rows(self, picked):
+        rows = self._cache.get("rows")  # decoded already: use them
+        if rows is not None:
+            return [rows[i] for i in picked]
+        return [self._decode(i) for i in picked]  # m[rows, cols]: only the rows asked for
 
     def __iter__(self):
         for i in range(self._shape[0]):

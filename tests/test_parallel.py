@@ -11,7 +11,9 @@ another order than one worker: after the 20 steps checked here its weights
 agree with one worker's within 1e-12 (absolute; weights of size 0.1 to 1).
 For a given number of workers two runs are identical (``==``).
 """
+import pickle
 import os
+from fractions import Fraction
 import subprocess
 import sys
 import textwrap
@@ -439,9 +441,21 @@ def test_every_optimizer_state_goes_to_shards_and_back(name):
         for key in params:
             rows = []
             for (shards, _), entries in zip(states, plan):
-                rows += shards[state_name].get(key, []) if any(
-                    k == key for k, _, _ in entries) else []
+                if any(k == key for k, _, _ in entries):
+                    rows += parallel._unpacked_rows(shards[state_name][key])
             assert rows == parallel._rows_of(getattr(opt, state_name)[key]), (state_name, key)
+
+
+@pytest.mark.parametrize("rows", [
+    [[0.5, -0.0, float("inf")], [float("nan"), 1e-300, -2.5]],   # floats: sent as bytes
+    [[1, 2], [3, 4]],                                             # ints stay ints
+    [[Fraction(1, 3), 0.5]],                                      # a Fraction stays exact
+    [],
+])
+def test_optimizer_state_rows_are_sent_as_they_are(rows):
+    back = parallel._unpacked_rows(pickle.loads(pickle.dumps(parallel._packed_rows(rows))))
+    assert repr(back) == repr(rows) and [list(map(type, r)) for r in back] == \
+        [list(map(type, r)) for r in rows]
 
 
 # ------------------------------------------------ Trainer(workers=N)

@@ -355,6 +355,14 @@ def test_a_bomb_is_a_data_error_within_its_time_and_memory_bound(tmp_path, name)
         pytest.skip("no /dev/zero here")
     if (name.startswith("fifo") and not hasattr(os, "mkfifo")) or not os.path.exists("/proc"):
         pytest.skip("needs FIFOs and /proc (Linux) to measure")
+    if sys.implementation.name == "pypy" and bound_mb == 160:
+        # The weights cases read up to the 64 MiB limit: gunzip's pieces and
+        # their join are alive together (2x the limit) and PyPy's collector
+        # frees the rest later than reference counting does.  Measured on a
+        # fresh CI machine, 2026-12-02, on this commit and the one before:
+        # 150, 173-180 and 159 MB (flaky against 160).  The bound stays a
+        # multiple of the limit, never of what a bomb expands to (GiBs).
+        bound_mb = 3 * 64
     result = bombs.measure(name, str(tmp_path))
     assert words in result["outcome"], result
     assert result["seconds"] < 30, result

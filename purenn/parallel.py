@@ -497,9 +497,10 @@ _REPORT_EVERY = 0.1
 
 def _inference_worker(link, network, data, first, starts, batch_size, total):
     """A child's share of ``predict_batches``: batch after batch, the results
-    sent a few batches at a time (at least every ``_REPORT_EVERY`` s)."""
+    sent a few batches at a time (a message once ``_REPORT_EVERY`` s have
+    passed since the last, and one at the end)."""
     import time
-    done, sent = [], time.time()
+    done, sent = [], time.monotonic()
     for s in starts:
         stop = min(s + batch_size, total)
         if isinstance(data, Packed):
@@ -507,13 +508,18 @@ def _inference_worker(link, network, data, first, starts, batch_size, total):
         else:
             batch = data[s:stop]
         done.append((s,) + _classify(network, batch))
-        if time.time() - sent >= _REPORT_EVERY:
+        if time.monotonic() - sent >= _REPORT_EVERY:
             link.send(0, ("batches", done))
-            done, sent = [], time.time()
+            done, sent = [], time.monotonic()
     if done:
         link.send(0, ("batches", done))
     link.send(0, ("done",))
-    link.recv(0)  # stay until told to stop: an exit now would look like a death
+    # stay until told to stop: an exit now would look like a death.  No time
+    # bound here (review: a child done long before the parent gave up after
+    # ``timeout`` and exited, which the parent then reported as a dead worker);
+    # the parent's death is still noticed through its sentinel.
+    link.timeout = None
+    link.recv(0)
 
 
 def _classify_all(network, x, batch_size, workers, progress, start_method, timeout, op):
@@ -742,7 +748,8 @@ def _packed_rows(rows):
     """Rows to send: as float bytes when every value is a float (pickling
     lists of floats is slow on PyPy: Adam's state of a 784-50-100-10 network
     took 60-100 ms there, measured), else as they are (ints, Fractions)."""
-    if all(type(v) is float for row in rows for v in row) and rows and rows[0]:
+    if rows and rows[0] and all(len(row) == len(rows[0]) for row in rows) and \
+            all(type(v) is float for row in rows for v in row):
         return ("floats", len(rows), len(rows[0]), _float_bytes([Matrix._wrap(rows)]))
     return ("rows", rows)
 

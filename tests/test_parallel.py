@@ -450,6 +450,7 @@ def test_every_optimizer_state_goes_to_shards_and_back(name):
     [[0.5, -0.0, float("inf")], [float("nan"), 1e-300, -2.5]],   # floats: sent as bytes
     [[1, 2], [3, 4]],                                             # ints stay ints
     [[Fraction(1, 3), 0.5]],                                      # a Fraction stays exact
+    [[1.0], [2.0, 3.0]], [[1.0, 2.0], [3.0]],                     # review: ragged rows
     [],
 ])
 def test_optimizer_state_rows_are_sent_as_they_are(rows):
